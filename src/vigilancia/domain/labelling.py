@@ -431,10 +431,11 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
     for ii in range(order.size):
         i = order[ii]
         npix_tot += c1[i] - c0[i]
-    vcap = 4 * npix_tot + 8 * ncomp + 16
+    # corners <= boundary edges <= 4 per pixel, plus one closing vertex per ring
+    vcap = 6 * npix_tot + 8 * ncomp + 16
     xs = np.empty(vcap, np.float64)
     ys = np.empty(vcap, np.float64)
-    rcap = npix_tot + ncomp + 4
+    rcap = 2 * npix_tot + ncomp + 4
     ring_start = np.empty(rcap + 1, np.int64)
     ring_sign = np.empty(rcap, np.int8)
     ring_comp = np.empty(rcap, np.int64)

@@ -1,0 +1,3 @@
+from vigilancia.cli import main
+
+main()

@@ -1,0 +1,263 @@
+"""Command line: thin commands that parse, call one service and print the result.
+
+Errors of the :class:`~vigilancia.errors.VigilanciaError` hierarchy become a
+one-line message (file, problem, fix) and an exit code; nothing else leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vigilancia.config import Settings
+from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
+from vigilancia.domain.territories import TerritoryKind
+from vigilancia.errors import InputError, VigilanciaError
+from vigilancia.i18n import _, set_language
+
+console = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    name="vigilancia",
+    help="Monitoreo territorial indígena y alerta temprana / Indigenous territorial monitoring.\n\n"
+    "Example: vigilancia init ws && vigilancia territories import ws comunidades.geojson "
+    "&& vigilancia monitor ws --alerts alertas.tif --since 2024-01-01",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+territories_app = typer.Typer(help="Community territories, reserves, protected areas and districts.",
+                              no_args_is_help=True)
+clearings_app = typer.Typer(help="Clearings found in the alerts.", no_args_is_help=True)
+app.add_typer(territories_app, name="territories")
+app.add_typer(clearings_app, name="clearings")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    set_language(settings.language)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except VigilanciaError as exc:
+        console.print(f"[bold red]{_('Error')}:[/] {exc.user_text()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.print(_("Interrupted: nothing was saved from the unfinished step; run it again to resume."))
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    if not enabled or not console.is_terminal:
+        yield lambda stage, done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_(stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield tick
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InputError(_("{option} must be a date as YYYY-MM-DD, not {value!r}", option=option,
+                           value=value)) from None
+
+
+@app.command()
+def init(
+    workspace: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+    name: Annotated[str | None, typer.Option(help="Name of the organisation or region.")] = None,
+) -> None:
+    """Create a workspace.
+
+    Example: vigilancia init ~/monitoreo/kakataibo --name "Kakataibo"
+    """
+    from vigilancia.services.workspace import init_workspace
+
+    settings = _settings()
+    store = _run(lambda: init_workspace(workspace, settings, name=name))
+    store.close()
+    out.print(_("Workspace created at {path}", path=workspace))
+
+
+@territories_app.command("import")
+def territories_import(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    file: Annotated[str, typer.Argument(help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+                                        "Esri JSON, KML, or an ArcGIS MapServer/N URL.")],
+    kind: Annotated[TerritoryKind, typer.Option(help="What the polygons are.")] = TerritoryKind.COMMUNITY,
+    name_field: Annotated[str | None, typer.Option(help="Field with the name (guessed if absent).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+) -> None:
+    """Import territory polygons; invalid geometry is repaired and reported.
+
+    Example: vigilancia territories import ws comunidades.gpkg --kind community --name-field nomcom
+    """
+    from vigilancia.services.territories import import_territories
+    from vigilancia.services.workspace import open_workspace
+
+    settings = _settings()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer)
+
+    res = _run(go)
+    if res.skipped_existing:
+        out.print(_("Already imported: {source} (nothing added)", source=res.source))
+        return
+    out.print(_("{n} territories imported from {source}", n=res.imported, source=res.source))
+    if res.repairs:
+        out.print(_("{n} geometries repaired:", n=len(res.repairs)))
+        for r in res.repairs[:20]:
+            out.print(f"  - {r.feature}: {r.problem} → {r.action}", highlight=False)
+        if len(res.repairs) > 20:
+            out.print(_("  ... and {n} more", n=len(res.repairs) - 20))
+    for d in res.dropped[:20]:
+        out.print(f"  ! {d}", highlight=False)
+
+
+@app.command()
+def monitor(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    alerts: Annotated[str, typer.Option("--alerts", help="Alert raster (.tif), folder of tiles, "
+                                        "COG URL, or vector alerts (.parquet/.csv/.geojson).")],
+    since: Annotated[str | None, typer.Option(help="First alert date, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last alert date, YYYY-MM-DD.")] = None,
+    product: Annotated[str, typer.Option(help="auto|" + "|".join(ALL_PRODUCTS))] = "auto",
+    min_confidence: Annotated[str, typer.Option(help="low|high|highest")] = "low",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+) -> None:
+    """Run the monitoring cycle: ingest alerts, group clearings, place them on territories.
+
+    Example: vigilancia monitor ws --alerts gfw_integrated_alerts.tif --since 2024-01-01 --min-confidence high
+    """
+    from vigilancia.services.monitor import MonitorRequest, run_monitor
+    from vigilancia.services.workspace import open_workspace
+
+    settings = _settings()
+
+    def go() -> Any:
+        if product != "auto" and product not in ALL_PRODUCTS:
+            raise InputError(_("unknown product {p}", p=product),
+                             hint="auto|" + "|".join(ALL_PRODUCTS))
+        try:
+            conf = Confidence.parse(min_confidence)
+        except ValueError:
+            raise InputError(_("--min-confidence must be low, high or highest")) from None
+        req = MonitorRequest(alerts, product, _date(since, "--since"), _date(until, "--until"), conf)
+        with open_workspace(workspace, settings) as store, _progress(not as_json) as tick:
+            return run_monitor(store, req, settings, tick)
+
+    result = _run(go)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    _print_monitor(result)
+
+
+def _print_monitor(result: Any) -> None:
+    for b in result.batches:
+        if b.skipped:
+            out.print(_("Batch already ingested (nothing added): {source}", source=b.source))
+        else:
+            out.print(_("Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                        source=b.source, product=b.product, n=b.clearings, area=b.area_ha))
+    table = Table(title=_("Clearings per territory"))
+    for col in (_("Territory"), _("Kind"), _("Clearings"), _("Area (ha)"), _("First alert"), _("Last alert")):
+        table.add_column(col)
+    for t in result.territories:
+        table.add_row(t.name, _(str(t.kind)), str(t.clearings), f"{t.area_ha:.2f}",
+                      str(t.first_date or ""), str(t.last_date or ""))
+    out.print(table)
+    out.print(_("Total: {n} clearings, {area:.1f} ha", n=result.clearings, area=result.area_ha))
+
+
+@clearings_app.command("export")
+def clearings_export(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="gpkg|geojson|csv|fgb")] = "gpkg",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Export clearings with their features and placement (opens in QGIS).
+
+    Example: vigilancia clearings export ws --format gpkg --output claros.gpkg
+    """
+    from vigilancia.services.export import export_clearings
+    from vigilancia.services.workspace import open_workspace
+
+    settings = _settings()
+
+    def go() -> Any:
+        if fmt not in ("gpkg", "geojson", "csv", "fgb"):
+            raise InputError(_("unknown format {fmt}", fmt=fmt), hint="gpkg|geojson|csv|fgb")
+        with open_workspace(workspace, settings) as store:
+            return export_clearings(store, output, fmt, overwrite=overwrite)  # type: ignore[arg-type]
+
+    res = _run(go)
+    out.print(_("{n} clearings written to {path}", n=res.count, path=res.path))
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path("demo-output"),
+) -> None:
+    """Run the whole cycle on a seeded sample region (no network, no data needed).
+
+    Example: vigilancia demo --output demo-output
+    """
+    from vigilancia.services.demo import run_demo
+
+    settings = _settings()
+
+    def go() -> Any:
+        with _progress(True) as tick:
+            return run_demo(output, settings, tick)
+
+    res = _run(go)
+    out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)
+    for imp in res.imports:
+        out.print(_("{n} territories imported from {source}", n=imp.imported, source=imp.source)
+                  + (" " + _("({n} repaired)", n=len(imp.repairs)) if imp.repairs else ""))
+    _print_monitor(res.monitor)
+    out.print(f"[bold]{_('Outputs')}[/]:")
+    out.print(f"  {_('workspace')}: {res.workspace}")
+    for p in res.exports:
+        out.print(f"  {p}")
+
+
+def main() -> None:
+    """Entry point of the ``vigilancia`` command."""
+    app(prog_name="vigilancia")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

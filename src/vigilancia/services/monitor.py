@@ -1,0 +1,377 @@
+"""The monitoring cycle: alert products in, clearings placed on territories out.
+
+``run_monitor`` ingests one source (a raster file, a folder of tiles, a COG URL
+or a vector alert file) into a workspace as one *alert batch*. Everything it
+writes happens in one transaction: a failure or a kill midway leaves the
+workspace as it was, and the same batch ingested twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from vigilancia.config import Settings
+from vigilancia.domain.alerts import (
+    RASTER_PRODUCTS,
+    AlertFilter,
+    Confidence,
+    ProductError,
+    lookup_tables,
+)
+from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.labelling import (
+    Components,
+    Labeller,
+    Overlaps,
+    PixelGrid,
+    TerritoryScanline,
+    build_geometries,
+    geographic_grid,
+    projected_grid,
+    scan_strip,
+)
+from vigilancia.domain.territories import StoredTerritory
+from vigilancia.errors import DataFormatError, InputError
+from vigilancia.i18n import _
+from vigilancia.io.crs import WGS84, transform_geometries, transformer
+from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
+from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: (stage, done, total)."""
+
+VECTOR_SUFFIXES = (".parquet", ".csv", ".geojson", ".json", ".gpkg", ".fgb", ".shp", ".zip")
+
+
+@dataclass(frozen=True)
+class MonitorRequest:
+    """What to ingest. ``product="auto"`` detects the product from the file."""
+
+    source: str
+    product: str = "auto"
+    since: date | None = None
+    until: date | None = None
+    min_confidence: Confidence = Confidence.LOW
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise InputError(
+                _("--since {since} is after --until {until}", since=self.since, until=self.until),
+                hint=_("swap the dates"))
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One ingested (or already present) batch."""
+
+    batch_id: int
+    source: str
+    product: str
+    skipped: bool  # True when the same batch was already in the workspace
+    clearings: int
+    area_ha: float
+    pixels: int
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """Summary of a monitoring run, the same on every re-run of the same request."""
+
+    batches: list[BatchOutcome]
+    clearings: int
+    area_ha: float
+    territories: list[TerritorySummary]
+    seconds: float = field(default=0.0, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: batches, clearings, area_ha and per-territory figures."""
+        return {
+            "batches": [asdict(b) for b in self.batches],
+            "clearings": self.clearings,
+            "area_ha": round(self.area_ha, 4),
+            "territories": [
+                {
+                    "id": t.territory_id,
+                    "name": t.name,
+                    "kind": str(t.kind),
+                    "clearings": t.clearings,
+                    "area_ha": round(t.area_ha, 4),
+                    "first_date": t.first_date.isoformat() if t.first_date else None,
+                    "last_date": t.last_date.isoformat() if t.last_date else None,
+                }
+                for t in self.territories
+            ],
+        }
+
+
+def detect_product(source: str, info: RasterInfo | None) -> str:
+    """Guess the product of a source from its suffix, bands and data type."""
+    if info is None:
+        return "mapbiomas"
+    names = {n.lower() for n in info.band_names}
+    if {"alert", "date"} <= names:
+        return "radd-gee"
+    if {"alert", "obsdate"} <= names:
+        return "glad-s2"
+    if any(n.startswith("conf") for n in names) and any(n.startswith("alertdate") for n in names):
+        return "glad-l-gee"
+    if "lossyear" in names or (info.dtype == "uint8" and len(info.band_names) == 1):
+        return "hansen"
+    if len(info.band_names) == 1:
+        return "gfw"
+    raise InputError(
+        _("cannot tell which alert product this is ({n} bands: {names})",
+          n=len(info.band_names), names=", ".join(info.band_names)),
+        hint=_("name it with --product gfw|radd-gee|glad-l-gee|glad-s2|hansen|mapbiomas"),
+        source=source)
+
+
+def _is_vector(source: str) -> bool:
+    return Path(source).suffix.lower() in VECTOR_SUFFIXES and not source.startswith("http")
+
+
+def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
+    names = list(info.band_names)
+    lower = [n.lower() for n in names]
+    if product in ("gfw", "hansen"):
+        role = "alert" if product == "gfw" else "lossyear"
+        return {role: 1}
+    if product == "glad-l-gee":
+        out = {n: i + 1 for i, n in enumerate(names)
+               if n.lower().startswith("conf") or n.lower().startswith("alertdate")}
+        fixed = {}
+        for n, i in out.items():
+            yy = n[-2:]
+            fixed[("conf" if n.lower().startswith("conf") else "alertDate") + yy] = i
+        if not fixed:
+            raise DataFormatError(_("GLAD-L export needs bands named conf{{YY}} and alertDate{{YY}}"),
+                                  source=info.source)
+        return fixed
+    roles = RASTER_PRODUCTS[product].bands
+    found = {}
+    for role in roles:
+        if role.lower() in lower:
+            found[role] = lower.index(role.lower()) + 1
+    if len(found) == len(roles):
+        return found
+    if len(names) == len(roles):  # no descriptions: Earth Engine's band order
+        return {role: i + 1 for i, role in enumerate(roles)}
+    raise DataFormatError(
+        _("expected bands {need}, found {found}", need=", ".join(roles), found=", ".join(names)),
+        source=info.source)
+
+
+def _grid(info: RasterInfo) -> PixelGrid:
+    a, _b, _c, _d, e, f = info.transform
+    if info.crs.is_geographic:
+        return geographic_grid(f, -e, a, info.height, info.width)
+    unit = info.crs.axis_info[0].unit_conversion_factor if info.crs.axis_info else 1.0
+    return projected_grid(a * unit, -e * unit, info.height, info.width)
+
+
+def _scanline(info: RasterInfo, territories: list[StoredTerritory]) -> TerritoryScanline:
+    """Territory rings in the raster's pixel coordinates (only those touching the raster)."""
+    a, _b, c, _d, e, f = info.transform
+    minx, maxx = sorted((c, c + a * info.width))
+    miny, maxy = sorted((f, f + e * info.height))
+    geoms = transform_geometries([t.geometry for t in territories], WGS84, info.crs)
+    box = shapely.box(minx, miny, maxx, maxy)
+    rings: list[tuple[int, np.ndarray]] = []
+    for t, g in zip(territories, geoms, strict=True):
+        if g is None or not shapely.intersects(g, box):
+            continue
+        for poly in shapely.get_parts(g):
+            for ring in [poly.exterior, *poly.interiors]:
+                xy = shapely.get_coordinates(ring)
+                px = np.column_stack([(xy[:, 0] - c) / a, (xy[:, 1] - f) / e])
+                rings.append((t.id, px))
+    return TerritoryScanline(rings)
+
+
+def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
+    geoms = build_geometries(comps, info.transform)
+    a, _b, c, _d, e, f = info.transform
+    cx = c + a * comps.centroid_col
+    cy = f + e * comps.centroid_row
+    if info.crs != WGS84:
+        geoms = transform_geometries(geoms, info.crs, WGS84)
+        cx, cy = transformer(info.crs, WGS84).transform(cx, cy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        elong = np.where(comps.width_m > 0, comps.length_m / comps.width_m, np.nan)
+        compact = 4 * np.pi * comps.area_ha * 1e4 / comps.perimeter_m**2
+    return ClearingSet(
+        geometry=geoms, area_ha=comps.area_ha, perimeter_m=comps.perimeter_m,
+        length_m=comps.length_m, width_m=comps.width_m, orientation_deg=comps.orientation_deg,
+        elongation=elong, compactness=compact,
+        first_date=comps.first_day.astype("datetime64[D]"),
+        last_date=comps.last_day.astype("datetime64[D]"),
+        pixels_low=comps.pixels[:, 0], pixels_high=comps.pixels[:, 1],
+        pixels_highest=comps.pixels[:, 2], pixel_count=comps.pixel_count,
+        centroid_lon=np.asarray(cx, np.float64), centroid_lat=np.asarray(cy, np.float64),
+    )
+
+
+def _placement(clearings: ClearingSet, ov: Overlaps, territories: list[StoredTerritory],
+               buffer_m: float) -> Placement:
+    if not territories:
+        return Placement.empty(len(clearings))
+    from vigilancia.services.vector_alerts import place_clearings
+
+    share = ov.area_ha / np.maximum(clearings.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
+    return place_clearings(
+        clearings, territories, buffer_m=buffer_m,
+        overlaps=(ov.comp, ov.territory, ov.area_ha, np.minimum(share, 1.0)))
+
+
+def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
+    text = "|".join([sha, product, str(req.since or ""), str(req.until or ""),
+                     Confidence(req.min_confidence).name.lower()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_monitor(store: WorkspaceStore, request: MonitorRequest, settings: Settings,
+                progress: Progress | None = None) -> MonitorResult:
+    """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
+    t0 = time.perf_counter()
+    tick: Progress = progress or (lambda stage, done, total: None)
+    if _is_vector(request.source):
+        outcome = _ingest_vector(store, request, settings, tick)
+    else:
+        outcome = _ingest_raster(store, request, settings, tick)
+    summary = store.territory_summary([outcome.batch_id])
+    return MonitorResult(batches=[outcome], clearings=outcome.clearings, area_ha=outcome.area_ha,
+                         territories=summary, seconds=time.perf_counter() - t0)
+
+
+def _existing(store: WorkspaceStore, key: str, source: str, product: str) -> BatchOutcome | None:
+    found = store.find_batch(key)
+    if found is None:
+        return None
+    return BatchOutcome(found.id, source, product, True, found.n_clearings, found.area_ha,
+                        found.n_pixels)
+
+
+def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
+                   tick: Progress) -> BatchOutcome:
+    info = resolve(req.source, workdir=store.dir)
+    product = detect_product(req.source, info) if req.product == "auto" else req.product
+    if product not in RASTER_PRODUCTS:
+        raise InputError(_("{product} is not a raster product", product=product),
+                         hint=_("use --product auto or a raster product"), source=req.source)
+    bands = _band_map(product, info)
+    sha = fingerprint(info)
+    key = _batch_key(sha, product, req)
+    if (done := _existing(store, key, req.source, product)) is not None:
+        return done
+    conf_lut, day_lut = lookup_tables(product, AlertFilter(req.since, req.until, req.min_confidence))
+    territories = store.territories()
+    labeller = Labeller(_grid(info), _scanline(info, territories) if territories else None)
+    spec = RASTER_PRODUCTS[product]
+    buffer_m = settings.buffer_km * 1000.0
+    n_clear = 0
+    n_pix = 0
+    area = 0.0
+    with store.transaction() as conn:
+        batch_id = store.add_batch(conn, NewBatch(
+            key=key, source=req.source, product=product, since=req.since, until=req.until,
+            min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
+            n_pixels=0, n_clearings=0, area_ha=0.0))
+
+        def flush(final: bool) -> None:
+            nonlocal n_clear, n_pix, area
+            comps, ov = labeller.finish() if final else labeller.take()
+            if len(comps) == 0:
+                return
+            clearings = _to_clearings(comps, info)
+            placement = _placement(clearings, ov, territories, buffer_m)
+            store.add_clearings(conn, batch_id, clearings, placement)
+            n_clear += len(clearings)
+            n_pix += int(clearings.pixel_count.sum())
+            area += float(clearings.area_ha.sum())
+
+        pending = 0
+        for row0, data in read_strips(info, bands, rows=settings.strip_rows, threads=settings.workers):
+            try:
+                codes = spec.normalise(data, row0)
+            except ProductError as exc:
+                raise _product_error(req.source, exc) from exc
+            runs, bad = scan_strip(codes, conf_lut, day_lut, row0)
+            if bad is not None:
+                raise DataFormatError(
+                    _("{count} pixel(s) out of range for product {product}: first value {value} at "
+                      "row {row}, column {col}; expected {expected}", count=bad.count, product=product,
+                      value=bad.value, row=bad.row, col=bad.col, expected=spec.expected),
+                    hint=_("check --product, or that the file is the product it claims to be"),
+                    source=req.source)
+            last = min(row0 + settings.strip_rows, info.height) - 1
+            labeller.push(runs, last)
+            pending += 1
+            if pending >= 16:
+                flush(False)
+                pending = 0
+            tick("monitor", last + 1, info.height)
+        flush(True)
+        store.update_batch_totals(conn, batch_id, n_pixels=n_pix, n_clearings=n_clear, area_ha=area)
+    return BatchOutcome(batch_id, req.source, product, False, n_clear, area, n_pix)
+
+
+def _product_error(source: str, exc: ProductError) -> DataFormatError:
+    f = exc.found
+    return DataFormatError(
+        _("{count} pixel(s) out of range for product {product}: first value {value} at "
+          "row {row}, column {col}; expected {expected}", count=f.count, product=exc.product,
+          value=f.value, row=f.row, col=f.col, expected=exc.expected),
+        hint=_("check --product, or that the file is the product it claims to be"), source=source)
+
+
+def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
+                   tick: Progress) -> BatchOutcome:
+    from vigilancia.io.sources.mapbiomas import read_vector_alerts
+    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings
+
+    product = "mapbiomas" if req.product == "auto" else req.product
+    if product != "mapbiomas":
+        raise InputError(_("{product} is not a vector product", product=product),
+                         hint=_("use --product mapbiomas for vector alert files"), source=req.source)
+    h = hashlib.sha256()
+    with open(req.source, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    sha = h.hexdigest()
+    key = _batch_key(sha, product, req)
+    if (done := _existing(store, key, req.source, product)) is not None:
+        return done
+    tick("read", 0, 3)
+    alerts = read_vector_alerts(req.source)
+    clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
+    tick("place", 1, 3)
+    territories = store.territories()
+    use_point = _bbox_only(alerts, clearings)
+    placement = place_clearings(clearings, territories, buffer_m=settings.buffer_km * 1000.0,
+                                use_point=use_point)
+    tick("store", 2, 3)
+    area = float(np.nansum(clearings.area_ha))
+    with store.transaction() as conn:
+        batch_id = store.add_batch(conn, NewBatch(
+            key=key, source=req.source, product=product, since=req.since, until=req.until,
+            min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
+            n_pixels=0, n_clearings=len(clearings), area_ha=area))
+        store.add_clearings(conn, batch_id, clearings, placement)
+    tick("store", 3, 3)
+    return BatchOutcome(batch_id, req.source, product, False, len(clearings), area, 0)
+
+
+def _bbox_only(alerts: Any, clearings: ClearingSet) -> np.ndarray:
+    """Which clearings only have a box (their point decides placement)."""
+    flags = dict(zip(np.asarray(alerts.code, dtype=object).tolist(),
+                     np.asarray(alerts.geometry_is_bbox, bool).tolist(), strict=False))
+    return np.array([bool(flags.get(ref, False)) for ref in clearings.source_ref.tolist()], bool)

@@ -1,0 +1,165 @@
+"""Alert pixels to clearings: exact components, shapes and areas on hand-built arrays."""
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Geod
+from rasterio.features import shapes
+from rasterio.transform import from_origin
+from shapely.geometry import shape
+
+from vigilancia.domain.alerts import AlertFilter, lookup_tables
+from vigilancia.domain.labelling import (
+    Labeller,
+    TerritoryScanline,
+    build_geometries,
+    geographic_grid,
+    projected_grid,
+    scan_strip,
+)
+
+CONF, DAY = lookup_tables("gfw", AlertFilter())
+TR = from_origin(-75.0, -9.0, 0.00025, 0.00025)
+GEOD = Geod(ellps="WGS84")
+
+
+def label(codes, strip=400, scanline=None, transform=TR):
+    h, w = codes.shape
+    grid = geographic_grid(transform.f, -transform.e, transform.a, h, w)
+    lab = Labeller(grid, scanline)
+    for r0 in range(0, h, strip):
+        runs, bad = scan_strip(codes[r0:r0 + strip], CONF, DAY, r0)
+        assert bad is None
+        lab.push(runs, min(h, r0 + strip) - 1)
+    comps, ov = lab.finish()
+    geoms = build_geometries(comps, tuple(transform)[:6])
+    order = np.lexsort((comps.first_col, comps.first_row))
+    return comps, ov, geoms, order
+
+
+def gdal_shapes(mask, transform=TR):
+    return [shape(g) for g, _ in shapes(mask.astype(np.uint8), mask=mask, connectivity=8,
+                                        transform=transform)]
+
+
+def test_diagonal_touch_is_one_clearing_and_gaps_split():
+    a = np.zeros((6, 8), np.uint16)
+    a[0, 0] = a[1, 1] = a[2, 2] = 20001  # diagonal chain: one clearing
+    a[0, 5] = a[0, 6] = 30100  # separate (gap of 2 columns from the chain)
+    a[4, 0:8] = 40200  # full-width row
+    comps, _, geoms, order = label(a)
+    assert len(comps) == 3
+    sizes = sorted(comps.pixel_count.tolist())
+    assert sizes == [2, 3, 8]
+    chain = geoms[np.flatnonzero(comps.pixel_count == 3)[0]]
+    assert chain.geom_type == "MultiPolygon" and len(chain.geoms) == 3 and chain.is_valid
+    assert shapely.equals(shapely.union_all(geoms), shapely.union_all(gdal_shapes(a > 0)))
+
+
+@pytest.mark.parametrize("strip", [1, 2, 3, 5, 400])
+def test_clearing_straddling_strip_edges_comes_out_whole(strip):
+    a = np.zeros((12, 12), np.uint16)
+    a[2:10, 5] = 30010  # vertical bar across every strip edge
+    a[9, 1:11] = 30020  # joined by a bar at the bottom
+    a[0, 11] = 20001
+    a[1, 10] = 20002  # diagonal pair across the first strip edge
+    comps, _, geoms, _ = label(a, strip=strip)
+    assert sorted(comps.pixel_count.tolist()) == [2, 17]
+    assert all(shapely.is_valid(geoms))
+
+
+def test_dates_and_confidence_counts():
+    a = np.zeros((3, 3), np.uint16)
+    a[1, 0] = 20001  # low 2015-01-01
+    a[1, 1] = 30100  # high
+    a[1, 2] = 43000  # highest, latest
+    comps, _, _, _ = label(a)
+    assert comps.pixels.tolist() == [[1, 1, 1]]
+    assert str(np.datetime64(int(comps.first_day[0]), "D")) == "2015-01-01"
+    assert str(np.datetime64(int(comps.last_day[0]), "D")) == str(
+        np.datetime64("2014-12-31") + np.timedelta64(3000, "D"))
+
+
+def test_random_field_matches_gdal_polygonize():
+    rng = np.random.default_rng(7)
+    m = rng.random((180, 150)) < 0.4
+    a = np.where(m, 20001 + rng.integers(0, 3000, m.shape), 0).astype(np.uint16)
+    comps, _, geoms, _ = label(a, strip=17)
+    ref = gdal_shapes(m)
+    assert len(comps) == len(ref)
+    assert all(shapely.is_valid(geoms))
+    tree = shapely.STRtree(geoms)
+    for g in ref:
+        g = shapely.make_valid(g)
+        hits = tree.query(g.representative_point(), predicate="intersects")
+        assert any(shapely.equals(geoms[h], g) for h in hits)
+
+
+def _geodesic_area_ha(geom):
+    return abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))[0]) / 1e4
+
+
+def test_area_matches_independent_equal_area_computation():
+    a = np.zeros((300, 300), np.uint16)
+    yy, xx = np.mgrid[:300, :300]
+    a[(yy - 150) ** 2 + (xx - 140) ** 2 < 120**2] = 30200  # ~4,500 ha disc
+    a[10:12, 0:300] = 20100  # a 2-pixel wide strip, 8 km long
+    comps, _, geoms, _ = label(a, strip=64)
+    for area, g in zip(comps.area_ha, geoms, strict=True):
+        assert area == pytest.approx(_geodesic_area_ha(g), rel=0.005)
+
+
+def test_shape_features_of_a_runway_like_strip():
+    a = np.zeros((40, 60), np.uint16)
+    a[20, 5:45] = 30200  # 40 px x 1 px, east-west
+    comps, _, geoms, _ = label(a)
+    px_w = 0.00025 * 111_320 * np.cos(np.radians(-9.005))
+    px_h = 0.00025 * 110_600
+    assert comps.length_m[0] == pytest.approx(40 * px_w, rel=0.01)
+    assert comps.width_m[0] == pytest.approx(px_h, rel=0.01)
+    assert comps.orientation_deg[0] == pytest.approx(90.0, abs=0.5)
+    assert comps.perimeter_m[0] == pytest.approx(2 * (40 * px_w + px_h), rel=0.01)
+
+
+def test_orientation_of_a_diagonal_strip_in_metres():
+    grid = projected_grid(30.0, 30.0, 50, 50)
+    a = np.zeros((50, 50), np.uint16)
+    for i in range(40):
+        a[45 - i, 5 + i] = 30200  # runs to the north-east
+    lab = Labeller(grid)
+    runs, _ = scan_strip(a, CONF, DAY, 0)
+    lab.push(runs, 49)
+    comps, _ = lab.finish()
+    assert len(comps) == 1
+    assert comps.orientation_deg[0] == pytest.approx(45.0, abs=1.0)
+    assert comps.length_m[0] / comps.width_m[0] > 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.floats(0.05, 0.6))
+def test_result_does_not_depend_on_strip_height(seed, strip, density):
+    rng = np.random.default_rng(seed)
+    m = rng.random((60, 45)) < density
+    a = np.where(m, 30001 + rng.integers(0, 500, m.shape), 0).astype(np.uint16)
+    c1, _, g1, o1 = label(a, strip=60)
+    c2, _, g2, o2 = label(a, strip=strip)
+    assert c1.pixel_count[o1].tolist() == c2.pixel_count[o2].tolist()
+    assert np.allclose(c1.area_ha[o1], c2.area_ha[o2])
+    assert np.allclose(c1.perimeter_m[o1], c2.perimeter_m[o2])
+    assert all(shapely.equals(x, y) for x, y in zip(g1[o1], g2[o2], strict=True))
+
+
+def test_territory_overlap_counts_pixel_centres():
+    a = np.zeros((20, 20), np.uint16)
+    a[5:15, 5:15] = 30200
+    # territory 7: left half of the raster (x < 10 pixels), territory 9: a triangle
+    half = np.array([[0, 0], [10, 0], [10, 20], [0, 20]], float)
+    tri = np.array([[0, 0], [20, 0], [0, 20]], float)
+    comps, ov, _, _ = label(a, scanline=TerritoryScanline([(7, half), (9, tri)]))
+    got = dict(zip(ov.territory.tolist(), ov.pixels.tolist(), strict=True))
+    assert got[7] == 50
+    # pixel (r, c) centre inside the triangle x + y < 20  <=>  c + r + 1 < 20
+    rr, cc = np.mgrid[5:15, 5:15]
+    assert got[9] == int(((cc + 0.5) + (rr + 0.5) < 20).sum())
