@@ -20,6 +20,7 @@ from vigilancia.config import Settings
 from vigilancia.domain.alerts import Confidence
 from vigilancia.domain.territories import Territory, TerritoryKind
 from vigilancia.errors import DataFormatError, InputError, UnreadableFileError
+from vigilancia.i18n import set_language
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 
@@ -53,6 +54,11 @@ def alert_field(seed=3, h=300, w=280):
     speck = rng.random((h, w)) < 0.002
     a[speck & (a == 0)] = 20000 + 3400
     return a
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    set_language("en")
 
 
 @pytest.fixture
@@ -189,6 +195,15 @@ def test_wrong_encoding_error_names_row_and_column(store, tmp_path):
     with pytest.raises(DataFormatError) as err:
         run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
     assert "row 40" in err.value.user_text() and "column 7" in err.value.user_text()
+
+
+def test_errors_are_spanish_by_default(store, tmp_path):
+    set_language("es")
+    empty = tmp_path / "vacio.tif"
+    empty.write_bytes(b"")
+    with pytest.raises(UnreadableFileError) as err:
+        run_monitor(store, MonitorRequest(str(empty), "gfw"), SETTINGS)
+    assert "vacio.tif" in err.value.user_text() and "vacío" in err.value.user_text()
 
 
 def test_since_after_until_is_refused():

@@ -153,7 +153,7 @@ def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
             yy = n[-2:]
             fixed[("conf" if n.lower().startswith("conf") else "alertDate") + yy] = i
         if not fixed:
-            raise DataFormatError(_("GLAD-L export needs bands named conf{{YY}} and alertDate{{YY}}"),
+            raise DataFormatError(_("GLAD-L export needs bands named confYY and alertDateYY (e.g. conf21, alertDate21)"),
                                   source=info.source)
         return fixed
     roles = RASTER_PRODUCTS[product].bands

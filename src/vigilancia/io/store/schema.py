@@ -1,0 +1,201 @@
+"""Tables of a workspace database (SQLAlchemy Core).
+
+The schema is portable SQL: SQLite (default, one file per workspace) and
+PostgreSQL. Geometries are kept as WKB (EPSG:4326) in a binary column through
+:class:`WKBGeometry`, with ``minx/miny/maxx/maxy`` columns beside them for
+bounding-box filters; a PostGIS type can replace the decorator later without
+touching callers.
+
+Conventions:
+- areas in hectares, distances in metres, dates as SQL ``DATE`` (ISO
+  ``YYYY-MM-DD`` text on SQLite);
+- NaN floats become NULL on SQLite, so every float column that may hold NaN is
+  nullable and readers map NULL back to NaN;
+- ``clearings.id`` is assigned explicitly by the store (``MAX(id) + 1``) so that
+  bulk inserts need no ``RETURNING``.
+
+This module is the target of ``alembic revision --autogenerate``; the
+migrations under ``migrations/versions`` are frozen copies and never import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+#: 64-bit integer key that is still SQLite's rowid alias (``INTEGER PRIMARY KEY``).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class WKBGeometry(sa.types.TypeDecorator[bytes]):
+    """Geometry kept as WKB bytes (EPSG:4326).
+
+    Binds a shapely geometry or WKB bytes; results are WKB ``bytes`` so that
+    readers decode whole columns at once with ``shapely.from_wkb``.
+    """
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        if isinstance(value, BaseGeometry):
+            return bytes(shapely.to_wkb(value))
+        return bytes(value)
+
+    # No process_result_value: the impl's processor is used (none on SQLite,
+    # ``bytes(value)`` on drivers that return memoryview), which keeps reads of
+    # hundreds of thousands of rows free of a Python call per row.
+
+
+def _bbox() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("minx", sa.Float, nullable=False),
+        sa.Column("miny", sa.Float, nullable=False),
+        sa.Column("maxx", sa.Float, nullable=False),
+        sa.Column("maxy", sa.Float, nullable=False),
+    ]
+
+
+workspace_meta = sa.Table(
+    "workspace_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=True),
+)
+
+layer_imports = sa.Table(
+    "layer_imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("sha256", "kind"),
+)
+
+territories = sa.Table(
+    "territories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("people", sa.Text, nullable=True),
+    sa.Column("tenure", sa.String(32), nullable=False),
+    sa.Column("title_date", sa.Date, nullable=True),
+    sa.Column("area_ha", sa.Float, nullable=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("attributes", sa.JSON, nullable=True),
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    *_bbox(),
+    sa.Index(None, "kind"),
+    sa.Index(None, "minx", "maxx", "miny", "maxy"),
+)
+
+alert_batches = sa.Table(
+    "alert_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("product", sa.String(64), nullable=False),
+    sa.Column("since", sa.Date, nullable=True),
+    sa.Column("until", sa.Date, nullable=True),
+    sa.Column("min_confidence", sa.String(16), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("n_pixels", sa.BigInteger, nullable=False),
+    sa.Column("n_clearings", sa.Integer, nullable=False),
+    sa.Column("area_ha", sa.Float, nullable=False),
+    sa.Column("stats", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+clearings = sa.Table(
+    "clearings",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("alert_batches.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("first_date", sa.Date, nullable=True),
+    sa.Column("last_date", sa.Date, nullable=True),
+    sa.Column("area_ha", sa.Float, nullable=True),
+    sa.Column("perimeter_m", sa.Float, nullable=True),
+    sa.Column("length_m", sa.Float, nullable=True),
+    sa.Column("width_m", sa.Float, nullable=True),
+    sa.Column("orientation_deg", sa.Float, nullable=True),
+    sa.Column("elongation", sa.Float, nullable=True),
+    sa.Column("compactness", sa.Float, nullable=True),
+    sa.Column("pixels_low", sa.BigInteger, nullable=False),
+    sa.Column("pixels_high", sa.BigInteger, nullable=False),
+    sa.Column("pixels_highest", sa.BigInteger, nullable=False),
+    sa.Column("pixel_count", sa.BigInteger, nullable=False),
+    sa.Column("centroid_lon", sa.Float, nullable=True),
+    sa.Column("centroid_lat", sa.Float, nullable=True),
+    sa.Column("source_ref", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    sa.Column(
+        "nearest_territory_id",
+        sa.Integer,
+        sa.ForeignKey("territories.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("boundary_distance_m", sa.Float, nullable=True),
+    sa.Column("within_buffer", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    *_bbox(),
+    sa.Index(None, "batch_id"),
+    sa.Index(None, "nearest_territory_id"),
+    sa.Index(None, "minx", "maxx", "miny", "maxy"),
+)
+
+clearing_territories = sa.Table(
+    "clearing_territories",
+    metadata,
+    sa.Column(
+        "clearing_id",
+        BigId,
+        sa.ForeignKey("clearings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "territory_id",
+        sa.Integer,
+        sa.ForeignKey("territories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("area_ha", sa.Float, nullable=False),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Index(None, "territory_id"),
+)
+
+#: Tables in dependency order (parents first); ``counts()`` reports these.
+TABLES: tuple[sa.Table, ...] = (
+    workspace_meta,
+    layer_imports,
+    territories,
+    alert_batches,
+    clearings,
+    clearing_territories,
+)

@@ -1,0 +1,1134 @@
+"""The workspace store: one organisation's database (SQLite file or PostgreSQL).
+
+By default a workspace is a directory holding ``vigilancia.sqlite`` (WAL journal,
+``synchronous=FULL``, foreign keys on). With ``database_url`` the tables live in
+that database instead (PostgreSQL); the directory still holds the workspace's
+files.
+
+Writes go through :meth:`WorkspaceStore.transaction` and every write method takes
+its connection: a whole monitoring run is one transaction, so an exception, a
+Ctrl-C or a SIGKILL leaves the database exactly as it was before the run. On
+SQLite the transaction starts with ``BEGIN IMMEDIATE``: the writer holds the
+write lock for the whole run, readers (WAL) keep reading the last committed
+state, and a second writer waits up to :data:`BUSY_TIMEOUT_S` seconds and then
+gets a :class:`~vigilancia.errors.StoreError`.
+
+Read methods open their own connection, or use ``conn=`` to read inside a
+running transaction (and see its uncommitted rows).
+
+>>> import tempfile, pathlib
+>>> with WorkspaceStore.create(pathlib.Path(tempfile.mkdtemp()) / "ws", name="demo") as store:
+...     store.name, store.counts()["clearings"]
+('demo', 0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from numpy.typing import NDArray
+from sqlalchemy.engine import Connection, Engine
+
+from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
+from vigilancia.errors import ConflictError, NotFoundError, StoreError
+from vigilancia.i18n import _
+from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
+from vigilancia.io.store import schema as s
+
+if TYPE_CHECKING:
+    import geopandas
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "vigilancia.sqlite"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Seconds a writer waits for another writer's lock before giving up (SQLite).
+BUSY_TIMEOUT_S = 30.0
+#: SQLite page cache per connection, KiB.
+SQLITE_CACHE_KIB = 64 * 1024
+#: Rows per executemany call in bulk inserts.
+CHUNK_ROWS = 20_000
+#: Ids per ``IN (...)`` list (below SQLite's oldest variable limit of 999).
+_IN_CHUNK = 900
+
+_BEGIN_OPTION = "vigilancia_sqlite_begin"
+
+
+# --------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """One ingest of an alert product, before it is stored.
+
+    ``key`` is the idempotency key (same product, period, confidence and file
+    hash give the same key); ``area_ha`` is the total clearing area in hectares;
+    ``stats`` is any JSON-serialisable detail of the run.
+    """
+
+    key: str
+    source: str
+    product: str
+    since: date | None
+    until: date | None
+    min_confidence: str
+    sha256: str
+    n_pixels: int
+    n_clearings: int
+    area_ha: float
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A stored alert batch; ``created_at`` is a timezone-aware UTC datetime."""
+
+    id: int
+    key: str
+    source: str
+    product: str
+    since: date | None
+    until: date | None
+    min_confidence: str
+    sha256: str
+    n_pixels: int
+    n_clearings: int
+    area_ha: float
+    stats: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TerritorySummary:
+    """Clearings touching one territory: count, overlap area (ha) and date range."""
+
+    territory_id: int
+    name: str
+    kind: TerritoryKind
+    clearings: int
+    area_ha: float
+    first_date: date | None
+    last_date: date | None
+
+
+# ------------------------------------------------------------ engine, alembic
+
+
+def sqlite_url(path: Path) -> str:
+    """SQLAlchemy URL of a SQLite file."""
+    return sa.engine.URL.create("sqlite", database=str(path)).render_as_string()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin): the driver's legacy
+    # transaction control would autocommit DDL and never BEGIN before SELECTs.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    try:
+        mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode and str(mode[0]).lower() != "wal":
+            log.warning("SQLite journal_mode is %s, not wal", mode[0])
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # Page cache of up to 64 MiB (allocated as used): bulk inserts update the
+        # bbox index at random places; with the default 2 MiB they spill to disk.
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    finally:
+        cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(_BEGIN_OPTION) == "immediate"
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, ``synchronous=FULL`` and foreign keys."""
+    dumps = functools.partial(json.dumps, ensure_ascii=False, default=str)
+    is_sqlite = sa.engine.make_url(url).get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {"json_serializer": dumps}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = sa.create_engine(url, **kwargs)
+    if is_sqlite:
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration built in code (no ``alembic.ini``), bound to ``connection``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest schema revision this version of vigilancia knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The schema revision of the database behind ``conn`` (None when never migrated)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(conn: Connection) -> None:
+    """Upgrade the schema to head inside ``conn``'s transaction (a no-op when current)."""
+    command.upgrade(alembic_config(conn), "head")
+
+
+# ---------------------------------------------------------------------- store
+
+
+class WorkspaceStore:
+    """Database of one workspace. Build it with :meth:`create` or :meth:`open`."""
+
+    def __init__(self, workspace_dir: Path, url: str, engine: Engine) -> None:
+        self.dir = workspace_dir
+        self.url = url
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        #: Use the raw sqlite3 cursor for bulk writes (tests switch it off to run the Core path).
+        self._fast_sqlite = self.is_sqlite
+
+    # ------------------------------------------------------------ lifecycle
+
+    @staticmethod
+    def database_path(workspace_dir: Path) -> Path:
+        """Path of the SQLite file of a workspace."""
+        return Path(workspace_dir) / DB_FILENAME
+
+    @staticmethod
+    def exists(workspace_dir: Path) -> bool:
+        """Whether ``workspace_dir`` holds a SQLite workspace (PostgreSQL ones are not seen)."""
+        return WorkspaceStore.database_path(workspace_dir).is_file()
+
+    @classmethod
+    def create(
+        cls, workspace_dir: Path, *, database_url: str | None = None, name: str | None = None
+    ) -> WorkspaceStore:
+        """Make a new workspace in ``workspace_dir`` (created if missing) with the current schema.
+
+        Raises :class:`ConflictError` when a workspace is already there (or in
+        ``database_url``). A failure leaves no half-made database behind.
+        """
+        wdir = Path(workspace_dir).expanduser().absolute()
+        db_path = cls.database_path(wdir)
+        if database_url is None and db_path.exists():
+            raise cls._exists_error(wdir)
+        made_dir = not wdir.exists()
+        made_file = False
+        try:
+            wdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                _("the workspace folder could not be created"),
+                hint=_("check the path and that you may write there"),
+                source=str(wdir),
+            ) from exc
+        engine: Engine | None = None
+        try:
+            if database_url is None:
+                try:  # claim the file atomically: two concurrent creates cannot both win
+                    os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                except FileExistsError:
+                    raise cls._exists_error(wdir) from None
+                made_file = True
+            url = database_url or sqlite_url(db_path)
+            engine = make_engine(url)
+            store = cls(wdir, url, engine)
+            with store.transaction() as conn:
+                if (
+                    sa.inspect(conn).has_table(s.workspace_meta.name)
+                    and conn.execute(sa.select(s.workspace_meta.c.key).limit(1)).first()
+                ):
+                    raise cls._exists_error(wdir)
+                migrate(conn)
+                from vigilancia import __version__ as version
+
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                for key, value in {
+                    "name": name or wdir.name,
+                    "created_at": now,
+                    "created_by": f"vigilancia {version}",
+                    "schema_revision": head_revision(),
+                    "area_of_interest": None,
+                }.items():
+                    store.set_meta(conn, key, value)
+            return store
+        except BaseException:
+            if engine is not None:
+                engine.dispose()
+            if made_file:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(OSError):
+                        Path(f"{db_path}{suffix}").unlink()
+            if made_dir:
+                with contextlib.suppress(OSError):
+                    wdir.rmdir()
+            raise
+
+    @classmethod
+    def open(cls, workspace_dir: Path, *, database_url: str | None = None) -> WorkspaceStore:
+        """Open an existing workspace and upgrade its schema to this version's head.
+
+        Raises :class:`NotFoundError` when there is no workspace and
+        :class:`StoreError` when the file is not a workspace database or was
+        written by a newer vigilancia.
+        """
+        wdir = Path(workspace_dir).expanduser().absolute()
+        if database_url is None and not cls.exists(wdir):
+            raise NotFoundError(
+                _("there is no workspace in this folder"),
+                hint=_("check the folder, or create a workspace there first"),
+                source=str(wdir),
+            )
+        url = database_url or sqlite_url(cls.database_path(wdir))
+        engine = make_engine(url)
+        store = cls(wdir, url, engine)
+        try:
+            store._upgrade()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def _upgrade(self) -> None:
+        head = head_revision()
+        try:
+            with self.engine.connect() as conn:
+                current = current_revision(conn)
+                has_meta = sa.inspect(conn).has_table(s.workspace_meta.name)
+        except sa.exc.OperationalError as exc:
+            raise self._store_error(exc) from exc
+        except sa.exc.DatabaseError as exc:  # "file is not a database"
+            raise self._not_a_workspace() from exc
+        if current is None or not has_meta:
+            if self.is_sqlite:
+                raise self._not_a_workspace()
+            raise NotFoundError(
+                _("there is no workspace in this database"),
+                hint=_("check the database URL, or create a workspace there first"),
+                source=self.engine.url.render_as_string(hide_password=True),
+            )
+        if current == head:
+            return
+        try:
+            ScriptDirectory.from_config(alembic_config()).get_revision(current)
+        except CommandError as exc:
+            raise StoreError(
+                _("the workspace was written by a newer version of vigilancia"),
+                hint=_("update vigilancia to open this workspace"),
+                source=str(self.dir),
+            ) from exc
+        with self.transaction() as conn:
+            migrate(conn)
+            self.set_meta(conn, "schema_revision", head)
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can not be used afterwards)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> WorkspaceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"WorkspaceStore({str(self.dir)!r}, {self.engine.url.render_as_string()!r})"
+
+    # ----------------------------------------------------------- transactions
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit of writes: commit at the end of the block, roll back on any exception.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE`` (write lock held for the
+        whole block). Do not nest: a second ``transaction()`` inside the block
+        waits for the first one's lock.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.execution_options(**{_BEGIN_OPTION: "immediate"})
+                with conn.begin():
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise self._store_error(exc) from exc
+
+    @contextlib.contextmanager
+    def _reader(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.connect() as own:
+                yield own
+        except sa.exc.OperationalError as exc:
+            raise self._store_error(exc) from exc
+
+    @staticmethod
+    def _require_tx(conn: Connection) -> None:
+        if not conn.in_transaction():
+            raise ValueError("write inside `with store.transaction() as conn:`")
+
+    def _store_error(self, exc: sa.exc.OperationalError) -> StoreError:
+        text = str(exc.orig).lower()
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                _("the workspace is busy: another process is writing to it"),
+                hint=_("wait until the other run ends and try again"),
+                source=str(self.dir),
+            )
+        if "full" in text:
+            return StoreError(
+                _("the disk is full: nothing was saved"),
+                hint=_("free some space and run it again"),
+                source=str(self.dir),
+            )
+        return StoreError(
+            _("the workspace database could not be read or written"),
+            hint=_("check that the disk is not full and that the files may be written"),
+            source=str(self.dir),
+        )
+
+    def _not_a_workspace(self) -> StoreError:
+        return StoreError(
+            _("the file is not a vigilancia workspace database"),
+            hint=_("check the folder, or create a workspace there first"),
+            source=str(self.database_path(self.dir)) if self.is_sqlite else str(self.dir),
+        )
+
+    @staticmethod
+    def _exists_error(wdir: Path) -> ConflictError:
+        return ConflictError(
+            _("a workspace already exists in this folder"),
+            hint=_("open it, or choose another folder"),
+            source=str(wdir),
+        )
+
+    # --------------------------------------------------------------- metadata
+
+    def get_meta(self, key: str, default: Any = None, *, conn: Connection | None = None) -> Any:
+        """A workspace metadata value (JSON) or ``default``."""
+        with self._reader(conn) as c:
+            row = c.execute(
+                sa.select(s.workspace_meta.c.value).where(s.workspace_meta.c.key == key)
+            ).first()
+        return default if row is None or row[0] is None else row[0]
+
+    def set_meta(self, conn: Connection, key: str, value: Any) -> None:
+        """Set a workspace metadata value (anything JSON can hold)."""
+        self._require_tx(conn)
+        t = s.workspace_meta
+        conn.execute(sa.delete(t).where(t.c.key == key))
+        conn.execute(sa.insert(t).values(key=key, value=value))
+
+    @property
+    def name(self) -> str:
+        """Name of the workspace (the folder name unless one was given)."""
+        return str(self.get_meta("name", self.dir.name))
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the workspace was created (UTC)."""
+        value = self.get_meta("created_at")
+        return datetime.fromisoformat(value) if value else None
+
+    def schema_revision(self) -> str | None:
+        """The schema revision of the database (an Alembic revision id)."""
+        with self._reader(None) as conn:
+            return current_revision(conn)
+
+    def area_of_interest(self) -> tuple[float, float, float, float] | None:
+        """Bounds (minx, miny, maxx, maxy, EPSG:4326) of the area of interest, if set."""
+        value = self.get_meta("area_of_interest")
+        if not value:
+            return None
+        minx, miny, maxx, maxy = (float(v) for v in value)
+        return minx, miny, maxx, maxy
+
+    def set_area_of_interest(
+        self, conn: Connection, bounds: tuple[float, float, float, float] | None
+    ) -> None:
+        """Record the area of interest as lon/lat bounds (minx, miny, maxx, maxy)."""
+        if bounds is not None:
+            minx, miny, maxx, maxy = (float(v) for v in bounds)
+            if not (minx < maxx and miny < maxy):
+                raise ValueError(f"empty bounds: {bounds}")
+            self.set_meta(conn, "area_of_interest", [minx, miny, maxx, maxy])
+        else:
+            self.set_meta(conn, "area_of_interest", None)
+
+    # ---------------------------------------------------------- layer imports
+
+    def find_import(self, sha256: str, kind: str, *, conn: Connection | None = None) -> bool:
+        """Whether a file with this SHA-256 was imported as ``kind`` (e.g. "territories")."""
+        t = s.layer_imports
+        with self._reader(conn) as c:
+            row = c.execute(sa.select(t.c.id).where(t.c.sha256 == sha256, t.c.kind == kind)).first()
+        return row is not None
+
+    def record_import(
+        self, conn: Connection, sha256: str, kind: str, source: str, count: int
+    ) -> None:
+        """Record that ``source`` (SHA-256 ``sha256``) was imported as ``kind`` (``count`` rows).
+
+        Raises :class:`ConflictError` when the same file was already imported as ``kind``.
+        """
+        self._require_tx(conn)
+        if self.find_import(sha256, kind, conn=conn):
+            raise ConflictError(
+                _("this file was already imported ({kind})", kind=kind),
+                hint=_("nothing was added; the workspace already has its contents"),
+                source=source,
+            )
+        conn.execute(
+            sa.insert(s.layer_imports).values(
+                sha256=sha256,
+                kind=kind,
+                source=source,
+                count=int(count),
+                imported_at=datetime.now(UTC),
+            )
+        )
+
+    # ------------------------------------------------------------ territories
+
+    def add_territories(self, conn: Connection, territories: list[Territory]) -> list[int]:
+        """Store territories; returns their ids in order. ``area_ha`` is computed (equal-area)."""
+        self._require_tx(conn)
+        if not territories:
+            return []
+        geoms = np.array([t.geometry for t in territories], dtype=object)
+        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if bad.any():
+            raise ValueError(f"territory {territories[int(np.argmax(bad))].name!r} has no geometry")
+        area_ha = _equal_area_ha(geoms)
+        bounds = shapely.bounds(geoms)
+        wkb = shapely.to_wkb(geoms)
+        start = self._next_id(conn, s.territories)
+        ids = list(range(start, start + len(territories)))
+        rows = [
+            {
+                "id": tid,
+                "name": t.name,
+                "kind": TerritoryKind(t.kind).value,
+                "people": t.people,
+                "tenure": Tenure(t.tenure).value,
+                "title_date": t.title_date,
+                "area_ha": float(area_ha[i]),
+                "source": t.source,
+                "source_id": t.source_id,
+                "attributes": dict(t.attributes) if t.attributes else None,
+                "geometry": wkb[i],
+                "minx": float(bounds[i, 0]),
+                "miny": float(bounds[i, 1]),
+                "maxx": float(bounds[i, 2]),
+                "maxy": float(bounds[i, 3]),
+            }
+            for i, (tid, t) in enumerate(zip(ids, territories, strict=True))
+        ]
+        for i in range(0, len(rows), CHUNK_ROWS):
+            conn.execute(sa.insert(s.territories), rows[i : i + CHUNK_ROWS])
+        return ids
+
+    def territories(
+        self, kinds: Iterable[TerritoryKind] | None = None, *, conn: Connection | None = None
+    ) -> list[StoredTerritory]:
+        """Stored territories (all, or those of ``kinds``), ordered by id."""
+        t = s.territories
+        stmt = sa.select(
+            t.c.id,
+            t.c.name,
+            t.c.kind,
+            t.c.geometry,
+            t.c.source,
+            t.c.source_id,
+            t.c.people,
+            t.c.tenure,
+            t.c.title_date,
+            t.c.area_ha,
+        ).order_by(t.c.id)
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+        if not rows:
+            return []
+        geoms = shapely.from_wkb(np.array([r.geometry for r in rows], dtype=object))
+        return [
+            StoredTerritory(
+                id=r.id,
+                name=r.name,
+                kind=TerritoryKind(r.kind),
+                geometry=g,
+                source=r.source,
+                source_id=r.source_id,
+                people=r.people,
+                tenure=Tenure(r.tenure),
+                title_date=r.title_date,
+                area_ha=r.area_ha,
+            )
+            for r, g in zip(rows, geoms, strict=True)
+        ]
+
+    def territories_version(self, *, conn: Connection | None = None) -> str:
+        """Cheap fingerprint of the territory table ("count:max_id") for caching derived indexes."""
+        t = s.territories
+        with self._reader(conn) as c:
+            n, top = c.execute(sa.select(sa.func.count(t.c.id), sa.func.max(t.c.id))).one()
+        return f"{n}:{top or 0}"
+
+    # ----------------------------------------------------------------- batches
+
+    def find_batch(self, key: str, *, conn: Connection | None = None) -> BatchRecord | None:
+        """The batch stored under idempotency ``key``, or None."""
+        t = s.alert_batches
+        with self._reader(conn) as c:
+            row = c.execute(sa.select(t).where(t.c.key == key)).first()
+        return None if row is None else _batch_record(row)
+
+    def add_batch(self, conn: Connection, batch: NewBatch) -> int:
+        """Store a batch and return its id; :class:`ConflictError` if ``batch.key`` is stored."""
+        self._require_tx(conn)
+        duplicate = ConflictError(
+            _("this alert batch was already ingested: {key}", key=batch.key),
+            hint=_("nothing was added; the workspace already has these alerts"),
+            source=batch.source,
+        )
+        if self.find_batch(batch.key, conn=conn) is not None:
+            raise duplicate
+        values = {
+            "key": batch.key,
+            "source": batch.source,
+            "product": batch.product,
+            "since": batch.since,
+            "until": batch.until,
+            "min_confidence": batch.min_confidence,
+            "sha256": batch.sha256,
+            "n_pixels": int(batch.n_pixels),
+            "n_clearings": int(batch.n_clearings),
+            "area_ha": float(batch.area_ha),
+            "stats": batch.stats,
+            "created_at": datetime.now(UTC),
+        }
+        try:  # a concurrent writer (PostgreSQL) may insert the key after the check
+            result = conn.execute(sa.insert(s.alert_batches).values(**values))
+        except sa.exc.IntegrityError as exc:
+            raise duplicate from exc
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    def update_batch_totals(
+        self,
+        conn: Connection,
+        batch_id: int,
+        *,
+        n_pixels: int,
+        n_clearings: int,
+        area_ha: float,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        """Set a batch's totals once its clearings are stored (streaming ingests learn them last).
+
+        ``stats`` replaces the stored stats when given.
+        """
+        self._require_tx(conn)
+        t = s.alert_batches
+        values: dict[str, Any] = {
+            "n_pixels": int(n_pixels),
+            "n_clearings": int(n_clearings),
+            "area_ha": float(area_ha),
+        }
+        if stats is not None:
+            values["stats"] = stats
+        result = conn.execute(sa.update(t).where(t.c.id == int(batch_id)).values(**values))
+        if result.rowcount != 1:
+            raise ValueError(f"no alert batch with id {batch_id}")
+
+    def batches(self, *, conn: Connection | None = None) -> list[BatchRecord]:
+        """All stored batches, oldest first."""
+        t = s.alert_batches
+        with self._reader(conn) as c:
+            rows = c.execute(sa.select(t).order_by(t.c.id)).all()
+        return [_batch_record(r) for r in rows]
+
+    # --------------------------------------------------------------- clearings
+
+    def add_clearings(
+        self,
+        conn: Connection,
+        batch_id: int,
+        clearings: ClearingSet,
+        placement: Placement | None = None,
+    ) -> NDArray[np.int64]:
+        """Store the clearings of batch ``batch_id``; returns their ids (int64) in order.
+
+        With ``placement`` the per-clearing placement columns are written in the
+        same INSERT and the overlap rows added (one pass); without it they stay
+        empty until :meth:`add_placement`. Ids are assigned as ``MAX(id) + 1 ...``
+        inside the transaction.
+        """
+        self._require_tx(conn)
+        n = len(clearings)
+        if placement is not None:
+            _check_placement(n, placement)
+        if n == 0:
+            return np.empty(0, np.int64)
+        if conn.dialect.name == "postgresql":  # ids come from MAX(id): one writer at a time
+            conn.exec_driver_sql("LOCK TABLE clearings IN EXCLUSIVE MODE")
+        start = self._next_id(conn, s.clearings)
+        ids = np.arange(start, start + n, dtype=np.int64)
+        geoms = clearings.geometry
+        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if bad.any():
+            raise ValueError(f"clearing {int(np.argmax(bad))} of the set has no geometry")
+        bounds = shapely.bounds(geoms)
+        if placement is not None:
+            nearest = [None if v < 0 else v for v in placement.nearest_territory.tolist()]
+            distance: list[Any] = placement.boundary_distance_m.astype(np.float64).tolist()
+            within: list[Any] = placement.within_buffer.astype(bool).tolist()
+        else:
+            nearest = distance = [None] * n
+            within = [False] * n
+        cols: dict[str, list[Any]] = {
+            "id": ids.tolist(),
+            "batch_id": [int(batch_id)] * n,
+            "first_date": self._dates(clearings.first_date),
+            "last_date": self._dates(clearings.last_date),
+            **{
+                name: getattr(clearings, name).astype(np.float64).tolist() for name in _FLOAT_FIELDS
+            },
+            **{name: getattr(clearings, name).astype(np.int64).tolist() for name in _INT_FIELDS},
+            "source_ref": [None if v is None else str(v) for v in clearings.source_ref.tolist()],
+            "nearest_territory_id": nearest,
+            "boundary_distance_m": distance,
+            "within_buffer": within,
+            "geometry": shapely.to_wkb(geoms).tolist(),
+            "minx": bounds[:, 0].tolist(),
+            "miny": bounds[:, 1].tolist(),
+            "maxx": bounds[:, 2].tolist(),
+            "maxy": bounds[:, 3].tolist(),
+        }
+        self._insert_many(conn, s.clearings, cols)
+        if placement is not None:
+            self._insert_overlaps(conn, ids, placement)
+        return ids
+
+    def add_placement(
+        self, conn: Connection, clearing_ids: NDArray[np.int64], placement: Placement
+    ) -> None:
+        """Write (or replace) the placement of stored clearings.
+
+        ``clearing_ids[i]`` is the id of clearing ``i`` of the set that
+        ``placement`` describes. Sets nearest territory, boundary distance and
+        within-buffer, and replaces the overlap rows of those clearings.
+        """
+        self._require_tx(conn)
+        ids = np.asarray(clearing_ids, dtype=np.int64)
+        _check_placement(len(ids), placement)
+        if len(ids) == 0:
+            return
+        nearest = [None if v < 0 else v for v in placement.nearest_territory.tolist()]
+        rows = list(
+            zip(
+                nearest,
+                placement.boundary_distance_m.astype(np.float64).tolist(),
+                placement.within_buffer.astype(bool).tolist(),
+                ids.tolist(),
+                strict=True,
+            )
+        )
+        c = s.clearings
+        updated = 0
+        if self._fast_sqlite:
+            sql = (
+                "UPDATE clearings SET nearest_territory_id = ?, boundary_distance_m = ?, "
+                "within_buffer = ? WHERE id = ?"
+            )
+            updated = self._raw_executemany(conn, sql, rows)
+        else:
+            stmt = (
+                sa.update(c)
+                .where(c.c.id == sa.bindparam("b_id"))
+                .values(
+                    nearest_territory_id=sa.bindparam("b_nearest"),
+                    boundary_distance_m=sa.bindparam("b_distance"),
+                    within_buffer=sa.bindparam("b_within"),
+                )
+            )
+            keys = ("b_nearest", "b_distance", "b_within", "b_id")
+            for i in range(0, len(rows), CHUNK_ROWS):
+                res = conn.execute(
+                    stmt, [dict(zip(keys, r, strict=True)) for r in rows[i : i + CHUNK_ROWS]]
+                )
+                updated += res.rowcount
+        if updated != len(ids):
+            raise ValueError(f"{len(ids) - updated} of the clearing ids are not stored")
+        ct = s.clearing_territories
+        unique_ids = np.unique(ids)
+        if len(unique_ids) and unique_ids[-1] - unique_ids[0] + 1 == len(unique_ids):
+            conn.execute(
+                sa.delete(ct).where(
+                    ct.c.clearing_id.between(int(unique_ids[0]), int(unique_ids[-1]))
+                )
+            )
+        else:
+            for i in range(0, len(unique_ids), _IN_CHUNK):
+                chunk = unique_ids[i : i + _IN_CHUNK].tolist()
+                conn.execute(sa.delete(ct).where(ct.c.clearing_id.in_(chunk)))
+        self._insert_overlaps(conn, ids, placement)
+
+    def clearings_frame(
+        self, batch_ids: Sequence[int] | None = None, *, conn: Connection | None = None
+    ) -> geopandas.GeoDataFrame:
+        """Stored clearings as a GeoDataFrame (EPSG:4326), one row per clearing, ordered by id.
+
+        Columns: ``id``, ``batch_id``, ``product``, ``first_date``/``last_date``
+        (ISO ``YYYY-MM-DD`` strings), every numeric field of
+        :class:`ClearingSet` (ha, m, degrees, pixel counts, centroid lon/lat),
+        ``source_ref``, ``status``, ``nearest_territory_id`` (nullable Int64),
+        ``nearest_territory`` (its name), ``boundary_distance_m``,
+        ``within_buffer`` (bool), and the names of the polygons each clearing
+        overlaps, joined by "; " (None when none): ``territories`` (community
+        territories), ``reserves``, ``protected_areas`` and ``districts``;
+        then ``geometry``.
+        """
+        import geopandas as gpd
+        import pandas as pd
+
+        c, b, ct, t = s.clearings, s.alert_batches, s.clearing_territories, s.territories
+        nt = t.alias("nt")
+        stmt = (
+            sa.select(
+                c.c.id,
+                c.c.batch_id,
+                b.c.product,
+                sa.type_coerce(c.c.first_date, sa.String),
+                sa.type_coerce(c.c.last_date, sa.String),
+                *(c.c[name] for name in _FLOAT_FIELDS),
+                *(c.c[name] for name in _INT_FIELDS),
+                c.c.source_ref,
+                c.c.status,
+                c.c.nearest_territory_id,
+                nt.c.name,
+                c.c.boundary_distance_m,
+                c.c.within_buffer,
+                c.c.geometry,
+            )
+            .select_from(
+                c.join(b, b.c.id == c.c.batch_id).outerjoin(nt, nt.c.id == c.c.nearest_territory_id)
+            )
+            .order_by(c.c.id)
+        )
+        names_stmt = (
+            sa.select(ct.c.clearing_id, t.c.kind, t.c.name)
+            .select_from(ct.join(t, t.c.id == ct.c.territory_id))
+            .order_by(ct.c.clearing_id, t.c.name)
+        )
+        if batch_ids is not None:
+            wanted = [int(v) for v in batch_ids]
+            stmt = stmt.where(c.c.batch_id.in_(wanted))
+            names_stmt = names_stmt.join(c, c.c.id == ct.c.clearing_id).where(
+                c.c.batch_id.in_(wanted)
+            )
+        with self._reader(conn) as rc:
+            rows = self._fetch_all(rc, stmt)
+            name_rows = self._fetch_all(rc, names_stmt)
+
+        n_cols = 3 + 2 + len(_FLOAT_FIELDS) + len(_INT_FIELDS) + 7
+        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
+        it = iter(cols)
+        ids = np.array(next(it), dtype=np.int64)
+        data: dict[str, Any] = {
+            "id": ids,
+            "batch_id": np.array(next(it), dtype=np.int64),
+            "product": np.array(next(it), dtype=object),
+            "first_date": _iso_dates(next(it)),
+            "last_date": _iso_dates(next(it)),
+        }
+        for name in _FLOAT_FIELDS:
+            data[name] = np.array(next(it), dtype=np.float64)
+        for name in _INT_FIELDS:
+            data[name] = np.array(next(it), dtype=np.int64)
+        data["source_ref"] = _objects(next(it))
+        data["status"] = _objects(next(it))
+        data["nearest_territory_id"] = pd.array(list(next(it)), dtype="Int64")
+        data["nearest_territory"] = _objects(next(it))
+        data["boundary_distance_m"] = np.array(next(it), dtype=np.float64)
+        data["within_buffer"] = np.array(next(it), dtype=bool)
+        geometry = shapely.from_wkb(np.array(next(it), dtype=object))
+
+        by_kind: dict[str, dict[int, list[str]]] = {k.value: {} for k in TerritoryKind}
+        for cid, kind, tname in name_rows:
+            by_kind.setdefault(kind, {}).setdefault(cid, []).append(tname)
+        id_list = ids.tolist()
+        for kind, column in _KIND_COLUMNS.items():
+            names = by_kind.get(kind.value, {})
+            data[column] = _objects(
+                [("; ".join(names[i]) if i in names else None) for i in id_list]
+            )
+        data["product"] = _objects(data["product"])
+        data["first_date"] = _objects(data["first_date"])
+        data["last_date"] = _objects(data["last_date"])
+        return gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+
+    def territory_summary(
+        self, batch_ids: Sequence[int] | None = None, *, conn: Connection | None = None
+    ) -> list[TerritorySummary]:
+        """Per territory touched by at least one clearing: count, overlap area (ha), date range.
+
+        Ordered by area, largest first (then by name).
+        """
+        c, ct, t = s.clearings, s.clearing_territories, s.territories
+        area = sa.func.sum(ct.c.area_ha).label("area_ha")
+        stmt = (
+            sa.select(
+                t.c.id,
+                t.c.name,
+                t.c.kind,
+                sa.func.count(ct.c.clearing_id),
+                area,
+                sa.func.min(c.c.first_date),
+                sa.func.max(c.c.last_date),
+            )
+            .select_from(
+                ct.join(c, c.c.id == ct.c.clearing_id).join(t, t.c.id == ct.c.territory_id)
+            )
+            .group_by(t.c.id, t.c.name, t.c.kind)
+            .order_by(area.desc(), t.c.name, t.c.id)
+        )
+        if batch_ids is not None:
+            stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
+        with self._reader(conn) as rc:
+            rows = rc.execute(stmt).all()
+        return [
+            TerritorySummary(
+                territory_id=int(tid),
+                name=name,
+                kind=TerritoryKind(kind),
+                clearings=int(count),
+                area_ha=float(total or 0.0),
+                first_date=_as_date(first),
+                last_date=_as_date(last),
+            )
+            for tid, name, kind, count, total, first, last in rows
+        ]
+
+    def counts(self, *, conn: Connection | None = None) -> dict[str, int]:
+        """Rows per table (for tests and ``status``)."""
+        with self._reader(conn) as c:
+            return {
+                t.name: int(c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for t in s.TABLES
+            }
+
+    # ---------------------------------------------------------------- helpers
+
+    def _fetch_all(self, conn: Connection, stmt: sa.Select[Any]) -> list[Any]:
+        """All rows of ``stmt`` as tuples; on SQLite straight from the DBAPI cursor.
+
+        Only for statements whose column types need no result processing on
+        SQLite (floats, integers, text, blobs, dates coerced to text).
+        """
+        result = conn.execute(stmt)
+        if self.is_sqlite:
+            return list(result.cursor.fetchall())
+        return [tuple(r) for r in result]
+
+    @staticmethod
+    def _next_id(conn: Connection, table: sa.Table) -> int:
+        top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
+        return int(top or 0) + 1
+
+    def _dates(self, values: NDArray[np.datetime64]) -> list[Any]:
+        """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""
+        days = np.asarray(values).astype("datetime64[D]")
+        if self._fast_sqlite:
+            iso = np.datetime_as_string(days, unit="D").astype(object)
+            iso[np.isnat(days)] = None
+            return list(iso.tolist())
+        return list(days.astype(object).tolist())
+
+    def _insert_many(self, conn: Connection, table: sa.Table, cols: dict[str, list[Any]]) -> None:
+        names = list(cols)
+        rows = list(zip(*cols.values(), strict=True))
+        if self._fast_sqlite:
+            prep = conn.dialect.identifier_preparer
+            sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the schema)
+                prep.format_table(table),
+                ", ".join(prep.quote(n) for n in names),
+                ", ".join("?" * len(names)),
+            )
+            self._raw_executemany(conn, sql, rows)
+            return
+        stmt = sa.insert(table)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows[i : i + CHUNK_ROWS]])
+
+    @staticmethod
+    def _raw_executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """executemany on the raw DBAPI cursor, in chunks; returns the rows affected.
+
+        Driver errors are re-raised as SQLAlchemy's (IntegrityError,
+        OperationalError...) so that callers see one family of exceptions.
+        """
+        dbapi = conn.dialect.loaded_dbapi
+        cur = conn.connection.cursor()
+        affected = 0
+        try:
+            for i in range(0, len(rows), CHUNK_ROWS):
+                cur.executemany(sql, rows[i : i + CHUNK_ROWS])
+                affected += max(cur.rowcount, 0)
+        except dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(
+                sql, None, exc, dbapi.Error, dialect=conn.dialect
+            ) from exc
+        finally:
+            cur.close()
+        return affected
+
+    def _insert_overlaps(
+        self, conn: Connection, ids: NDArray[np.int64], placement: Placement
+    ) -> None:
+        if len(placement.overlap_clearing) == 0:
+            return
+        self._insert_many(
+            conn,
+            s.clearing_territories,
+            {
+                "clearing_id": ids[placement.overlap_clearing].tolist(),
+                "territory_id": placement.overlap_territory.astype(np.int64).tolist(),
+                "area_ha": placement.overlap_area_ha.astype(np.float64).tolist(),
+                "share": placement.overlap_share.astype(np.float64).tolist(),
+            },
+        )
+
+
+# ------------------------------------------------------------------- helpers
+
+_FLOAT_FIELDS = (
+    "area_ha",
+    "perimeter_m",
+    "length_m",
+    "width_m",
+    "orientation_deg",
+    "elongation",
+    "compactness",
+    "centroid_lon",
+    "centroid_lat",
+)
+_INT_FIELDS = ("pixels_low", "pixels_high", "pixels_highest", "pixel_count")
+_KIND_COLUMNS = {
+    TerritoryKind.COMMUNITY: "territories",
+    TerritoryKind.RESERVE: "reserves",
+    TerritoryKind.PROTECTED_AREA: "protected_areas",
+    TerritoryKind.DISTRICT: "districts",
+}
+
+
+def _check_placement(n: int, placement: Placement) -> None:
+    for name in ("nearest_territory", "boundary_distance_m", "within_buffer"):
+        if len(getattr(placement, name)) != n:
+            raise ValueError(f"Placement.{name} has {len(getattr(placement, name))} items, not {n}")
+    k = len(placement.overlap_clearing)
+    for name in ("overlap_territory", "overlap_area_ha", "overlap_share"):
+        if len(getattr(placement, name)) != k:
+            raise ValueError(f"Placement.{name} has {len(getattr(placement, name))} items, not {k}")
+    if k:
+        oc = np.asarray(placement.overlap_clearing, dtype=np.int64)
+        if oc.min() < 0 or oc.max() >= n:
+            raise ValueError(f"Placement.overlap_clearing must index the {n} clearings")
+        pairs = np.unique(np.column_stack([oc, placement.overlap_territory]), axis=0)
+        if len(pairs) != k:
+            raise ValueError("Placement has a clearing/territory pair twice")
+
+
+def _equal_area_ha(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Areas (ha) in a local Lambert equal-area frame, one frame per 1-degree cell of centres."""
+    bounds = shapely.bounds(geoms)
+    lon0 = np.round((bounds[:, 0] + bounds[:, 2]) / 2)
+    lat0 = np.round((bounds[:, 1] + bounds[:, 3]) / 2)
+    out = np.empty(len(geoms), np.float64)
+    cells = np.column_stack([lon0, lat0])
+    for lon, lat in np.unique(cells, axis=0):
+        sel = (lon0 == lon) & (lat0 == lat)
+        projected = transform_geometries(
+            geoms[sel], WGS84, local_equal_area(float(lon), float(lat))
+        )
+        out[sel] = shapely.area(projected) / 10_000.0
+    return out
+
+
+def _objects(values: Sequence[Any]) -> Any:
+    """A pandas object column (None stays None; pandas 3 would infer ``str`` with NaN)."""
+    import pandas as pd
+
+    return pd.array(np.asarray(values, dtype=object), dtype=object)
+
+
+def _iso_dates(values: Sequence[Any]) -> NDArray[np.object_]:
+    """ISO date strings (None for missing) from ISO text (SQLite) or ``date`` values."""
+    if all(v is None or (isinstance(v, str) and len(v) == 10) for v in values):
+        return np.asarray(values, dtype=object)  # already ISO text as written by the store
+    days = np.array(values, dtype="datetime64[D]")
+    out = np.datetime_as_string(days, unit="D").astype(object)
+    out[np.isnat(days)] = None
+    return out
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _batch_record(row: sa.Row[Any]) -> BatchRecord:
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return BatchRecord(
+        id=int(row.id),
+        key=row.key,
+        source=row.source,
+        product=row.product,
+        since=row.since,
+        until=row.until,
+        min_confidence=row.min_confidence,
+        sha256=row.sha256,
+        n_pixels=int(row.n_pixels),
+        n_clearings=int(row.n_clearings),
+        area_ha=float(row.area_ha),
+        stats=dict(row.stats or {}),
+        created_at=created,
+    )

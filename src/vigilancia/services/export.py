@@ -1,0 +1,125 @@
+"""Export the clearings of a workspace to files that open in QGIS (and Excel, for CSV).
+
+Formats:
+- ``gpkg``: GeoPackage, layer ``clearings`` (MultiPolygon, EPSG:4326);
+- ``geojson``: GeoJSON FeatureCollection (EPSG:4326);
+- ``fgb``: FlatGeobuf with a spatial index;
+- ``csv``: UTF-8 (with BOM, so that Excel shows accents) with the geometry as a
+  ``WKT`` column first and ``lon``/``lat`` columns (clearing centroid) last.
+
+Dates are ISO ``YYYY-MM-DD`` text; areas in hectares and distances in metres
+(see :meth:`vigilancia.io.store.WorkspaceStore.clearings_frame` for the columns).
+The file is written under a temporary name in the same folder and moved into
+place at the end, so a failed export leaves nothing half-written, and an
+existing file is only replaced with ``overwrite=True``.
+
+>>> export_clearings(store, Path("out/clearings.gpkg"), "gpkg")  # doctest: +SKIP
+ExportResult(path=PosixPath('out/clearings.gpkg'), count=1234, format='gpkg')
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from vigilancia.errors import ConflictError, InputError, VigilanciaError
+from vigilancia.i18n import _
+
+if TYPE_CHECKING:
+    import geopandas
+
+    from vigilancia.io.store import WorkspaceStore
+
+ExportFormat = Literal["gpkg", "geojson", "csv", "fgb"]
+#: Format -> (GDAL driver, usual file suffix).
+FORMATS: dict[str, tuple[str, str]] = {
+    "gpkg": ("GPKG", ".gpkg"),
+    "geojson": ("GeoJSON", ".geojson"),
+    "csv": ("CSV", ".csv"),
+    "fgb": ("FlatGeobuf", ".fgb"),
+}
+LAYER = "clearings"
+assert set(FORMATS) == set(get_args(ExportFormat))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote: the file, how many clearings, and the format."""
+
+    path: Path
+    count: int
+    format: str
+
+
+def export_clearings(
+    store: WorkspaceStore,
+    output: Path,
+    fmt: ExportFormat,
+    batch_ids: Sequence[int] | None = None,
+    *,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Write the clearings of ``store`` (all, or those of ``batch_ids``) to ``output``.
+
+    Raises :class:`InputError` for an unknown format or an output that is a
+    folder, and :class:`ConflictError` when ``output`` exists and
+    ``overwrite`` is false.
+    """
+    if fmt not in FORMATS:
+        raise InputError(
+            _("unknown export format: {fmt}", fmt=str(fmt)),
+            hint=_("choose one of: {formats}", formats=", ".join(FORMATS)),
+        )
+    output = Path(output).expanduser()
+    if output.is_dir():
+        raise InputError(
+            _("the output is a folder, not a file"),
+            hint=_("give a file name, e.g. {example}", example=str(output / f"{LAYER}.{fmt}")),
+            source=str(output),
+        )
+    if output.exists() and not overwrite:
+        raise ConflictError(
+            _("the file already exists"),
+            hint=_("choose another file name, or allow overwriting it"),
+            source=str(output),
+        )
+    frame = store.clearings_frame(batch_ids)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        # GDAL picks behaviour from the suffix (CSV without ".csv" becomes a folder).
+        tmp = tmpdir / f"{LAYER}{FORMATS[fmt][1]}"
+        try:
+            _write(frame, tmp, fmt)
+        except (OSError, RuntimeError) as exc:  # pyogrio errors derive from RuntimeError
+            raise VigilanciaError(
+                _("the export could not be written"),
+                hint=_("check that the disk is not full and that the folder may be written"),
+                source=str(output),
+            ) from exc
+        os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return ExportResult(path=output, count=len(frame), format=fmt)
+
+
+def _write(frame: geopandas.GeoDataFrame, path: Path, fmt: str) -> None:
+    import pyogrio
+
+    driver = FORMATS[fmt][0]
+    options: dict[str, Any] = {}
+    if fmt == "csv":
+        frame = frame.copy()
+        frame["lon"] = frame["centroid_lon"]
+        frame["lat"] = frame["centroid_lat"]
+        options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
+    else:
+        options["promote_to_multi"] = True
+    if fmt == "fgb":
+        options["layer_options"] = {"SPATIAL_INDEX": "YES"}
+    pyogrio.write_dataframe(frame, path, driver=driver, layer=LAYER, **options)

@@ -1,0 +1,239 @@
+"""Vector alerts (MapBiomas Alerta and the like) as clearings, and placement of clearings.
+
+Two use cases:
+
+- :func:`clearings_from_vector_alerts` turns the alerts of a detection-date
+  window into a :class:`~vigilancia.domain.clearings.ClearingSet` with shape
+  features measured in a local equal-area frame (metres, hectares);
+- :func:`place_clearings` places any clearings (vector or raster) against
+  stored territories: overlaps with every territory, and the nearest community
+  or reserve boundary with the buffer test.
+
+>>> from vigilancia.io.sources.mapbiomas import read_vector_alerts  # doctest: +SKIP
+>>> alerts = read_vector_alerts("mapbiomas_alerta_peru_2021_2024.parquet")  # doctest: +SKIP
+>>> clearings = clearings_from_vector_alerts(alerts, since=date(2024, 1, 1))  # doctest: +SKIP
+>>> placement = place_clearings(clearings, territories, buffer_m=5000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.placement import Overlaps, place
+from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.sources.mapbiomas import VectorAlerts
+
+FloatArray = NDArray[np.float64]
+
+#: Territory kinds that count for the nearest boundary and the buffer test.
+NEAREST_KINDS = frozenset({TerritoryKind.COMMUNITY, TerritoryKind.RESERVE})
+
+__all__ = [
+    "NEAREST_KINDS",
+    "clearings_from_vector_alerts",
+    "place_clearings",
+    "shape_features",
+]
+
+
+def clearings_from_vector_alerts(
+    alerts: VectorAlerts, *, since: date | None = None, until: date | None = None
+) -> ClearingSet:
+    """Clearings for the alerts detected between ``since`` and ``until`` (both inclusive).
+
+    Geometries stay in EPSG:4326; features are measured in
+    ``local_equal_area(centre of the alerts' bounds)``:
+
+    - ``area_ha``: as published in the file, else the polygon's area (NaN for
+      an alert known only by a box or a point and no published area);
+    - ``perimeter_m``, ``length_m``, ``width_m``, ``orientation_deg``,
+      ``elongation``, ``compactness``: from the real polygon (see
+      :func:`shape_features`); NaN for box- or point-only alerts, whose
+      box says nothing about the clearing's shape;
+    - ``first_date`` = ``last_date`` = detection date; pixel counts 0;
+    - ``centroid_lon``/``centroid_lat``: the alert's point;
+    - ``source_ref``: the alert code.
+    """
+    keep = np.ones(len(alerts), bool)
+    if since is not None:
+        keep &= alerts.detected >= np.datetime64(since, "D")
+    if until is not None:
+        keep &= alerts.detected <= np.datetime64(until, "D")
+    sel = alerts.take(np.flatnonzero(keep))
+    n = len(sel)
+    if n == 0:
+        return ClearingSet.empty()
+
+    crs = local_equal_area(*centre_of(sel.bounds()))
+    real = np.flatnonzero(~sel.geometry_is_bbox)
+    nanf = np.full(n, np.nan)
+    area_ha, perimeter, length, width, orient, elong, compact = (nanf.copy() for _ in range(7))
+    if len(real):
+        polys_m = transform_geometries(sel.geometry[real], WGS84, crs)
+        f = shape_features(polys_m)
+        area_ha[real] = f["area_ha"]
+        perimeter[real] = f["perimeter_m"]
+        length[real] = f["length_m"]
+        width[real] = f["width_m"]
+        orient[real] = f["orientation_deg"]
+        elong[real] = f["elongation"]
+        compact[real] = f["compactness"]
+    published = ~np.isnan(sel.area_ha)
+    area_ha[published] = sel.area_ha[published]
+
+    zeros = np.zeros(n, np.int64)
+    detected = sel.detected.astype("datetime64[D]")
+    return ClearingSet(
+        geometry=np.asarray(sel.geometry, dtype=object),
+        area_ha=area_ha,
+        perimeter_m=perimeter,
+        length_m=length,
+        width_m=width,
+        orientation_deg=orient,
+        elongation=elong,
+        compactness=compact,
+        first_date=detected.copy(),
+        last_date=detected.copy(),
+        pixels_low=zeros.copy(),
+        pixels_high=zeros.copy(),
+        pixels_highest=zeros.copy(),
+        pixel_count=zeros.copy(),
+        centroid_lon=np.asarray(shapely.get_x(sel.point), dtype=np.float64),
+        centroid_lat=np.asarray(shapely.get_y(sel.point), dtype=np.float64),
+        source_ref=np.asarray(sel.code, dtype=object),
+    )
+
+
+def shape_features(polygons_m: ArrayLike) -> dict[str, FloatArray]:
+    """Shape features of polygons given in a metric CRS (metres; y = north).
+
+    Returns arrays ``area_ha``, ``perimeter_m`` (all rings), ``length_m`` and
+    ``width_m`` (long and short sides of the minimum rotated rectangle),
+    ``orientation_deg`` (direction of the long side, degrees clockwise from
+    north in [0, 180)), ``elongation`` = length / width and ``compactness`` =
+    4 pi A / P^2. Degenerate shapes (no area) get NaN where a value is undefined.
+
+    >>> f = shape_features([shapely.box(0, 0, 300, 100)])
+    >>> [round(float(f[k][0]), 3) for k in ("area_ha", "length_m", "width_m", "orientation_deg")]
+    [3.0, 300.0, 100.0, 90.0]
+    """
+    geoms = np.asarray(polygons_m, dtype=object).reshape(-1)
+    n = len(geoms)
+    area = np.asarray(shapely.area(geoms), dtype=np.float64)
+    perimeter = np.asarray(shapely.length(geoms), dtype=np.float64)
+    length = np.full(n, np.nan)
+    width = np.full(n, np.nan)
+    orient = np.full(n, np.nan)
+    if n:
+        rect = shapely.oriented_envelope(geoms)
+        coords, idx = shapely.get_coordinates(rect, return_index=True)
+        counts = np.bincount(idx, minlength=n)
+        start = np.cumsum(counts) - counts
+        ok = np.flatnonzero((counts == 5) & (area > 0))
+        p0, p1, p2 = coords[start[ok]], coords[start[ok] + 1], coords[start[ok] + 2]
+        e1, e2 = p1 - p0, p2 - p1
+        l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
+        first_long = l1 >= l2
+        long_edge = np.where(first_long[:, None], e1, e2)
+        length[ok] = np.where(first_long, l1, l2)
+        width[ok] = np.where(first_long, l2, l1)
+        deg = np.mod(np.degrees(np.arctan2(long_edge[:, 0], long_edge[:, 1])), 180.0)
+        orient[ok] = np.where(deg >= 180.0, 0.0, deg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        elongation = np.where(width > 0, length / width, np.nan)
+        compactness = np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, np.nan)
+    return {
+        "area_ha": area / 1e4,
+        "perimeter_m": np.where(area > 0, perimeter, np.nan),
+        "length_m": length,
+        "width_m": width,
+        "orientation_deg": orient,
+        "elongation": elongation,
+        "compactness": np.where(area > 0, compactness, np.nan),
+    }
+
+
+def place_clearings(
+    clearings: ClearingSet,
+    territories: Sequence[StoredTerritory],
+    *,
+    buffer_m: float,
+    use_point: ArrayLike | None = None,
+    overlaps: Overlaps | None = None,
+) -> Placement:
+    """Place ``clearings`` against stored ``territories`` in one local equal-area frame.
+
+    - Overlaps (areas in ha, shares of each clearing's area) are computed
+      against every territory, whatever its kind, by exact polygon overlap;
+      clearings where ``use_point`` is True count by their point
+      (``centroid_lon``/``centroid_lat``) instead, with share 1 in each
+      territory that strictly contains it. By default ``use_point`` marks the
+      vector alerts known only by a box (NaN ``perimeter_m`` and no pixels).
+    - The nearest boundary (m) and ``within_buffer`` (inside, or within
+      ``buffer_m`` metres) count only community and reserve territories
+      (:data:`NEAREST_KINDS`).
+
+    ``overlaps``: pre-computed ``(clearing position, territory id, area_ha,
+    share)`` arrays (the raster pipeline counts pixel centres itself); when
+    given they are returned unchanged and only the nearest boundary and the
+    buffer are computed.
+    """
+    n = len(clearings)
+    if n == 0:
+        return Placement.empty(0)
+    if use_point is None:
+        flag = np.isnan(clearings.perimeter_m) & (clearings.pixel_count == 0)
+    else:
+        flag = np.asarray(use_point, bool).reshape(-1)
+        if len(flag) != n:
+            raise ValueError(f"use_point has {len(flag)} items for {n} clearings")
+
+    ids = np.array([t.id for t in territories], dtype=np.int64)
+    geoms = np.empty(len(territories), dtype=object)
+    geoms[:] = [t.geometry for t in territories]
+    near = np.array([t.kind in NEAREST_KINDS for t in territories], dtype=bool)
+    bounds = shapely.total_bounds(clearings.geometry)
+    if not np.isfinite(bounds).all():
+        bounds = np.array([
+            np.nanmin(clearings.centroid_lon), np.nanmin(clearings.centroid_lat),
+            np.nanmax(clearings.centroid_lon), np.nanmax(clearings.centroid_lat),
+        ])
+    if overlaps is None and len(geoms):
+        # territories away from every clearing cannot overlap one
+        tb = shapely.bounds(geoms)
+        reach = ~(
+            (tb[:, 0] > bounds[2]) | (tb[:, 2] < bounds[0])
+            | (tb[:, 1] > bounds[3]) | (tb[:, 3] < bounds[1])
+        )
+        relevant = near | reach
+    else:
+        relevant = near.copy()
+    relevant &= ~shapely.is_missing(geoms)
+
+    crs = local_equal_area(*centre_of((bounds[0], bounds[1], bounds[2], bounds[3])))
+    clearings_m = transform_geometries(clearings.geometry, WGS84, crs)
+    territories_m = transform_geometries(geoms[relevant], WGS84, crs)
+    points_m = None
+    if flag.any():
+        idx = np.flatnonzero(flag)
+        points_m = np.full(n, None, dtype=object)
+        pts = shapely.points(clearings.centroid_lon[idx], clearings.centroid_lat[idx])
+        points_m[idx] = transform_geometries(pts, WGS84, crs)
+    return place(
+        clearings_m,
+        ids[relevant],
+        territories_m,
+        buffer_m=buffer_m,
+        nearest_mask=near[relevant],
+        points_m=points_m,
+        use_point=flag,
+        area_ha=clearings.area_ha,
+        overlaps=overlaps,
+    )
