@@ -170,7 +170,8 @@ def scan_strip(codes: NDArray[np.integer], conf_lut: NDArray[np.uint8], day_lut:
     codes = np.ascontiguousarray(codes)
     cap = max(1024, codes.size // 64)
     while True:
-        n, rows, c0, c1, dmin, dmax, cnt, bad, br, bc, bv = _scan(codes, conf_lut, day_lut, row0, cap)
+        n, rows, c0, c1, dmin, dmax, cnt, bad, br, bc, bv = _scan(
+            codes, conf_lut, day_lut, row0, cap)
         if n >= 0:
             break
         cap *= 4
@@ -490,13 +491,14 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
         r_first = nr
         nv, nr = _trace(bm, visited, vmark, h, w, cmin, rmin, xs, ys, nv, ring_start, ring_sign,
                         ring_pinch, nr)
+        ring_start[nr] = nv  # end of the last ring, so ring q spans ring_start[q]:ring_start[q+1]
         for q in range(r_first, nr):
             ring_comp[q] = c
         # perimeter in metres: walk the rings
         per = 0.0
         for q in range(r_first, nr):
             s = ring_start[q]
-            e = nv if q == nr - 1 else ring_start[q + 1]
+            e = ring_start[q + 1]
             for t in range(s, e - 1):
                 ddx = abs(xs[t + 1] - xs[t])
                 ddy = abs(ys[t + 1] - ys[t])
@@ -512,7 +514,7 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
         for q in range(r_first, nr):
             if ring_sign[q] > 0:
                 s = ring_start[q]
-                e = nv if q == nr - 1 else ring_start[q + 1]
+                e = ring_start[q + 1]
                 nsh += e - s - 1
         px = np.empty(nsh, np.float64)
         py = np.empty(nsh, np.float64)
@@ -520,7 +522,7 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
         for q in range(r_first, nr):
             if ring_sign[q] > 0:
                 s = ring_start[q]
-                e = nv if q == nr - 1 else ring_start[q + 1]
+                e = ring_start[q + 1]
                 for t in range(s, e - 1):
                     px[k] = xs[t] - cmin
                     py[k] = ys[t] - rmin

@@ -306,12 +306,8 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
                 raise _product_error(req.source, exc) from exc
             runs, bad = scan_strip(codes, conf_lut, day_lut, row0)
             if bad is not None:
-                raise DataFormatError(
-                    _("{count} pixel(s) out of range for product {product}: first value {value} at "
-                      "row {row}, column {col}; expected {expected}", count=bad.count, product=product,
-                      value=bad.value, row=bad.row, col=bad.col, expected=spec.expected),
-                    hint=_("check --product, or that the file is the product it claims to be"),
-                    source=req.source)
+                raise _out_of_range(req.source, product, bad.count, bad.value, bad.row, bad.col,
+                                    spec.expected)
             last = min(row0 + settings.strip_rows, info.height) - 1
             labeller.push(runs, last)
             pending += 1
@@ -326,10 +322,15 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
 
 def _product_error(source: str, exc: ProductError) -> DataFormatError:
     f = exc.found
+    return _out_of_range(source, exc.product, f.count, f.value, f.row, f.col, exc.expected)
+
+
+def _out_of_range(source: str, product: str, count: int, value: int, row: int, col: int,
+                  expected: str) -> DataFormatError:
     return DataFormatError(
         _("{count} pixel(s) out of range for product {product}: first value {value} at "
-          "row {row}, column {col}; expected {expected}", count=f.count, product=exc.product,
-          value=f.value, row=f.row, col=f.col, expected=exc.expected),
+          "row {row}, column {col}; expected {expected}", count=count, product=product,
+          value=value, row=row, col=col, expected=expected),
         hint=_("check --product, or that the file is the product it claims to be"), source=source)
 
 
