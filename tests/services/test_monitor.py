@@ -244,3 +244,41 @@ def test_killed_run_leaves_workspace_as_before(tmp_path):
     out = subprocess.run([sys.executable, "-m", "vigilancia", "monitor", str(ws), "--alerts",
                           str(small), "--json"], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout)["batches"][0]["skipped"] is True
+
+
+def test_raster_placement_agrees_with_the_geometry_path(store, tmp_path):
+    """Nearest boundary and buffer measured on the pixel grid equal the polygon computation
+    in a local equal-area frame, including for a community lying beyond the raster."""
+    from vigilancia.domain.clearings import ClearingSet
+    from vigilancia.services.vector_alerts import place_clearings
+
+    x0, y0 = ORIGIN
+    span = 280 * PIX
+    off_raster = shapely.box(x0 + span * 1.05, y0 - span * 0.6, x0 + span * 1.4, y0 - span * 0.1)
+    beyond = Territory("CN Gamma", TerritoryKind.COMMUNITY, off_raster, source="test")
+    tif = write_tif(tmp_path / "alerts.tif", alert_field())
+    with store.transaction() as conn:
+        store.add_territories(conn, [*territories(), beyond])
+    run_monitor(store, MonitorRequest(str(tif), "gfw"), Settings(language="en", strip_rows=64,
+                                                                   buffer_km=0.5))
+    frame = store.clearings_frame()
+
+    n = len(frame)
+    zeros = np.zeros(n, np.int64)
+    cs = ClearingSet(
+        geometry=np.asarray(frame.geometry.values, dtype=object),
+        **{k: frame[k].to_numpy(np.float64) for k in (
+            "area_ha", "perimeter_m", "length_m", "width_m", "orientation_deg", "elongation",
+            "compactness", "centroid_lon", "centroid_lat")},
+        first_date=frame.first_date.to_numpy("datetime64[D]"),
+        last_date=frame.last_date.to_numpy("datetime64[D]"),
+        pixels_low=zeros, pixels_high=zeros, pixels_highest=zeros,
+        pixel_count=frame.pixel_count.to_numpy(np.int64))
+    expected = place_clearings(cs, store.territories(), buffer_m=500.0)
+    got = frame.boundary_distance_m.to_numpy(np.float64)
+    assert got == pytest.approx(expected.boundary_distance_m, rel=1e-3, abs=0.5)
+    names = {t.id: t.name for t in store.territories()}
+    assert "CN Gamma" in {names[int(i)] for i in frame.nearest_territory_id.dropna()}
+    assert (frame.nearest_territory_id.to_numpy(np.int64) == expected.nearest_territory).all()
+    borderline = np.abs(got - 500.0) < 1.0
+    assert (frame.within_buffer.to_numpy(bool) == expected.within_buffer)[~borderline].all()

@@ -39,8 +39,11 @@ from vigilancia.domain.alerts import INVALID
 
 
 @njit(cache=True, nogil=True)
-def _scan(codes, conf_lut, day_lut, row0, cap):  # pragma: no cover - compiled
+def _scan(codes, words, conf_lut, day_lut, row0, cap):  # pragma: no cover - compiled
+    """``words``: the same rows seen as uint64 (4 pixels each; width 0 when not available),
+    so that runs of zeros, most of a tile, are skipped 4 pixels at a time."""
     h, w = codes.shape
+    nw = words.shape[1]
     rows = np.empty(cap, np.int32)
     c0 = np.empty(cap, np.int32)
     c1 = np.empty(cap, np.int32)
@@ -54,10 +57,18 @@ def _scan(codes, conf_lut, day_lut, row0, cap):  # pragma: no cover - compiled
     bad_v = 0
     for i in range(h):
         line = codes[i]
+        wl = words[i]
         j = 0
         while j < w:
             v = line[j]
             if v == 0:
+                if (j & 3) == 0:
+                    q = j >> 2
+                    while q < nw and wl[q] == 0:
+                        q += 1
+                    if (q << 2) > j:
+                        j = q << 2
+                        continue
                 j += 1
                 continue
             k = conf_lut[v]
@@ -168,10 +179,14 @@ def scan_strip(codes: NDArray[np.integer], conf_lut: NDArray[np.uint8], day_lut:
     if codes.size == 0:
         return Runs.empty(), None
     codes = np.ascontiguousarray(codes)
+    if codes.dtype == np.uint16 and codes.shape[1] % 4 == 0:
+        words = codes.view(np.uint64)
+    else:
+        words = np.zeros((codes.shape[0], 0), np.uint64)
     cap = max(1024, codes.size // 64)
     while True:
         n, rows, c0, c1, dmin, dmax, cnt, bad, br, bc, bv = _scan(
-            codes, conf_lut, day_lut, row0, cap)
+            codes, words, conf_lut, day_lut, row0, cap)
         if n >= 0:
             break
         cap *= 4
@@ -893,11 +908,11 @@ def _aggregate_overlaps(comp: NDArray[np.int64], tid: NDArray[np.int64], pix: ND
     if len(comp) == 0:
         e = np.empty(0, np.int64)
         return Overlaps(e, e, e, np.empty(0, np.float64))
-    keys = np.stack([comp, tid])
-    uniq, inv = np.unique(keys, axis=1, return_inverse=True)
-    inv = inv.ravel()
+    # one int64 key per (component, territory): both are below 2**31
+    keys = (comp.astype(np.int64) << 32) | tid.astype(np.int64)
+    uniq, inv = np.unique(keys, return_inverse=True)
     return Overlaps(
-        comp=uniq[0], territory=uniq[1],
+        comp=uniq >> 32, territory=uniq & 0xFFFFFFFF,
         pixels=np.bincount(inv, weights=pix).astype(np.int64),
         area_ha=np.bincount(inv, weights=area),
     )
@@ -991,11 +1006,179 @@ def projected_grid(dx_m: float, dy_m: float, height: int, width: int) -> PixelGr
 # ---------------------------------------------------------------------------
 
 
+@njit(cache=True, nogil=True)
+def _shoelace2(xs, ys, s, e):  # pragma: no cover - compiled
+    a = 0.0
+    for t in range(s, e - 1):
+        a += xs[t] * ys[t + 1] - xs[t + 1] * ys[t]
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _simple_rings(xs, ys, ring_start, ring_comp, ring_pinch):  # pragma: no cover - compiled
+    """Split every ring that touches itself at a corner into simple closed loops.
+
+    A pinched ring visits a pixel corner twice; cutting it there gives loops
+    that each keep the walking direction (foreground on the right), so a loop's
+    signed area still says whether it is an outer ring (> 0) or a hole.
+    Returns (xs, ys, ring_start, ring_comp, area2) of the simple rings.
+    """
+    nring = ring_comp.size
+    extra = 0
+    for r in range(nring):
+        if ring_pinch[r]:
+            extra += ring_start[r + 1] - ring_start[r]
+    ox = np.empty(xs.size + extra, np.float64)
+    oy = np.empty(xs.size + extra, np.float64)
+    ostart = np.empty(nring + extra + 1, np.int64)
+    ocomp = np.empty(nring + extra, np.int64)
+    m = 0
+    k = 0
+    for r in range(nring):
+        s = ring_start[r]
+        e = ring_start[r + 1]
+        if not ring_pinch[r]:
+            ostart[k] = m
+            ocomp[k] = ring_comp[r]
+            for t in range(s, e):
+                ox[m] = xs[t]
+                oy[m] = ys[t]
+                m += 1
+            k += 1
+            continue
+        n = e - s - 1  # distinct positions (the last vertex repeats the first)
+        x0 = xs[s]
+        y0 = ys[s]
+        for t in range(s, e - 1):
+            x0 = min(x0, xs[t])
+            y0 = min(y0, ys[t])
+        keys = np.empty(n, np.int64)
+        for i in range(n):
+            keys[i] = np.int64(xs[s + i] - x0) * 4294967296 + np.int64(ys[s + i] - y0)
+        order = np.argsort(keys)
+        grp = np.empty(n, np.int64)
+        g = -1
+        for ii in range(n):
+            if ii == 0 or keys[order[ii]] != keys[order[ii - 1]]:
+                g += 1
+            grp[order[ii]] = g
+        pos = np.full(g + 1, -1, np.int64)
+        stack = np.empty(n, np.int64)
+        top = 0
+        for i in range(n):
+            gi = grp[i]
+            p = pos[gi]
+            if p >= 0:  # back at a corner already on the path: the loop since then is closed
+                ostart[k] = m
+                ocomp[k] = ring_comp[r]
+                for q in range(p, top):
+                    ox[m] = xs[s + stack[q]]
+                    oy[m] = ys[s + stack[q]]
+                    m += 1
+                ox[m] = xs[s + stack[p]]
+                oy[m] = ys[s + stack[p]]
+                m += 1
+                k += 1
+                for q in range(p + 1, top):
+                    pos[grp[stack[q]]] = -1
+                top = p + 1
+            else:
+                pos[gi] = top
+                stack[top] = i
+                top += 1
+        if top >= 3:
+            ostart[k] = m
+            ocomp[k] = ring_comp[r]
+            for q in range(top):
+                ox[m] = xs[s + stack[q]]
+                oy[m] = ys[s + stack[q]]
+                m += 1
+            ox[m] = xs[s + stack[0]]
+            oy[m] = ys[s + stack[0]]
+            m += 1
+            k += 1
+    ostart[k] = m
+    area2 = np.empty(k, np.float64)
+    for q in range(k):
+        area2[q] = _shoelace2(ox, oy, ostart[q], ostart[q + 1])
+    return ox[:m].copy(), oy[:m].copy(), ostart[: k + 1].copy(), ocomp[:k].copy(), area2
+
+
+@njit(cache=True, nogil=True)
+def _in_ring(px, py, xs, ys, s, e):  # pragma: no cover - compiled
+    inside = False
+    for t in range(s, e - 1):
+        ay = ys[t]
+        by = ys[t + 1]
+        if (ay > py) != (by > py):
+            if px < xs[t] + (py - ay) * (xs[t + 1] - xs[t]) / (by - ay):
+                inside = not inside
+    return inside
+
+
+@njit(cache=True, nogil=True)
+def _assemble(xs, ys, ring_start, ring_comp, area2):  # pragma: no cover - compiled
+    """Group simple rings into polygons: each outer ring with the holes it holds.
+
+    Returns (ring_poly, poly_comp): the polygon of each ring and the component
+    of each polygon. A hole goes to the smallest outer ring of its component
+    that contains the centre of a foreground pixel along the hole's first edge.
+    """
+    nring = ring_comp.size
+    ring_poly = np.full(nring, -1, np.int64)
+    poly_comp = np.empty(nring, np.int64)
+    npoly = 0
+    a = 0
+    while a < nring:
+        b = a
+        while b < nring and ring_comp[b] == ring_comp[a]:
+            b += 1
+        first = npoly
+        for r in range(a, b):
+            if area2[r] > 0:
+                ring_poly[r] = npoly
+                poly_comp[npoly] = ring_comp[r]
+                npoly += 1
+        if npoly - first == 1:
+            for r in range(a, b):
+                ring_poly[r] = first
+        else:
+            for r in range(a, b):
+                if area2[r] > 0:
+                    continue
+                s = ring_start[r]
+                dx = xs[s + 1] - xs[s]
+                dy = ys[s + 1] - ys[s]
+                # the foreground pixel on the right of the first step (y grows downwards)
+                if dx > 0:
+                    px, py = xs[s] + 0.5, ys[s] + 0.5
+                elif dx < 0:
+                    px, py = xs[s] - 0.5, ys[s] - 0.5
+                elif dy > 0:
+                    px, py = xs[s] - 0.5, ys[s] + 0.5
+                else:
+                    px, py = xs[s] + 0.5, ys[s] - 0.5
+                best = -1
+                best_area = np.inf
+                for q in range(a, b):
+                    if area2[q] <= 0 or area2[q] >= best_area:
+                        continue
+                    if _in_ring(px, py, xs, ys, ring_start[q], ring_start[q + 1]):
+                        best = q
+                        best_area = area2[q]
+                ring_poly[r] = ring_poly[best] if best >= 0 else first
+        a = b
+    return ring_poly, poly_comp[:npoly].copy()
+
+
 def build_geometries(comps: Components, transform: tuple[float, float, float, float, float, float]
                      ) -> NDArray[np.object_]:
-    """One Polygon or MultiPolygon per component, in the raster CRS.
+    """One valid Polygon or MultiPolygon per component, in the raster CRS.
 
     ``transform`` is the affine (a, b, c, d, e, f): x = a*col + b*row + c, y = d*col + e*row + f.
+    Rings that touch themselves at a corner are cut there; parts that touch
+    only at corners become the polygons of one MultiPolygon (the point set is
+    the union of the pixel squares, as GDAL's 8-connected polygonize gives).
     """
     import shapely
 
@@ -1003,40 +1186,21 @@ def build_geometries(comps: Components, transform: tuple[float, float, float, fl
     out = np.empty(n, dtype=object)
     if n == 0:
         return out
+    xs, ys, ring_start, ring_comp, area2 = _simple_rings(
+        comps.xs, comps.ys, comps.ring_start, comps.ring_comp, comps.ring_pinch)
+    ring_poly, poly_comp = _assemble(xs, ys, ring_start, ring_comp, area2)
     a, b, c, d, e, f = transform
-    xs = a * comps.xs + b * comps.ys + c
-    ys = d * comps.xs + e * comps.ys + f
-    nring = len(comps.ring_comp)
-    ring_of_vertex = np.repeat(np.arange(nring), np.diff(comps.ring_start))
-    rings = shapely.linearrings(np.column_stack([xs, ys]), indices=ring_of_vertex)
-    shell = comps.ring_sign > 0
-    n_shells = np.bincount(comps.ring_comp[shell], minlength=n)
-    simple = n_shells[comps.ring_comp] == 1
-    # single-shell components: shell first, then its holes
-    idx = np.flatnonzero(simple)
-    o = np.lexsort((~shell[idx], comps.ring_comp[idx]))
-    idx = idx[o]
-    if len(idx):
-        comp_ids = comps.ring_comp[idx]
-        uniq, dense = np.unique(comp_ids, return_inverse=True)
-        polys = shapely.polygons(rings[idx], indices=dense)
-        out[uniq] = polys
-    # components made of several shells touching only at corners
-    for ci in np.flatnonzero(n_shells > 1):
-        sel = np.flatnonzero(comps.ring_comp == ci)
-        shells = [shapely.Polygon(rings[k]) for k in sel if shell[k]]
-        holes = [rings[k] for k in sel if not shell[k]]
-        owned: list[list[object]] = [[] for _ in shells]
-        for h in holes:
-            hp = shapely.Polygon(h)
-            cands = [i for i, s in enumerate(shells) if s.covers(hp)]
-            best = min(cands, key=lambda i: shells[i].area) if cands else 0
-            owned[best].append(h)
-        parts = [shapely.Polygon(s.exterior, owned[i]) for i, s in enumerate(shells)]
-        out[ci] = shapely.MultiPolygon(parts)
-    # a ring that touches itself at a corner: let GEOS split it (same point set)
-    pinched = np.unique(comps.ring_comp[comps.ring_pinch > 0])
-    if len(pinched):
-        fixed = shapely.make_valid(out[pinched], method="structure", keep_collapsed=False)
-        out[pinched] = fixed
+    gx = a * xs + b * ys + c
+    gy = d * xs + e * ys + f
+    ring_of_vertex = np.repeat(np.arange(len(ring_comp)), np.diff(ring_start))
+    rings = shapely.linearrings(np.column_stack([gx, gy]), indices=ring_of_vertex)
+    order = np.lexsort((area2 <= 0, ring_poly))  # per polygon: its outer ring, then holes
+    polys = shapely.polygons(rings[order], indices=ring_poly[order])
+    parts = np.bincount(poly_comp, minlength=n)
+    single = parts[poly_comp] == 1
+    out[poly_comp[single]] = polys[single]
+    multi = np.flatnonzero(~single)
+    if len(multi):
+        owners, dense = np.unique(poly_comp[multi], return_inverse=True)
+        out[owners] = shapely.multipolygons(polys[multi], indices=dense)
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,15 +40,20 @@ from vigilancia.domain.labelling import (
     projected_grid,
     scan_strip,
 )
+from vigilancia.domain.proximity import BoundaryIndex
 from vigilancia.domain.territories import StoredTerritory
 from vigilancia.errors import DataFormatError, InputError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
+from vigilancia.services.vector_alerts import NEAREST_KINDS
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: (stage, done, total)."""
+
+#: Finished clearings are handed to the writer every this many strips.
+FLUSH_STRIPS = 4
 
 VECTOR_SUFFIXES = (".parquet", ".csv", ".geojson", ".json", ".gpkg", ".fgb", ".shp", ".zip")
 
@@ -178,23 +184,41 @@ def _grid(info: RasterInfo) -> PixelGrid:
     return projected_grid(a * unit, -e * unit, info.height, info.width)
 
 
-def _scanline(info: RasterInfo, territories: list[StoredTerritory]) -> TerritoryScanline:
-    """Territory rings in the raster's pixel coordinates (only those touching the raster)."""
+def _pixel_rings(info: RasterInfo, territories: list[StoredTerritory]
+                 ) -> tuple[list[tuple[int, np.ndarray]], list[bool]]:
+    """Every territory ring in the raster's pixel coordinates, and whether its territory
+    touches the raster."""
     a, _b, c, _d, e, f = info.transform
     minx, maxx = sorted((c, c + a * info.width))
     miny, maxy = sorted((f, f + e * info.height))
     geoms = transform_geometries([t.geometry for t in territories], WGS84, info.crs)
     box = shapely.box(minx, miny, maxx, maxy)
     rings: list[tuple[int, np.ndarray]] = []
+    touching: list[bool] = []
     for t, g in zip(territories, geoms, strict=True):
-        if g is None or not shapely.intersects(g, box):
+        if g is None:
             continue
+        inside = bool(shapely.intersects(g, box))
         for poly in shapely.get_parts(g):
             for ring in [poly.exterior, *poly.interiors]:
                 xy = shapely.get_coordinates(ring)
                 px = np.column_stack([(xy[:, 0] - c) / a, (xy[:, 1] - f) / e])
                 rings.append((t.id, px))
-    return TerritoryScanline(rings)
+                touching.append(inside)
+    return rings, touching
+
+
+def _territory_indexes(info: RasterInfo, territories: list[StoredTerritory]
+                       ) -> tuple[TerritoryScanline | None, BoundaryIndex, frozenset[int]]:
+    """The overlap scanline (every kind, touching the raster), the nearest-boundary index
+    (communities and reserves, wherever they are) and the ids of the latter."""
+    near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
+    if not territories:
+        return None, BoundaryIndex([]), near_ids
+    rings, touching = _pixel_rings(info, territories)
+    scanline = TerritoryScanline([r for r, hit in zip(rings, touching, strict=True) if hit])
+    index = BoundaryIndex([r for r in rings if r[0] in near_ids])
+    return scanline, index, near_ids
 
 
 def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
@@ -220,16 +244,27 @@ def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
     )
 
 
-def _placement(clearings: ClearingSet, ov: Overlaps, territories: list[StoredTerritory],
-               buffer_m: float) -> Placement:
-    if not territories:
-        return Placement.empty(len(clearings))
-    from vigilancia.services.vector_alerts import place_clearings
+def _placement(comps: Components, ov: Overlaps, grid: PixelGrid, index: BoundaryIndex,
+               near_ids: frozenset[int], buffer_m: float) -> Placement:
+    """Overlaps from pixel centres; nearest community or reserve boundary on the pixel grid.
 
-    share = ov.area_ha / np.maximum(clearings.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
-    return place_clearings(
-        clearings, territories, buffer_m=buffer_m,
-        overlaps=(ov.comp, ov.territory, ov.area_ha, np.minimum(share, 1.0)))
+    A clearing is within the buffer when it overlaps a community or reserve, or
+    lies within ``buffer_m`` metres of the boundary of one.
+    """
+    n = len(comps)
+    share = ov.area_ha / np.maximum(comps.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
+    nearest, distance = index.nearest(comps.xs, comps.ys, comps.ring_start, comps.ring_comp,
+                                      comps.centroid_row, mx=grid.mx, my=grid.my)
+    with np.errstate(invalid="ignore"):
+        within = distance <= buffer_m
+    if len(ov.comp) and near_ids:
+        hit = np.isin(ov.territory, np.fromiter(near_ids, np.int64, len(near_ids)))
+        within[ov.comp[hit]] = True
+    return Placement(
+        overlap_clearing=ov.comp.astype(np.int64), overlap_territory=ov.territory.astype(np.int64),
+        overlap_area_ha=ov.area_ha.astype(np.float64),
+        overlap_share=np.minimum(share, 1.0).astype(np.float64),
+        nearest_territory=nearest[:n], boundary_distance_m=distance[:n], within_buffer=within[:n])
 
 
 def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
@@ -274,31 +309,42 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
         return done
     conf_lut, day_lut = lookup_tables(product, AlertFilter(req.since, req.until, req.min_confidence))
     territories = store.territories()
-    labeller = Labeller(_grid(info), _scanline(info, territories) if territories else None)
+    grid = _grid(info)
+    scanline, index, near_ids = _territory_indexes(info, territories)
+    labeller = Labeller(grid, scanline)
     spec = RASTER_PRODUCTS[product]
     buffer_m = settings.buffer_km * 1000.0
     n_clear = 0
     n_pix = 0
     area = 0.0
-    with store.transaction() as conn:
+    # One transaction for the whole batch. A single writer thread stores each chunk of
+    # clearings while the next chunk is read, labelled and placed; at most one chunk
+    # waits, so memory stays bounded, and a writer error surfaces at the next flush.
+    with store.transaction() as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
         batch_id = store.add_batch(conn, NewBatch(
             key=key, source=req.source, product=product, since=req.since, until=req.until,
             min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
             n_pixels=0, n_clearings=0, area_ha=0.0))
+        pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
             nonlocal n_clear, n_pix, area
             comps, ov = labeller.finish() if final else labeller.take()
-            if len(comps) == 0:
-                return
-            clearings = _to_clearings(comps, info)
-            placement = _placement(clearings, ov, territories, buffer_m)
-            store.add_clearings(conn, batch_id, clearings, placement)
-            n_clear += len(clearings)
-            n_pix += int(clearings.pixel_count.sum())
-            area += float(clearings.area_ha.sum())
+            if len(comps):
+                clearings = _to_clearings(comps, info)
+                placement = _placement(comps, ov, grid, index, near_ids, buffer_m)
+                n_clear += len(clearings)
+                n_pix += int(clearings.pixel_count.sum())
+                area += float(clearings.area_ha.sum())
+                while pending:
+                    pending.pop().result()
+                pending.append(writer.submit(store.add_clearings, conn, batch_id, clearings,
+                                             placement))
+            if final:
+                while pending:
+                    pending.pop().result()
 
-        pending = 0
+        strips = 0
         for row0, data in read_strips(info, bands, rows=settings.strip_rows, threads=settings.workers):
             try:
                 codes = spec.normalise(data, row0)
@@ -310,10 +356,9 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
                                     spec.expected)
             last = min(row0 + settings.strip_rows, info.height) - 1
             labeller.push(runs, last)
-            pending += 1
-            if pending >= 16:
+            strips += 1
+            if strips % FLUSH_STRIPS == 0:
                 flush(False)
-                pending = 0
             tick("monitor", last + 1, info.height)
         flush(True)
         store.update_batch_totals(conn, batch_id, n_pixels=n_pix, n_clearings=n_clear, area_ha=area)
@@ -337,7 +382,7 @@ def _out_of_range(source: str, product: str, count: int, value: int, row: int, c
 def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
                    tick: Progress) -> BatchOutcome:
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
-    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings
+    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings  # noqa: I001
 
     product = "mapbiomas" if req.product == "auto" else req.product
     if product != "mapbiomas":
