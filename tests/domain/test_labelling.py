@@ -196,3 +196,16 @@ def test_territory_overlap_counts_pixel_centres():
     # pixel (r, c) centre inside the triangle x + y < 20  <=>  c + r + 1 < 20
     rr, cc = np.mgrid[5:15, 5:15]
     assert got[9] == int(((cc + 0.5) + (rr + 0.5) < 20).sum())
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.02, 0.7))
+def test_wkb_equals_shapely_encoding_of_the_geometries(seed, density):
+    from vigilancia.domain.labelling import geometry_wkb
+
+    rng = np.random.default_rng(seed)
+    a = np.where(rng.random((30, 33)) < density, 20001, 0).astype(np.uint16)
+    comps, _, geoms, _ = label(a, strip=5)
+    wkb, bounds = geometry_wkb(comps, tuple(TR)[:6])
+    assert wkb.tolist() == shapely.to_wkb(geoms).tolist()
+    assert np.array_equal(bounds, shapely.bounds(geoms))

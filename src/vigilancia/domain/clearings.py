@@ -14,7 +14,7 @@ Shape features:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,11 +24,22 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+#: Fields that may be left empty (length 0) instead of holding one entry per clearing.
+_OPTIONAL = frozenset({"geometry", "source_ref", "wkb", "bounds"})
+
+
 @dataclass(frozen=True)
 class ClearingSet:
-    """Clearings of one batch, one array entry per clearing (all arrays have equal length)."""
+    """Clearings of one batch, one array entry per clearing (all arrays have equal length).
 
-    geometry: NDArray[np.object_]  # shapely Polygon/MultiPolygon, EPSG:4326
+    Geometries (EPSG:4326) are held as shapely objects in ``geometry``, as ISO
+    WKB bytes in ``wkb`` with their ``bounds`` (n, 4: minx, miny, maxx, maxy),
+    or both. A raster batch of hundreds of thousands of clearings arrives as
+    WKB, straight from the pixel rings, and is stored without ever creating
+    geometry objects; :meth:`shapes` gives shapely objects either way.
+    """
+
+    geometry: NDArray[np.object_]  # shapely Polygon/MultiPolygon, or empty when wkb is given
     area_ha: FloatArray
     perimeter_m: FloatArray  # NaN where the geometry does not allow it (bbox-only alerts)
     length_m: FloatArray
@@ -47,17 +58,39 @@ class ClearingSet:
     source_ref: NDArray[np.object_] = field(
         default_factory=lambda: np.empty(0, dtype=object)
     )  # id in the source product (e.g. MapBiomas alert code), or None
+    wkb: NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
+    bounds: FloatArray = field(default_factory=lambda: np.empty((0, 4), np.float64))
 
     def __post_init__(self) -> None:
         n = len(self.area_ha)
         if len(self.source_ref) == 0 and n:
             object.__setattr__(self, "source_ref", np.full(n, None, dtype=object))
         for f in fields(self):
-            if len(getattr(self, f.name)) != n:
-                raise ValueError(f"ClearingSet.{f.name} has {len(getattr(self, f.name))} items, not {n}")
+            size = len(getattr(self, f.name))
+            if size != n and not (f.name in _OPTIONAL and size == 0):
+                raise ValueError(f"ClearingSet.{f.name} has {size} items, not {n}")
+        if n and len(self.geometry) == 0 and (len(self.wkb) == 0 or len(self.bounds) == 0):
+            raise ValueError("ClearingSet needs geometry, or wkb with bounds")
 
     def __len__(self) -> int:
         return len(self.area_ha)
+
+    def shapes(self) -> NDArray[np.object_]:
+        """The geometries as shapely objects (decoded from ``wkb`` when only that is held)."""
+        if len(self.geometry) or not len(self):
+            return self.geometry
+        import shapely
+
+        return np.asarray(shapely.from_wkb(self.wkb), dtype=object)
+
+    def encoded(self) -> tuple[NDArray[np.object_], FloatArray]:
+        """(WKB bytes, bounds) of the geometries, encoded now when not already held."""
+        if len(self.wkb) == len(self) and len(self.bounds) == len(self):
+            return self.wkb, self.bounds
+        import shapely
+
+        return (np.asarray(shapely.to_wkb(self.geometry), dtype=object),
+                np.asarray(shapely.bounds(self.geometry), np.float64).reshape(-1, 4))
 
     @classmethod
     def empty(cls) -> ClearingSet:
@@ -76,11 +109,21 @@ class ClearingSet:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+        if len({(bool(len(p.geometry)), bool(len(p.wkb))) for p in parts}) > 1:
+            parts = [p.with_shapes() for p in parts]
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(cls)})
+
+    def with_shapes(self) -> ClearingSet:
+        """The same set holding shapely geometries (and no WKB)."""
+        return replace(self, geometry=self.shapes(), wkb=np.empty(0, dtype=object),
+                       bounds=np.empty((0, 4), np.float64))
 
     def take(self, index: NDArray[Any]) -> ClearingSet:
         """A new set with the clearings at ``index`` (integer positions or boolean mask)."""
-        return ClearingSet(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return ClearingSet(**{
+            f.name: v[index] if len(v := getattr(self, f.name)) else v for f in fields(self)
+        })
 
 
 @dataclass(frozen=True)

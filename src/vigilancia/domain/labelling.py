@@ -1171,6 +1171,124 @@ def _assemble(xs, ys, ring_start, ring_comp, area2):  # pragma: no cover - compi
     return ring_poly, poly_comp[:npoly].copy()
 
 
+@njit(cache=True, nogil=True)
+def _put_u32(buf, at, v):  # pragma: no cover - compiled
+    for k in range(4):
+        buf[at + k] = (v >> (8 * k)) & 0xFF
+    return at + 4
+
+
+@njit(cache=True, nogil=True)
+def _put_f64(buf, at, v):  # pragma: no cover - compiled
+    bits = np.empty(1, np.float64)
+    bits[0] = v
+    raw = bits.view(np.uint8)
+    for k in range(8):
+        buf[at + k] = raw[k]
+    return at + 8
+
+
+@njit(cache=True, nogil=True)
+def _encode_wkb(xs, ys, ring_start, order, ring_poly, poly_comp, ncomp,
+                a, b, c, d, e, f):  # pragma: no cover - compiled
+    """Little-endian ISO WKB of every component, and its bounds, from simple rings.
+
+    ``order`` lists the rings polygon by polygon (outer ring first, then its
+    holes); ``ring_poly``/``poly_comp`` map rings to polygons and polygons to
+    components (both ascending along ``order``). A component of one polygon is a
+    Polygon, of several a MultiPolygon. Coordinates go through the affine
+    (x = a*col + b*row + c, y = d*col + e*row + f).
+    """
+    npoly = poly_comp.size
+    parts = np.zeros(ncomp, np.int64)
+    for p in range(npoly):
+        parts[poly_comp[p]] += 1
+    rings_of = np.zeros(npoly, np.int64)
+    for r in range(order.size):
+        rings_of[ring_poly[order[r]]] += 1
+    size = np.zeros(ncomp + 1, np.int64)
+    for cc in range(ncomp):
+        size[cc + 1] = 9 if parts[cc] > 1 else 0
+    for p in range(npoly):
+        size[poly_comp[p] + 1] += 9
+    for r in range(order.size):
+        q = order[r]
+        size[poly_comp[ring_poly[q]] + 1] += 4 + 16 * (ring_start[q + 1] - ring_start[q])
+    offsets = np.cumsum(size)
+    buf = np.empty(offsets[-1], np.uint8)
+    bounds = np.empty((ncomp, 4), np.float64)
+    for cc in range(ncomp):
+        bounds[cc, 0] = np.inf
+        bounds[cc, 1] = np.inf
+        bounds[cc, 2] = -np.inf
+        bounds[cc, 3] = -np.inf
+    at = 0
+    r = 0
+    p = 0
+    while p < npoly:
+        comp = poly_comp[p]
+        if parts[comp] > 1:
+            buf[at] = 1
+            at = _put_u32(buf, at + 1, 6)
+            at = _put_u32(buf, at, parts[comp])
+        for _ in range(parts[comp]):
+            buf[at] = 1
+            at = _put_u32(buf, at + 1, 3)
+            at = _put_u32(buf, at, rings_of[p])
+            for _k in range(rings_of[p]):
+                q = order[r]
+                s0 = ring_start[q]
+                s1 = ring_start[q + 1]
+                at = _put_u32(buf, at, s1 - s0)
+                for t in range(s0, s1):
+                    x = a * xs[t] + b * ys[t] + c
+                    y = d * xs[t] + e * ys[t] + f
+                    at = _put_f64(buf, at, x)
+                    at = _put_f64(buf, at, y)
+                    bounds[comp, 0] = min(bounds[comp, 0], x)
+                    bounds[comp, 1] = min(bounds[comp, 1], y)
+                    bounds[comp, 2] = max(bounds[comp, 2], x)
+                    bounds[comp, 3] = max(bounds[comp, 3], y)
+                r += 1
+            p += 1
+    return buf, offsets, bounds
+
+
+def _polygon_rings(comps: Components) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                NDArray[np.int64], NDArray[np.int64],
+                                                NDArray[np.int64], NDArray[np.int64]]:
+    """Simple rings of the components grouped into polygons: (xs, ys, ring_start, order,
+    ring_poly, poly_comp), ``order`` listing each polygon's outer ring, then its holes."""
+    xs, ys, ring_start, ring_comp, area2 = _simple_rings(
+        comps.xs, comps.ys, comps.ring_start, comps.ring_comp, comps.ring_pinch)
+    ring_poly, poly_comp = _assemble(xs, ys, ring_start, ring_comp, area2)
+    order = np.lexsort((area2 <= 0, ring_poly))
+    return xs, ys, ring_start, order, ring_poly, poly_comp
+
+
+def geometry_wkb(comps: Components, transform: tuple[float, float, float, float, float, float]
+                 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
+    """The geometries of :func:`build_geometries` as ISO WKB bytes, with their bounds.
+
+    Returns ``(wkb, bounds)``: one ``bytes`` per component (little-endian
+    Polygon or MultiPolygon, the bytes ``shapely.to_wkb`` gives for the same
+    geometry) and an (n, 4) array of minx, miny, maxx, maxy, without creating
+    geometry objects.
+    """
+    n = len(comps)
+    if n == 0:
+        return np.empty(0, dtype=object), np.empty((0, 4), np.float64)
+    xs, ys, ring_start, order, ring_poly, poly_comp = _polygon_rings(comps)
+    a, b, c, d, e, f = (float(v) for v in transform)
+    buf, offsets, bounds = _encode_wkb(xs, ys, ring_start, order, ring_poly, poly_comp, n,
+                                       a, b, c, d, e, f)
+    raw = buf.tobytes()
+    cuts = offsets.tolist()
+    out = np.empty(n, dtype=object)
+    out[:] = [raw[cuts[i]:cuts[i + 1]] for i in range(n)]
+    return out, bounds
+
+
 def build_geometries(comps: Components, transform: tuple[float, float, float, float, float, float]
                      ) -> NDArray[np.object_]:
     """One valid Polygon or MultiPolygon per component, in the raster CRS.
@@ -1186,15 +1304,12 @@ def build_geometries(comps: Components, transform: tuple[float, float, float, fl
     out = np.empty(n, dtype=object)
     if n == 0:
         return out
-    xs, ys, ring_start, ring_comp, area2 = _simple_rings(
-        comps.xs, comps.ys, comps.ring_start, comps.ring_comp, comps.ring_pinch)
-    ring_poly, poly_comp = _assemble(xs, ys, ring_start, ring_comp, area2)
+    xs, ys, ring_start, order, ring_poly, poly_comp = _polygon_rings(comps)
     a, b, c, d, e, f = transform
     gx = a * xs + b * ys + c
     gy = d * xs + e * ys + f
-    ring_of_vertex = np.repeat(np.arange(len(ring_comp)), np.diff(ring_start))
+    ring_of_vertex = np.repeat(np.arange(len(ring_poly)), np.diff(ring_start))
     rings = shapely.linearrings(np.column_stack([gx, gy]), indices=ring_of_vertex)
-    order = np.lexsort((area2 <= 0, ring_poly))  # per polygon: its outer ring, then holes
     polys = shapely.polygons(rings[order], indices=ring_poly[order])
     parts = np.bincount(poly_comp, minlength=n)
     single = parts[poly_comp] == 1

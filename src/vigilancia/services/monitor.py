@@ -36,6 +36,7 @@ from vigilancia.domain.labelling import (
     PixelGrid,
     TerritoryScanline,
     build_geometries,
+    geometry_wkb,
     geographic_grid,
     projected_grid,
     scan_strip,
@@ -222,18 +223,22 @@ def _territory_indexes(info: RasterInfo, territories: list[StoredTerritory]
 
 
 def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
-    geoms = build_geometries(comps, info.transform)
     a, _b, c, _d, e, f = info.transform
     cx = c + a * comps.centroid_col
     cy = f + e * comps.centroid_row
-    if info.crs != WGS84:
-        geoms = transform_geometries(geoms, info.crs, WGS84)
+    shapes: dict[str, Any]
+    if info.crs == WGS84:  # WKB straight from the pixel rings
+        wkb, bounds = geometry_wkb(comps, info.transform)
+        shapes = {"geometry": np.empty(0, dtype=object), "wkb": wkb, "bounds": bounds}
+    else:
+        geoms = transform_geometries(build_geometries(comps, info.transform), info.crs, WGS84)
+        shapes = {"geometry": geoms}
         cx, cy = transformer(info.crs, WGS84).transform(cx, cy)
     with np.errstate(divide="ignore", invalid="ignore"):
         elong = np.where(comps.width_m > 0, comps.length_m / comps.width_m, np.nan)
         compact = 4 * np.pi * comps.area_ha * 1e4 / comps.perimeter_m**2
     return ClearingSet(
-        geometry=geoms, area_ha=comps.area_ha, perimeter_m=comps.perimeter_m,
+        **shapes, area_ha=comps.area_ha, perimeter_m=comps.perimeter_m,
         length_m=comps.length_m, width_m=comps.width_m, orientation_deg=comps.orientation_deg,
         elongation=elong, compactness=compact,
         first_date=comps.first_day.astype("datetime64[D]"),

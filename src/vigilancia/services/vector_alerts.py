@@ -199,7 +199,8 @@ def place_clearings(
     geoms = np.empty(len(territories), dtype=object)
     geoms[:] = [t.geometry for t in territories]
     near = np.array([t.kind in NEAREST_KINDS for t in territories], dtype=bool)
-    bounds = shapely.total_bounds(clearings.geometry)
+    shapes = clearings.shapes()
+    bounds = shapely.total_bounds(shapes)
     if not np.isfinite(bounds).all():
         bounds = np.array([
             np.nanmin(clearings.centroid_lon), np.nanmin(clearings.centroid_lat),
@@ -218,7 +219,7 @@ def place_clearings(
     relevant &= ~shapely.is_missing(geoms)
 
     crs = local_equal_area(*centre_of((bounds[0], bounds[1], bounds[2], bounds[3])))
-    clearings_m = transform_geometries(clearings.geometry, WGS84, crs)
+    clearings_m = transform_geometries(shapes, WGS84, crs)
     territories_m = transform_geometries(geoms[relevant], WGS84, crs)
     points_m = None
     if flag.any():
