@@ -47,7 +47,7 @@ def test_gfw_rejects_impossible_values(value):
         decode_gfw(value)
 
 
-@given(st.sampled_from(list(Confidence)), st.dates(date(2015, 1, 1), date(2042, 5, 18)))
+@given(st.sampled_from(list(Confidence)), st.dates(date(2015, 1, 1), date(2042, 5, 17)))
 def test_gfw_round_trip(conf, day):
     assert decode_gfw(encode_gfw(conf, day)) == (conf, day)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,12 +63,8 @@ def good_rows(n: int = 20) -> list[dict[str, object]]:
 
 
 @pytest.mark.shared_data
-def test_real_parquet_is_read_whole_and_fast(real_parquet: Path) -> None:
-    read_vector_alerts(real_parquet)  # warm imports
-    start = time.perf_counter()
+def test_real_parquet_is_read_whole(real_parquet: Path) -> None:
     alerts = read_vector_alerts(real_parquet)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"reading took {elapsed:.2f} s"
 
     assert isinstance(alerts, VectorAlerts)
     assert len(alerts) == 37_332

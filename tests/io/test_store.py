@@ -30,7 +30,7 @@ from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import get_language, set_language
 from vigilancia.io.store import DB_FILENAME, BatchRecord, NewBatch, WorkspaceStore
 from vigilancia.io.store import workspace as ws_module
-from vigilancia.io.store.schema import metadata
+from vigilancia.io.store.schema import include_object, metadata
 
 LON0, LAT0 = -74.9, -9.4
 
@@ -176,8 +176,8 @@ def make_placement(
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with WorkspaceStore.create(tmp_path / "ws", name="Kakataibo") as st:
+def store(store_factory, tmp_path: Path):
+    with store_factory.create(tmp_path / "ws", name="Kakataibo") as st:
         yield st
 
 
@@ -195,29 +195,51 @@ def nulls(values) -> list:
 
 
 def raw(store: WorkspaceStore) -> sqlite3.Connection:
+    """A plain sqlite3 connection to the workspace file (SQLite backend only)."""
+    assert store.is_sqlite
     return sqlite3.connect(store.database_path(store.dir))
+
+
+def query(store: WorkspaceStore, sql: str) -> list[tuple]:
+    """Rows of a plain SQL query on a connection of its own (no SQLAlchemy type processing)."""
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
+
+
+def schema_snapshot(store: WorkspaceStore) -> list[tuple]:
+    """Every table, column, index and foreign key of the workspace, as the database reports it."""
+    if store.is_sqlite:
+        return query(store, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+    return query(
+        store,
+        "SELECT table_name, column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "ORDER BY table_name, column_name",
+    ) + query(
+        store,
+        "SELECT tablename, indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() ORDER BY indexname",
+    ) + query(
+        store,
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace ORDER BY conname",
+    )
 
 
 # ------------------------------------------------------------------ lifecycle
 
 
-def test_create_makes_wal_sqlite_with_metadata(tmp_path: Path):
+def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
     wdir = tmp_path / "nested" / "ws"
-    assert not WorkspaceStore.exists(wdir)
-    with WorkspaceStore.create(wdir, name="Federación") as st:
-        assert WorkspaceStore.exists(wdir)
-        assert (wdir / DB_FILENAME).is_file()
-        assert st.dir == wdir and st.url.endswith(DB_FILENAME)
+    with store_factory.create(wdir, name="Federación") as st:
+        assert st.dir == wdir and wdir.is_dir()
+        assert st.is_sqlite == store_factory.is_sqlite
         assert st.name == "Federación"
         created = st.created_at
         assert created is not None and created.tzinfo is not None
         assert abs((datetime.now(UTC) - created).total_seconds()) < 60
         assert st.schema_revision() == ws_module.head_revision()
         assert st.get_meta("schema_revision") == ws_module.head_revision()
-        with st.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert st.counts() == {
             "workspace_meta": 5,
             "layer_imports": 0,
@@ -226,24 +248,57 @@ def test_create_makes_wal_sqlite_with_metadata(tmp_path: Path):
             "clearings": 0,
             "clearing_territories": 0,
         }
-    with WorkspaceStore.open(wdir) as st:
+    with store_factory.open(wdir) as st:
         assert st.name == "Federación"
 
 
-def test_default_name_is_folder_name(tmp_path: Path):
-    with WorkspaceStore.create(tmp_path / "aidesep") as st:
+def test_create_makes_wal_sqlite_file(tmp_path: Path):
+    wdir = tmp_path / "nested" / "ws"
+    assert not WorkspaceStore.exists(wdir)
+    with WorkspaceStore.create(wdir, name="Federación") as st:
+        assert WorkspaceStore.exists(wdir)
+        assert (wdir / DB_FILENAME).is_file()
+        assert st.url.endswith(DB_FILENAME)
+        with st.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_workspace_uses_the_database(store_factory, tmp_path: Path):
+    """With a database URL the tables live in that database and the folder holds no SQLite file."""
+    wdir = tmp_path / "ws"
+    with store_factory.create(wdir) as st:
+        assert st.engine.dialect.name == "postgresql" and not st.is_sqlite
+        assert not WorkspaceStore.exists(wdir) and not (wdir / DB_FILENAME).exists()
+        tables = {name for (name,) in query(st, "SELECT tablename FROM pg_tables "
+                                              "WHERE schemaname = current_schema()")}
+        assert {t.name for t in metadata.sorted_tables} | {"alembic_version"} <= tables
+        password = sa.engine.make_url(st.url).password
+        assert password and str(password) not in repr(st) and ":***@" in repr(st)
+
+
+def test_default_name_is_folder_name(store_factory, tmp_path: Path):
+    with store_factory.create(tmp_path / "aidesep") as st:
         assert st.name == "aidesep"
 
 
-def test_create_in_existing_workspace_conflicts(tmp_path: Path, english):
-    WorkspaceStore.create(tmp_path / "ws").close()
+def test_create_in_existing_workspace_conflicts(store_factory, tmp_path: Path, english):
+    store_factory.create(tmp_path / "ws").close()
     with pytest.raises(ConflictError, match="already exists") as info:
-        WorkspaceStore.create(tmp_path / "ws")
-    assert info.value.source == str(tmp_path / "ws")
+        store_factory.create(tmp_path / "ws")
+    if store_factory.is_sqlite:
+        assert info.value.source == str(tmp_path / "ws")
+    else:  # the database is what is taken; its URL is shown without the password
+        url = sa.engine.make_url(store_factory.database_url(tmp_path / "ws"))
+        assert "this database" in info.value.message
+        assert info.value.source == url.render_as_string(hide_password=True)
     set_language("es")
     with pytest.raises(ConflictError, match="ya existe"):
-        WorkspaceStore.create(tmp_path / "ws")
-    with WorkspaceStore.open(tmp_path / "ws") as st:  # the first one is untouched
+        store_factory.create(tmp_path / "ws")
+    with store_factory.open(tmp_path / "ws") as st:  # the first one is untouched
         assert st.counts()["workspace_meta"] == 5
 
 
@@ -255,6 +310,53 @@ def test_open_missing_workspace_is_not_found(tmp_path: Path, english):
     with pytest.raises(NotFoundError, match="no hay ningún espacio de trabajo en esta carpeta"):
         WorkspaceStore.open(tmp_path / "nowhere")
     assert not (tmp_path / "nowhere").exists()  # opening never creates anything
+
+
+@pytest.mark.postgresql
+def test_open_empty_database_is_not_found(postgres_server, tmp_path: Path, english):
+    url = postgres_server.new_database()
+    try:
+        with pytest.raises(NotFoundError, match="no workspace in this database") as info:
+            WorkspaceStore.open(tmp_path / "ws", database_url=url)
+        assert info.value.hint and "***" in (info.value.source or "")
+        set_language("es")
+        with pytest.raises(NotFoundError, match="no hay ningún espacio de trabajo en esta base"):
+            WorkspaceStore.open(tmp_path / "ws", database_url=url)
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:  # opening never creates anything
+            assert not sa.inspect(conn).has_table("workspace_meta")
+            assert not sa.inspect(conn).has_table("alembic_version")
+        engine.dispose()
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.mark.postgresql
+def test_unreachable_database_is_a_clear_error(postgres_server, tmp_path: Path, english):
+    """No server, or no such database: a clear error naming the URL (without the password)."""
+    missing_db = postgres_server.url("vigilancia_no_such_database")
+    no_server = sa.engine.make_url(missing_db).set(port=1).render_as_string(hide_password=False)
+    for url in (missing_db, no_server):
+        for make in (WorkspaceStore.open, WorkspaceStore.create):
+            with pytest.raises(StoreError, match="could not connect to the database") as info:
+                make(tmp_path / "ws", database_url=url)
+            assert info.value.hint and "VIGILANCIA_DATABASE_URL" in info.value.hint
+            assert "***" in (info.value.source or "")
+            password = sa.engine.make_url(url).password
+            assert password is None or str(password) not in info.value.user_text()
+    assert not (tmp_path / "ws").exists()
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path: Path, english):
+    for url in ("not a url", "mysql+nosuchdriver://x@localhost/db"):
+        with pytest.raises(StoreError, match="database URL"):
+            WorkspaceStore.open(tmp_path / "ws", database_url=url)
+
+
+def test_plain_postgresql_url_uses_psycopg():
+    engine = ws_module.make_engine("postgresql://u:p@127.0.0.1:1/db")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
 
 
 def test_open_file_that_is_not_a_database(tmp_path: Path, english):
@@ -274,48 +376,55 @@ def test_open_other_sqlite_database(tmp_path: Path, english):
         WorkspaceStore.open(tmp_path / "ws")
 
 
-def test_failed_create_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_failed_create_leaves_nothing(
+    store_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     def broken(conn: sa.Connection) -> None:
+        ws_module.command.upgrade(ws_module.alembic_config(conn), "head")  # tables made, then:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(ws_module, "migrate", broken)
     with pytest.raises(RuntimeError):
-        WorkspaceStore.create(tmp_path / "new")
+        store_factory.create(tmp_path / "new")
     assert not (tmp_path / "new").exists()
     (tmp_path / "kept").mkdir()
     with pytest.raises(RuntimeError):
-        WorkspaceStore.create(tmp_path / "kept")
+        store_factory.create(tmp_path / "kept")
     assert (tmp_path / "kept").is_dir() and not list((tmp_path / "kept").iterdir())
+    if not store_factory.is_sqlite:  # the schema was made in the rolled-back transaction
+        engine = sa.create_engine(store_factory.database_url(tmp_path / "kept"))
+        with engine.connect() as conn:
+            assert not sa.inspect(conn).has_table("workspace_meta")
+            assert not sa.inspect(conn).has_table("alembic_version")
+        engine.dispose()
+    monkeypatch.undo()
+    with store_factory.create(tmp_path / "kept") as st:  # and the place is free again
+        assert st.counts()["workspace_meta"] == 5
 
 
-def test_migration_rerun_is_noop_and_matches_schema(store: WorkspaceStore):
-    con = raw(store)
-    before = con.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
-    con.close()
+def test_migration_rerun_is_noop_and_matches_schema(store_factory, store: WorkspaceStore):
+    before = schema_snapshot(store)
     with store.transaction() as conn:
         ws_module.migrate(conn)
         ws_module.migrate(conn)
     store.close()
-    with WorkspaceStore.open(store.dir) as again:
+    with store_factory.open(store.dir) as again:
         assert again.schema_revision() == ws_module.head_revision()
         assert again.counts()["workspace_meta"] == 5
         with again.engine.connect() as conn:
-            diffs = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), metadata
-            )
+            # PostGIS's own tables (spatial_ref_sys) are not the workspace's
+            opts = {"compare_type": True, "include_object": include_object}
+            diffs = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
         assert diffs == []
-    con = raw(store)
-    after = con.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
-    con.close()
-    assert after == before
+        assert schema_snapshot(again) == before
 
 
-def test_newer_schema_is_refused(store: WorkspaceStore, english):
+def test_newer_schema_is_refused(store_factory, store: WorkspaceStore, english):
     with store.transaction() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff9999'")
     store.close()
     with pytest.raises(StoreError, match="newer version"):
-        WorkspaceStore.open(store.dir)
+        store_factory.open(store.dir)
 
 
 REVISION_0002 = '''
@@ -341,7 +450,7 @@ def downgrade():
 
 
 def test_open_upgrades_an_older_workspace(
-    store: WorkspaceStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_factory, store: WorkspaceStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """A workspace at an older revision is upgraded on open, keeping its rows."""
     stored_world(store)
@@ -353,14 +462,14 @@ def test_open_upgrades_an_older_workspace(
     monkeypatch.setattr(ws_module, "MIGRATIONS_DIR", newer)
     ws_module.head_revision.cache_clear()
     try:
-        with WorkspaceStore.open(store.dir) as st:
+        with store_factory.open(store.dir) as st:
             assert st.schema_revision() == "0002"
             assert st.get_meta("schema_revision") == "0002"
             assert st.counts() == before
             with st.engine.connect() as conn:
                 cols = [c["name"] for c in sa.inspect(conn).get_columns("clearings")]
             assert "note" in cols
-        with WorkspaceStore.open(store.dir) as st:  # and again: nothing to do
+        with store_factory.open(store.dir) as st:  # and again: nothing to do
             assert st.schema_revision() == "0002"
     finally:
         ws_module.head_revision.cache_clear()
@@ -404,9 +513,7 @@ def test_territories_round_trip_with_equal_area(store: WorkspaceStore):
     assert [t.name for t in communities] == ["CN Unión Santa Rosa", "CN Yamino"]
     assert store.territories([TerritoryKind.DISTRICT]) == []
     assert store.territories_version() == "4:4"
-    con = raw(store)
-    attrs = con.execute("SELECT attributes FROM territories WHERE id = 1").fetchone()[0]
-    con.close()
+    ((attrs,),) = query(store, "SELECT CAST(attributes AS TEXT) FROM territories WHERE id = 1")
     assert "Resolucion".lower() in attrs and "250302" in attrs
 
 
@@ -501,6 +608,12 @@ def test_unique_key_race_is_a_clean_error(store: WorkspaceStore, monkeypatch: py
 # -------------------------------------------------------------------- clearings
 
 
+def use_path(store: WorkspaceStore, fast: bool) -> None:
+    """Write straight through the driver (``fast``: sqlite3 executemany, psycopg COPY)
+    or through SQLAlchemy Core."""
+    store._fast_bulk = fast
+
+
 def assert_frame_matches(frame, cs: ClearingSet, ids: np.ndarray) -> None:
     assert list(frame["id"]) == ids.tolist()
     for name in (
@@ -528,7 +641,7 @@ def assert_frame_matches(frame, cs: ClearingSet, ids: np.ndarray) -> None:
 
 @pytest.mark.parametrize("fast", [True, False], ids=["raw-sqlite", "core"])
 def test_clearings_round_trip_every_field(store: WorkspaceStore, fast: bool):
-    store._fast_sqlite = fast
+    use_path(store, fast)
     cs = with_odd_rows(make_clearings(50, seed=3))
     with store.transaction() as conn:
         bid = store.add_batch(conn, new_batch())
@@ -565,13 +678,9 @@ def test_bbox_columns_and_wkb(store: WorkspaceStore):
     with store.transaction() as conn:
         bid = store.add_batch(conn, new_batch())
         store.add_clearings(conn, bid, cs)
-    con = raw(store)
-    rows = con.execute(
-        "SELECT geometry, minx, miny, maxx, maxy FROM clearings ORDER BY id"
-    ).fetchall()
-    con.close()
+    rows = query(store, "SELECT geometry, minx, miny, maxx, maxy FROM clearings ORDER BY id")
     for (wkb, *bounds), geom in zip(rows, cs.geometry, strict=True):
-        assert shapely.from_wkb(wkb).equals_exact(geom, 0)
+        assert shapely.from_wkb(bytes(wkb)).equals_exact(geom, 0)
         assert tuple(bounds) == geom.bounds
 
 
@@ -658,15 +767,14 @@ def stored_world(store: WorkspaceStore, *, inline: bool = True):
 @pytest.mark.parametrize("inline", [True, False], ids=["in-insert", "add_placement"])
 @pytest.mark.parametrize("fast", [True, False], ids=["raw-sqlite", "core"])
 def test_placement_rows_and_frame_columns(store: WorkspaceStore, inline: bool, fast: bool):
-    store._fast_sqlite = fast
+    use_path(store, fast)
     w = stored_world(store, inline=inline)
     assert store.counts()["clearing_territories"] == 10
-    con = raw(store)
-    rows = con.execute(
+    rows = query(
+        store,
         "SELECT clearing_id, territory_id, area_ha, share FROM clearing_territories "
-        "ORDER BY clearing_id, territory_id"
-    ).fetchall()
-    con.close()
+        "ORDER BY clearing_id, territory_id",
+    )
     assert rows[:2] == [(1, w["a"], 2.0, 1.0), (1, w["p"], 2.0, 1.0)]
     assert rows[-1] == (7, w["r"], 1.0, 0.25)
     f = store.clearings_frame().set_index("id")
@@ -798,16 +906,63 @@ def test_readers_see_last_commit_during_a_write(store: WorkspaceStore):
 
 
 def test_second_writer_gets_busy_error(
-    store: WorkspaceStore, monkeypatch: pytest.MonkeyPatch, english
+    store_factory, store: WorkspaceStore, monkeypatch: pytest.MonkeyPatch, english
 ):
     monkeypatch.setattr(ws_module, "BUSY_TIMEOUT_S", 0.2)
-    with WorkspaceStore.open(store.dir) as other, store.transaction() as conn:
+    with store_factory.open(store.dir) as other, store.transaction() as conn:
         store.add_batch(conn, new_batch())
         t0 = time.monotonic()
         with pytest.raises(StoreError, match="busy"), other.transaction():
             pass
         assert time.monotonic() - t0 < 5
         assert other.counts()["alert_batches"] == 0
+    with other.transaction() as conn:  # the lock went with the first transaction
+        assert other.find_batch(new_batch().key, conn=conn) is not None
+        set_language("es")
+        with pytest.raises(ConflictError, match="ya fue ingresado"):
+            other.add_batch(conn, new_batch())
+
+
+def test_second_writer_waits_for_the_first(store_factory, store: WorkspaceStore):
+    """Two writers at once: the second waits for the first's commit, then sees its rows.
+
+    The same batch ingested by both therefore lands once, and clearing ids never collide.
+    """
+    import threading
+
+    other = store_factory.open(store.dir)
+    inside = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        inside.wait(10)
+        try:
+            with other.transaction() as conn:
+                outcome["started"] = time.monotonic()
+                other.add_batch(conn, new_batch())
+        except ConflictError as exc:
+            outcome["error"] = exc
+        with other.transaction() as conn:
+            bid = other.add_batch(conn, new_batch("other"))
+            outcome["ids"] = other.add_clearings(conn, bid, make_clearings(3, seed=2)).tolist()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        with store.transaction() as conn:
+            bid = store.add_batch(conn, new_batch())
+            store.add_clearings(conn, bid, make_clearings(5))
+            inside.set()
+            time.sleep(0.5)
+            committed = time.monotonic()
+    finally:
+        thread.join(30)
+        other.close()
+    assert not thread.is_alive()
+    assert float(outcome["started"]) >= committed  # type: ignore[arg-type]
+    assert isinstance(outcome.get("error"), ConflictError)
+    assert outcome["ids"] == [6, 7, 8]
+    assert store.counts()["alert_batches"] == 2 and store.counts()["clearings"] == 8
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -819,8 +974,8 @@ KILL_SCRIPT = textwrap.dedent(
     sys.path.insert(0, sys.argv[2])
     from test_store import make_clearings, new_batch
 
-    store = WorkspaceStore.open(sys.argv[1])
-    cs = make_clearings(100_000, seed=42)
+    store = WorkspaceStore.open(sys.argv[1], database_url=sys.argv[3] or None)
+    cs = make_clearings(int(sys.argv[4]), seed=42)
     with store.transaction() as conn:
         bid = store.add_batch(conn, new_batch("killed"))
         store.add_clearings(conn, bid, cs)
@@ -831,12 +986,14 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-def test_sigkill_during_transaction_leaves_db_as_before(store: WorkspaceStore):
+def test_sigkill_during_transaction_leaves_db_as_before(store_factory, store: WorkspaceStore):
     stored_world(store)
     before = store.counts()
     store.close()
+    url = store_factory.database_url(store.dir) or ""
+    n = "100000" if store.is_sqlite else "20000"  # PostgreSQL's Core inserts are slower
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILL_SCRIPT, str(store.dir), str(Path(__file__).parent)],
+        [sys.executable, "-c", KILL_SCRIPT, str(store.dir), str(Path(__file__).parent), url, n],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -852,24 +1009,26 @@ def test_sigkill_during_transaction_leaves_db_as_before(store: WorkspaceStore):
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    with WorkspaceStore.open(store.dir) as again:
+    with store_factory.open(store.dir) as again:
         assert again.counts() == before
         assert again.find_batch("killed") is None
         assert again.name == "Kakataibo"
-        with again.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        if again.is_sqlite:
+            with again.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         with again.transaction() as conn:  # and it is writable again
             bid = again.add_batch(conn, new_batch("after-kill"))
             assert again.add_clearings(conn, bid, make_clearings(2)).tolist() == [8, 9]
 
 
-# ------------------------------------------------------------------------ speed
+# ------------------------------------------------------------------------ scale
+# (speed is measured by bench/monitor_throughput.py, not here)
 
 
-@pytest.mark.slow  # ~10 s in all on a busy 2-core runner; the insert itself takes 2-5 s
-def test_300k_clearings_insert_and_read(store: WorkspaceStore):
-    n = 300_000
+@pytest.mark.slow
+def test_100k_clearings_insert_and_read(store: WorkspaceStore):
+    n = 100_000
     cs = make_clearings(n, seed=7)
     k = n // 3  # a third of the clearings overlap one territory
     with store.transaction() as conn:
@@ -891,18 +1050,12 @@ def test_300k_clearings_insert_and_read(store: WorkspaceStore):
             boundary_distance_m=placement.boundary_distance_m,
             within_buffer=placement.within_buffer,
         )
-        t0 = time.perf_counter()
         ids = store.add_clearings(conn, bid, cs, placement)
-        insert_s = time.perf_counter() - t0
     assert ids[0] == 1 and ids[-1] == n
-    t0 = time.perf_counter()
     frame = store.clearings_frame()
-    read_s = time.perf_counter() - t0
-    print(f"\n300k clearings: insert {insert_s:.2f} s, read frame {read_s:.2f} s")
     assert len(frame) == n
     assert frame["territories"].notna().sum() == k
     np.testing.assert_array_equal(frame["area_ha"].to_numpy(), cs.area_ha)
     (summary,) = store.territory_summary()
     assert summary.clearings == k
     assert summary.area_ha == pytest.approx(cs.area_ha[:k].sum())
-    assert insert_s < 15, insert_s

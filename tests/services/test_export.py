@@ -87,8 +87,8 @@ def clearing_set(n: int, seed: int) -> ClearingSet:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with WorkspaceStore.create(tmp_path / "ws", name="FENACOKA") as st:
+def store(store_factory, tmp_path: Path):
+    with store_factory.create(tmp_path / "ws", name="FENACOKA") as st:
         with st.transaction() as conn:
             (tid, pid) = st.add_territories(
                 conn,
@@ -239,8 +239,8 @@ def test_export_of_one_batch(store: WorkspaceStore, tmp_path: Path):
     assert set(got["batch_id"]) == {b2}
 
 
-def test_empty_export_still_opens(tmp_path: Path):
-    with WorkspaceStore.create(tmp_path / "empty") as st:
+def test_empty_export_still_opens(store_factory, tmp_path: Path):
+    with store_factory.create(tmp_path / "empty") as st:
         for fmt in ("gpkg", "geojson", "fgb", "csv"):
             out = tmp_path / f"none.{fmt}"
             assert export_clearings(st, out, fmt).count == 0  # type: ignore[arg-type]

@@ -1,7 +1,6 @@
 """The monitoring cycle on realistic synthetic rasters: answers, idempotency, bad input."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -62,8 +61,8 @@ def _english():
 
 
 @pytest.fixture
-def store(tmp_path):
-    st = WorkspaceStore.create(tmp_path / "ws")
+def store(store_factory, tmp_path):
+    st = store_factory.create(tmp_path / "ws")
     yield st
     st.close()
 
@@ -129,7 +128,7 @@ def test_confidence_and_window_filter(store, tmp_path):
     assert res.clearings == 1
 
 
-def test_tiles_of_a_folder_are_mosaicked(store, tmp_path):
+def test_tiles_of_a_folder_are_mosaicked(store_factory, store, tmp_path):
     a = alert_field(h=256, w=256)
     a[100:104, 0:256] = 30000 + 3000  # crosses the tile edge at column 128
     tiles = tmp_path / "tiles"
@@ -139,7 +138,7 @@ def test_tiles_of_a_folder_are_mosaicked(store, tmp_path):
               origin=(ORIGIN[0] + 128 * PIX, ORIGIN[1]))
     whole = write_tif(tmp_path / "whole.tif", a)
     res_tiles = run_monitor(store, MonitorRequest(str(tiles), "gfw"), SETTINGS)
-    other = WorkspaceStore.create(tmp_path / "ws2")
+    other = store_factory.create(tmp_path / "ws2")
     res_whole = run_monitor(other, MonitorRequest(str(whole), "gfw"), SETTINGS)
     other.close()
     assert res_tiles.clearings == res_whole.clearings
@@ -211,38 +210,47 @@ def test_since_after_until_is_refused():
         MonitorRequest("x.tif", since=date(2024, 2, 1), until=date(2024, 1, 1))
 
 
+def _writing_clearings(store: WorkspaceStore) -> bool:
+    """Whether another process has written clearings (not yet committed) to the workspace."""
+    if store.is_sqlite:
+        wal = Path(str(store.database_path(store.dir)) + "-wal")
+        return wal.exists() and wal.stat().st_size > 2_000_000
+    with store.engine.connect() as conn:  # the table's file grows before the commit
+        size = conn.exec_driver_sql("SELECT pg_total_relation_size('clearings')").scalar()
+    return int(size or 0) > 2_000_000
+
+
 @pytest.mark.slow
-def test_killed_run_leaves_workspace_as_before(tmp_path):
+def test_killed_run_leaves_workspace_as_before(store_factory, tmp_path):
     """SIGKILL in the middle of a large ingest: the workspace is exactly as before."""
     ws = tmp_path / "ws"
-    st = WorkspaceStore.create(ws)
+    st = store_factory.create(ws)
     small = write_tif(tmp_path / "small.tif", alert_field())
     run_monitor(st, MonitorRequest(str(small), "gfw"), SETTINGS)
     before = st.counts()
-    st.close()
     rng = np.random.default_rng(1)
     big = np.where(rng.random((4000, 4000)) < 0.02, 30000 + 3000, 0).astype(np.uint16)
     tif = write_tif(tmp_path / "big.tif", big, block=256)
-    env = dict(os.environ, VIGILANCIA_STRIP_ROWS="64")
+    env = dict(store_factory.env(ws), VIGILANCIA_STRIP_ROWS="64")
     proc = subprocess.Popen([sys.executable, "-m", "vigilancia", "monitor", str(ws), "--alerts",
                              str(tif), "--json"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    db = ws / "vigilancia.sqlite"
-    wal = Path(str(db) + "-wal")
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if wal.exists() and wal.stat().st_size > 2_000_000:  # it is writing clearings
+        if _writing_clearings(st):
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    st = WorkspaceStore.open(ws)
+    st.close()
+    st = store_factory.open(ws)
     assert st.counts() == before
     st.close()
     # and the same run completes afterwards
     out = subprocess.run([sys.executable, "-m", "vigilancia", "monitor", str(ws), "--alerts",
-                          str(small), "--json"], capture_output=True, text=True, env=env, check=True)
+                          str(small), "--json"], capture_output=True, text=True, env=env,
+                         check=True)
     assert json.loads(out.stdout)["batches"][0]["skipped"] is True
 
 

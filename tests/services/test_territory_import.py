@@ -30,8 +30,8 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[WorkspaceStore]:
-    ws = WorkspaceStore.create(tmp_path / "ws")
+def store(store_factory, tmp_path: Path) -> Iterator[WorkspaceStore]:
+    ws = store_factory.create(tmp_path / "ws")
     yield ws
     ws.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
@@ -248,9 +247,7 @@ def test_puerto_inca_counts_per_district_and_protected_area(puerto_inca: dict) -
                         source_id=f"anp:{i}")
         for i, r in enumerate(areas.itertuples())
     ]
-    start = time.perf_counter()
     counts, clearings = pipeline_counts(alerts, territories)
-    elapsed = time.perf_counter() - start
     assert len(clearings) == len(alerts)
 
     expected = sjoin_counts(alerts.point, province, "IDDIST")
@@ -267,7 +264,6 @@ def test_puerto_inca_counts_per_district_and_protected_area(puerto_inca: dict) -
     )
     el_sira = int(np.flatnonzero(areas["nombre"] == "El Sira")[0])
     assert counts[f"anp:{el_sira}"] > 0  # the communal reserve next to the Kakataibo homeland
-    assert elapsed < 5.0
 
     # a detection window: 2023 only
     in_2023 = alerts.take(

@@ -35,7 +35,7 @@ _GFW_EPOCH_UNIX = (GFW_EPOCH - UNIX_EPOCH).days
 _GLAD_S2_SHIFT = (GLAD_S2_EPOCH - GFW_EPOCH).days  # 1461 days
 
 MAX_GFW_DAYS = 9999
-"""Largest day offset the GFW encoding can hold (2042-05-18)."""
+"""Largest day offset the GFW encoding can hold (2042-05-17)."""
 
 INVALID = np.uint8(255)
 """Marker in the confidence lookup table for a value the product cannot take."""
@@ -82,7 +82,7 @@ def encode_gfw(confidence: Confidence, day: date) -> int:
     """Inverse of :func:`decode_gfw`."""
     days = (day - GFW_EPOCH).days
     if not 1 <= days <= MAX_GFW_DAYS:
-        raise ValueError(f"{day} is outside the GFW encoding (2015-01-01 .. 2042-05-18)")
+        raise ValueError(f"{day} is outside the GFW encoding (2015-01-01 .. 2042-05-17)")
     digit = {v: k for k, v in _GFW_CONF.items()}[Confidence(confidence)]
     return digit * 10000 + days
 

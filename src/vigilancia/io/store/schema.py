@@ -2,9 +2,10 @@
 
 The schema is portable SQL: SQLite (default, one file per workspace) and
 PostgreSQL. Geometries are kept as WKB (EPSG:4326) in a binary column through
-:class:`WKBGeometry`, with ``minx/miny/maxx/maxy`` columns beside them for
-bounding-box filters; a PostGIS type can replace the decorator later without
-touching callers.
+:class:`WKBGeometry` (``BLOB`` on SQLite, ``bytea`` on PostgreSQL), with
+``minx/miny/maxx/maxy`` columns beside them for bounding-box filters; a
+PostgreSQL database therefore needs no PostGIS, and one that has it works the
+same. A PostGIS type can replace the decorator later without touching callers.
 
 Conventions:
 - areas in hectares, distances in metres, dates as SQL ``DATE`` (ISO
@@ -189,6 +190,21 @@ clearing_territories = sa.Table(
     sa.Column("share", sa.Float, nullable=False),
     sa.Index(None, "territory_id"),
 )
+
+#: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
+POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic ``include_object`` hook: leave out PostGIS's own tables when comparing schemas.
+
+    A workspace may live in a PostgreSQL database with PostGIS installed;
+    autogenerate must not propose to drop ``spatial_ref_sys``.
+    """
+    return not (type_ == "table" and reflected and compare_to is None and name in POSTGIS_TABLES)
+
 
 #: Tables in dependency order (parents first); ``counts()`` reports these.
 TABLES: tuple[sa.Table, ...] = (

@@ -7,11 +7,18 @@ files.
 
 Writes go through :meth:`WorkspaceStore.transaction` and every write method takes
 its connection: a whole monitoring run is one transaction, so an exception, a
-Ctrl-C or a SIGKILL leaves the database exactly as it was before the run. On
-SQLite the transaction starts with ``BEGIN IMMEDIATE``: the writer holds the
-write lock for the whole run, readers (WAL) keep reading the last committed
-state, and a second writer waits up to :data:`BUSY_TIMEOUT_S` seconds and then
-gets a :class:`~vigilancia.errors.StoreError`.
+Ctrl-C or a SIGKILL leaves the database exactly as it was before the run. There
+is one writer at a time: the writer holds the workspace's write lock for the
+whole run, readers keep reading the last committed state, and a second writer
+waits up to :data:`BUSY_TIMEOUT_S` seconds and then gets a
+:class:`~vigilancia.errors.StoreError`. On SQLite the lock is the file's
+(``BEGIN IMMEDIATE``); on PostgreSQL it is a transaction-level advisory lock
+(:data:`WRITER_LOCK_KEY`), so that ids taken as ``MAX(id) + 1`` never collide
+and an idempotency check made inside the transaction sees every committed batch.
+
+PostgreSQL URLs take the psycopg 3 driver (``postgresql+psycopg://user:password@host/db``;
+a bare ``postgresql://`` is read the same way). Geometries are WKB in ``bytea``
+columns, so the database needs no extension; PostGIS may be installed in it.
 
 Read methods open their own connection, or use ``conn=`` to read inside a
 running transaction (and see its uncommitted rows).
@@ -60,8 +67,16 @@ log = logging.getLogger(__name__)
 
 DB_FILENAME = "vigilancia.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-#: Seconds a writer waits for another writer's lock before giving up (SQLite).
+#: Seconds a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_S = 30.0
+#: Seconds to wait for a PostgreSQL server to accept a connection.
+CONNECT_TIMEOUT_S = 10
+#: Key of the PostgreSQL advisory lock that a writing transaction holds (one per database).
+WRITER_LOCK_KEY = 0x76_69_67_69_6C_61_6E  # "vigilan"
+#: SQLSTATEs of PostgreSQL errors that mean "another transaction holds what we need".
+_PG_BUSY = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization_failure
+#: SQLSTATE classes that mean "the connection itself failed" (connection, auth, no database).
+_PG_CONNECT = ("08", "28", "3D")
 #: SQLite page cache per connection, KiB.
 SQLITE_CACHE_KIB = 64 * 1024
 #: Rows per executemany call in bulk inserts.
@@ -160,16 +175,59 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def database_url(url: str) -> sa.engine.URL:
+    """``url`` parsed, with PostgreSQL URLs bound to the psycopg 3 driver.
+
+    >>> database_url("postgresql://u@localhost/ws").drivername
+    'postgresql+psycopg'
+
+    Raises :class:`StoreError` when ``url`` is not a database URL vigilancia can use.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            _("the database URL is not valid"),
+            hint=_(
+                "give a URL like postgresql+psycopg://user:password@host:5432/database "
+                "in VIGILANCIA_DATABASE_URL, or leave it unset to use a SQLite file"
+            ),
+            source=_safe_url(url),
+        ) from exc
+    return parsed
+
+
+def _safe_url(url: str) -> str:
+    """``url`` as it may be shown to a person: without its password."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<?>"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, ``synchronous=FULL`` and foreign keys."""
     dumps = functools.partial(json.dumps, ensure_ascii=False, default=str)
-    is_sqlite = sa.engine.make_url(url).get_backend_name() == "sqlite"
+    parsed = database_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
     kwargs: dict[str, Any] = {"json_serializer": dumps}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = sa.create_engine(url, **kwargs)
+        if parsed.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {
+                k: v
+                for k, v in {
+                    "connect_timeout": CONNECT_TIMEOUT_S,
+                    "application_name": "vigilancia",
+                }.items()
+                if k not in parsed.query
+            }
+    engine = sa.create_engine(parsed, **kwargs)
     if is_sqlite:
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -215,8 +273,9 @@ class WorkspaceStore:
         self.url = url
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        #: Use the raw sqlite3 cursor for bulk writes (tests switch it off to run the Core path).
-        self._fast_sqlite = self.is_sqlite
+        #: Bulk writes go straight to the driver: sqlite3 ``executemany`` or psycopg ``COPY``
+        #: (tests switch it off to run the SQLAlchemy Core path).
+        self._fast_bulk = self.is_sqlite or engine.dialect.driver == "psycopg"
 
     # ------------------------------------------------------------ lifecycle
 
@@ -269,7 +328,7 @@ class WorkspaceStore:
                     sa.inspect(conn).has_table(s.workspace_meta.name)
                     and conn.execute(sa.select(s.workspace_meta.c.key).limit(1)).first()
                 ):
-                    raise cls._exists_error(wdir)
+                    raise store._exists_in_database()
                 migrate(conn)
                 from vigilancia import __version__ as version
 
@@ -380,9 +439,21 @@ class WorkspaceStore:
                 if self.is_sqlite:
                     conn.execution_options(**{_BEGIN_OPTION: "immediate"})
                 with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        self._pg_writer_lock(conn)
                     yield conn
         except sa.exc.OperationalError as exc:
             raise self._store_error(exc) from exc
+
+    @staticmethod
+    def _pg_writer_lock(conn: Connection) -> None:
+        """Take the workspace's write lock for this transaction, waiting at most BUSY_TIMEOUT_S.
+
+        The wait limit (``lock_timeout``) holds for every lock of the transaction.
+        """
+        timeout_ms = max(1, int(BUSY_TIMEOUT_S * 1000))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 
     @contextlib.contextmanager
     def _reader(self, conn: Connection | None) -> Iterator[Connection]:
@@ -402,13 +473,29 @@ class WorkspaceStore:
 
     def _store_error(self, exc: sa.exc.OperationalError) -> StoreError:
         text = str(exc.orig).lower()
-        if "locked" in text or "busy" in text:
+        if self.is_sqlite:
+            busy = "locked" in text or "busy" in text
+            full = "full" in text
+        else:
+            state = str(getattr(exc.orig, "sqlstate", None) or "")
+            if not state or state.startswith(_PG_CONNECT):
+                return StoreError(
+                    _("could not connect to the database"),
+                    hint=_(
+                        "check VIGILANCIA_DATABASE_URL (host, port, database, user and "
+                        "password) and that the database server is running"
+                    ),
+                    source=self.engine.url.render_as_string(hide_password=True),
+                )
+            busy = state in _PG_BUSY
+            full = state == "53100"  # disk_full
+        if busy:
             return StoreError(
                 _("the workspace is busy: another process is writing to it"),
                 hint=_("wait until the other run ends and try again"),
                 source=str(self.dir),
             )
-        if "full" in text:
+        if full:
             return StoreError(
                 _("the disk is full: nothing was saved"),
                 hint=_("free some space and run it again"),
@@ -433,6 +520,15 @@ class WorkspaceStore:
             _("a workspace already exists in this folder"),
             hint=_("open it, or choose another folder"),
             source=str(wdir),
+        )
+
+    def _exists_in_database(self) -> ConflictError:
+        if self.is_sqlite:
+            return self._exists_error(self.dir)
+        return ConflictError(
+            _("a workspace already exists in this database"),
+            hint=_("open it, or give another database in VIGILANCIA_DATABASE_URL"),
+            source=self.engine.url.render_as_string(hide_password=True),
         )
 
     # --------------------------------------------------------------- metadata
@@ -705,15 +801,12 @@ class WorkspaceStore:
             _check_placement(n, placement)
         if n == 0:
             return np.empty(0, np.int64)
-        if conn.dialect.name == "postgresql":  # ids come from MAX(id): one writer at a time
-            conn.exec_driver_sql("LOCK TABLE clearings IN EXCLUSIVE MODE")
         start = self._next_id(conn, s.clearings)
         ids = np.arange(start, start + n, dtype=np.int64)
-        geoms = clearings.geometry
-        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        wkb, bounds = clearings.encoded()
+        bad = np.isnan(bounds).any(axis=1)  # missing or empty geometries have NaN bounds
         if bad.any():
             raise ValueError(f"clearing {int(np.argmax(bad))} of the set has no geometry")
-        bounds = shapely.bounds(geoms)
         if placement is not None:
             nearest = [None if v < 0 else v for v in placement.nearest_territory.tolist()]
             distance: list[Any] = placement.boundary_distance_m.astype(np.float64).tolist()
@@ -734,7 +827,7 @@ class WorkspaceStore:
             "nearest_territory_id": nearest,
             "boundary_distance_m": distance,
             "within_buffer": within,
-            "geometry": shapely.to_wkb(geoms).tolist(),
+            "geometry": wkb.tolist(),
             "minx": bounds[:, 0].tolist(),
             "miny": bounds[:, 1].tolist(),
             "maxx": bounds[:, 2].tolist(),
@@ -771,7 +864,7 @@ class WorkspaceStore:
         )
         c = s.clearings
         updated = 0
-        if self._fast_sqlite:
+        if self._fast_bulk and self.is_sqlite:
             sql = (
                 "UPDATE clearings SET nearest_territory_id = ?, boundary_distance_m = ?, "
                 "within_buffer = ? WHERE id = ?"
@@ -834,8 +927,8 @@ class WorkspaceStore:
                 c.c.id,
                 c.c.batch_id,
                 b.c.product,
-                sa.type_coerce(c.c.first_date, sa.String),
-                sa.type_coerce(c.c.last_date, sa.String),
+                self._date_text(c.c.first_date),
+                self._date_text(c.c.last_date),
                 *(c.c[name] for name in _FLOAT_FIELDS),
                 *(c.c[name] for name in _INT_FIELDS),
                 c.c.source_ref,
@@ -956,15 +1049,25 @@ class WorkspaceStore:
     # ---------------------------------------------------------------- helpers
 
     def _fetch_all(self, conn: Connection, stmt: sa.Select[Any]) -> list[Any]:
-        """All rows of ``stmt`` as tuples; on SQLite straight from the DBAPI cursor.
+        """All rows of ``stmt`` as tuples, straight from the DBAPI cursor (sqlite3, psycopg).
 
-        Only for statements whose column types need no result processing on
-        SQLite (floats, integers, text, blobs, dates coerced to text).
+        Only for statements whose column types need no result processing with
+        those drivers (floats, integers, booleans, text, blobs as ``bytes``, dates
+        read through :meth:`_date_text`).
         """
         result = conn.execute(stmt)
-        if self.is_sqlite:
+        if self.is_sqlite or conn.dialect.driver == "psycopg":
             return list(result.cursor.fetchall())
         return [tuple(r) for r in result]
+
+    def _date_text(self, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+        """A ``DATE`` column read as ISO ``YYYY-MM-DD`` text (NULL stays NULL).
+
+        PostgreSQL formats it with ``to_char``, whatever the server's DateStyle.
+        """
+        if self.engine.dialect.name == "postgresql":
+            return sa.func.to_char(column, "YYYY-MM-DD")
+        return sa.type_coerce(column, sa.String)  # SQLite keeps dates as ISO text
 
     @staticmethod
     def _next_id(conn: Connection, table: sa.Table) -> int:
@@ -974,7 +1077,7 @@ class WorkspaceStore:
     def _dates(self, values: NDArray[np.datetime64]) -> list[Any]:
         """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""
         days = np.asarray(values).astype("datetime64[D]")
-        if self._fast_sqlite:
+        if self._fast_bulk and self.is_sqlite:
             iso = np.datetime_as_string(days, unit="D").astype(object)
             iso[np.isnat(days)] = None
             return list(iso.tolist())
@@ -983,7 +1086,7 @@ class WorkspaceStore:
     def _insert_many(self, conn: Connection, table: sa.Table, cols: dict[str, list[Any]]) -> None:
         names = list(cols)
         rows = list(zip(*cols.values(), strict=True))
-        if self._fast_sqlite:
+        if self._fast_bulk and self.is_sqlite:
             prep = conn.dialect.identifier_preparer
             sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the schema)
                 prep.format_table(table),
@@ -992,9 +1095,29 @@ class WorkspaceStore:
             )
             self._raw_executemany(conn, sql, rows)
             return
+        if self._fast_bulk:
+            self._copy_rows(conn, table, names, rows)
+            return
         stmt = sa.insert(table)
         for i in range(0, len(rows), CHUNK_ROWS):
             conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows[i : i + CHUNK_ROWS]])
+
+    @staticmethod
+    def _copy_rows(conn: Connection, table: sa.Table, names: list[str],
+                   rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL ``COPY ... FROM STDIN`` through psycopg, in the open transaction."""
+        prep = conn.dialect.identifier_preparer
+        sql = "COPY {} ({}) FROM STDIN".format(
+            prep.format_table(table), ", ".join(prep.quote(n) for n in names))
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(
+                sql, None, exc, dbapi.Error, dialect=conn.dialect
+            ) from exc
 
     @staticmethod
     def _raw_executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> int:

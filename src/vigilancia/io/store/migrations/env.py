@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from vigilancia.io.store.schema import metadata
+from vigilancia.io.store.schema import include_object, metadata
 
 config = context.config
 
@@ -38,6 +38,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 
@@ -45,6 +46,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=_url(),
         target_metadata=metadata,
+        include_object=include_object,
         literal_binds=True,
         render_as_batch=_url().startswith("sqlite"),
     )
