@@ -427,13 +427,14 @@ def test_newer_schema_is_refused(store_factory, store: WorkspaceStore, english):
         store_factory.open(store.dir)
 
 
-REVISION_0002 = '''
+NEXT = "9001"
+REVISION_NEXT = '''
 """test revision: add clearings.note"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -458,21 +459,46 @@ def test_open_upgrades_an_older_workspace(
     store.close()
     newer = tmp_path / "migrations"
     shutil.copytree(ws_module.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "versions" / "0002_note.py").write_text(REVISION_0002)
+    head = ws_module.head_revision()
+    (newer / "versions" / "9001_note.py").write_text(REVISION_NEXT.replace("{head}", head))
     monkeypatch.setattr(ws_module, "MIGRATIONS_DIR", newer)
     ws_module.head_revision.cache_clear()
     try:
         with store_factory.open(store.dir) as st:
-            assert st.schema_revision() == "0002"
-            assert st.get_meta("schema_revision") == "0002"
+            assert st.schema_revision() == NEXT
+            assert st.get_meta("schema_revision") == NEXT
             assert st.counts() == before
             with st.engine.connect() as conn:
                 cols = [c["name"] for c in sa.inspect(conn).get_columns("clearings")]
             assert "note" in cols
         with store_factory.open(store.dir) as st:  # and again: nothing to do
-            assert st.schema_revision() == "0002"
+            assert st.schema_revision() == NEXT
     finally:
         ws_module.head_revision.cache_clear()
+
+
+def test_upgrade_from_0001_keeps_rows_and_leans_indexes(store_factory, store: WorkspaceStore):
+    """0002 drops the clearings bbox index and (SQLite) keys overlap rows by their pair."""
+    from alembic import command
+
+    stored_world(store)
+    before = store.counts()
+    summary = store.territory_summary()
+    with store.engine.begin() as conn:
+        command.downgrade(ws_module.alembic_config(conn), "0001")
+    store.close()
+    with store_factory.open(store.dir) as st:
+        assert st.schema_revision() == ws_module.head_revision()
+        assert st.counts() == before
+        assert st.territory_summary() == summary
+        with st.engine.connect() as conn:
+            names = {i["name"] for i in sa.inspect(conn).get_indexes("clearings")}
+            assert "ix_clearings_minx_maxx_miny_maxy" not in names
+            if st.is_sqlite:
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'clearing_territories'"
+                ).scalar_one()
+                assert "WITHOUT ROWID" in sql.upper()
 
 
 def test_area_of_interest_and_meta(store: WorkspaceStore):

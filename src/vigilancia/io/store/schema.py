@@ -168,7 +168,7 @@ clearings = sa.Table(
     *_bbox(),
     sa.Index(None, "batch_id"),
     sa.Index(None, "nearest_territory_id"),
-    sa.Index(None, "minx", "maxx", "miny", "maxy"),
+    # no index on the bounding box: it served no query and slowed bulk writes (0002)
 )
 
 clearing_territories = sa.Table(
@@ -189,6 +189,7 @@ clearing_territories = sa.Table(
     sa.Column("area_ha", sa.Float, nullable=False),
     sa.Column("share", sa.Float, nullable=False),
     sa.Index(None, "territory_id"),
+    sqlite_with_rowid=False,  # rows live in the primary-key B-tree (0002)
 )
 
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
