@@ -8,10 +8,12 @@ workspace as it was, and the same batch ingested twice adds nothing.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,8 +38,8 @@ from vigilancia.domain.labelling import (
     PixelGrid,
     TerritoryScanline,
     build_geometries,
-    geometry_wkb,
     geographic_grid,
+    geometry_wkb,
     projected_grid,
     scan_strip,
 )
@@ -278,15 +280,33 @@ def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause automatic cycle collection during a bulk ingest.
+
+    An ingest creates millions of short-lived, acyclic objects (rows, WKB
+    bytes), which reference counting frees at once; the cycle collector would
+    only rescan them, over and over, while holding every thread.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run_monitor(store: WorkspaceStore, request: MonitorRequest, settings: Settings,
                 progress: Progress | None = None) -> MonitorResult:
     """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
     t0 = time.perf_counter()
     tick: Progress = progress or (lambda stage, done, total: None)
-    if _is_vector(request.source):
-        outcome = _ingest_vector(store, request, settings, tick)
-    else:
-        outcome = _ingest_raster(store, request, settings, tick)
+    with _gc_paused():
+        if _is_vector(request.source):
+            outcome = _ingest_vector(store, request, settings, tick)
+        else:
+            outcome = _ingest_raster(store, request, settings, tick)
     summary = store.territory_summary([outcome.batch_id])
     return MonitorResult(batches=[outcome], clearings=outcome.clearings, area_ha=outcome.area_ha,
                          territories=summary, seconds=time.perf_counter() - t0)

@@ -1083,9 +1083,11 @@ class WorkspaceStore:
         """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""
         days = np.asarray(values).astype("datetime64[D]")
         if self._fast_bulk and self.is_sqlite:
-            iso = np.datetime_as_string(days, unit="D").astype(object)
-            iso[np.isnat(days)] = None
-            return list(iso.tolist())
+            # a batch spans a few hundred distinct days: format each once
+            uniq, inv = np.unique(days, return_inverse=True)
+            text = np.datetime_as_string(uniq, unit="D").astype(object)
+            text[np.isnat(uniq)] = None
+            return list(text[inv.ravel()].tolist())
         return list(days.astype(object).tolist())
 
     def _insert_many(self, conn: Connection, table: sa.Table, cols: dict[str, list[Any]]) -> None:
@@ -1197,8 +1199,9 @@ def _check_placement(n: int, placement: Placement) -> None:
         oc = np.asarray(placement.overlap_clearing, dtype=np.int64)
         if oc.min() < 0 or oc.max() >= n:
             raise ValueError(f"Placement.overlap_clearing must index the {n} clearings")
-        pairs = np.unique(np.column_stack([oc, placement.overlap_territory]), axis=0)
-        if len(pairs) != k:
+        # one int64 key per pair (territory ids fit in 32 bits)
+        keys = (oc << 32) | np.asarray(placement.overlap_territory, dtype=np.int64)
+        if len(np.unique(keys)) != k:
             raise ValueError("Placement has a clearing/territory pair twice")
 
 
