@@ -290,3 +290,21 @@ def test_raster_placement_agrees_with_the_geometry_path(store, tmp_path):
     assert (frame.nearest_territory_id.to_numpy(np.int64) == expected.nearest_territory).all()
     borderline = np.abs(got - 500.0) < 1.0
     assert (frame.within_buffer.to_numpy(bool) == expected.within_buffer)[~borderline].all()
+
+
+def test_summary_of_a_new_batch_equals_the_stored_one(store, tmp_path):
+    """The per-territory figures summed while writing equal the store's query, re-run included."""
+    tif = write_tif(tmp_path / "alerts.tif", alert_field(seed=5))
+    with store.transaction() as conn:
+        store.add_territories(conn, territories())
+    first = run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
+    stored = store.territory_summary([first.batches[0].batch_id])
+    assert len(first.territories) == len(stored) == 3
+    for got, want in zip(first.territories, stored, strict=True):
+        assert (got.territory_id, got.name, got.kind, got.clearings) == (
+            want.territory_id, want.name, want.kind, want.clearings)
+        assert (got.first_date, got.last_date) == (want.first_date, want.last_date)
+        assert got.area_ha == pytest.approx(want.area_ha, rel=1e-12)
+    again = run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
+    assert again.batches[0].skipped
+    assert again.to_dict()["territories"] == first.to_dict()["territories"]

@@ -280,6 +280,53 @@ def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class _TerritoryTally:
+    """Per territory: clearings, overlap area (ha) and date range of the batch being written.
+
+    Gives the figures of :meth:`WorkspaceStore.territory_summary` for that batch
+    without reading hundreds of thousands of rows back.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, clearings: ClearingSet, placement: Placement) -> None:
+        oc = placement.overlap_clearing
+        if len(oc):
+            days = [getattr(clearings, name)[oc].astype("datetime64[D]")
+                    for name in ("first_date", "last_date")]
+            self._parts.append((placement.overlap_territory, placement.overlap_area_ha, *days))
+
+    def summary(self, territories: list[StoredTerritory]) -> list[TerritorySummary]:
+        if not self._parts:
+            return []
+        tid, area, first, last = (np.concatenate(v) for v in zip(*self._parts, strict=True))
+        ids, inv = np.unique(tid, return_inverse=True)
+        inv = inv.ravel()
+        count = np.bincount(inv, minlength=len(ids))
+        total = np.bincount(inv, weights=area, minlength=len(ids))
+        lo = np.full(len(ids), np.datetime64("NaT"), "datetime64[D]")
+        hi = lo.copy()
+        for dates, out, pick in ((first, lo, np.fmin), (last, hi, np.fmax)):
+            known = ~np.isnat(dates)
+            order = np.argsort(inv[known], kind="stable")
+            k, d = inv[known][order], dates[known][order]
+            if len(k):
+                starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+                out[k[starts]] = pick.reduceat(d, starts)
+        by_id = {t.id: t for t in territories}
+        rows = [
+            TerritorySummary(
+                territory_id=int(i), name=by_id[int(i)].name, kind=by_id[int(i)].kind,
+                clearings=int(n), area_ha=float(a),
+                first_date=None if np.isnat(f) else f.astype(object),
+                last_date=None if np.isnat(la) else la.astype(object))
+            for i, n, a, f, la in zip(ids, count, total, lo, hi, strict=True)
+        ]
+        rows.sort(key=lambda r: (-r.area_ha, r.name, r.territory_id))
+        return rows
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause automatic cycle collection during a bulk ingest.
@@ -302,12 +349,16 @@ def run_monitor(store: WorkspaceStore, request: MonitorRequest, settings: Settin
     """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
     t0 = time.perf_counter()
     tick: Progress = progress or (lambda stage, done, total: None)
+    tally = _TerritoryTally()
     with _gc_paused():
         if _is_vector(request.source):
-            outcome = _ingest_vector(store, request, settings, tick)
+            outcome = _ingest_vector(store, request, settings, tick, tally)
         else:
-            outcome = _ingest_raster(store, request, settings, tick)
-    summary = store.territory_summary([outcome.batch_id])
+            outcome = _ingest_raster(store, request, settings, tick, tally)
+    if outcome.skipped:
+        summary = store.territory_summary([outcome.batch_id])
+    else:  # what was just written, summed on the way (the same figures as the query)
+        summary = tally.summary(store.territories())
     return MonitorResult(batches=[outcome], clearings=outcome.clearings, area_ha=outcome.area_ha,
                          territories=summary, seconds=time.perf_counter() - t0)
 
@@ -321,7 +372,7 @@ def _existing(store: WorkspaceStore, key: str, source: str, product: str) -> Bat
 
 
 def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
-                   tick: Progress) -> BatchOutcome:
+                   tick: Progress, tally: _TerritoryTally) -> BatchOutcome:
     info = resolve(req.source, workdir=store.dir)
     product = detect_product(req.source, info) if req.product == "auto" else req.product
     if product not in RASTER_PRODUCTS:
@@ -358,6 +409,7 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
             if len(comps):
                 clearings = _to_clearings(comps, info)
                 placement = _placement(comps, ov, grid, index, near_ids, buffer_m)
+                tally.add(clearings, placement)
                 n_clear += len(clearings)
                 n_pix += int(clearings.pixel_count.sum())
                 area += float(clearings.area_ha.sum())
@@ -405,7 +457,7 @@ def _out_of_range(source: str, product: str, count: int, value: int, row: int, c
 
 
 def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
-                   tick: Progress) -> BatchOutcome:
+                   tick: Progress, tally: _TerritoryTally) -> BatchOutcome:
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
     from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings  # noqa: I001
 
@@ -437,6 +489,7 @@ def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Setting
             min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
             n_pixels=0, n_clearings=len(clearings), area_ha=area))
         store.add_clearings(conn, batch_id, clearings, placement)
+    tally.add(clearings, placement)
     tick("store", 3, 3)
     return BatchOutcome(batch_id, req.source, product, False, len(clearings), area, 0)
 
