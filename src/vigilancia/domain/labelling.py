@@ -493,6 +493,45 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
             area += ln * row_area_ha[r]
             scol += ln * (c0[i] + c1[i]) * 0.5
             srow += ln * (r + 0.5)
+        if b - a == 1:
+            # one run: a rectangle of pixels, traced as the general path would trace it
+            r = rmin
+            r_first = nr
+            ring_start[nr] = nv
+            ring_sign[nr] = 1
+            ring_pinch[nr] = 0
+            ring_comp[nr] = c
+            for vx, vy in ((cmax, r), (cmax, r + 1), (cmin, r + 1), (cmin, r), (cmax, r)):
+                xs[nv] = vx
+                ys[nv] = vy
+                nv += 1
+            nr += 1
+            ring_start[nr] = nv
+            below = min(r + 1, row_area_ha.size - 1)
+            per = (cmax - cmin) * (mx[r] + mx[below]) + 2.0 * my[r]
+            px = np.empty(4, np.float64)
+            py = np.empty(4, np.float64)
+            for k in range(4):
+                px[k] = xs[ring_start[r_first] + k] - cmin
+                py[k] = ys[ring_start[r_first] + k] - rmin
+            rc = min(int(srow / npix), row_area_ha.size - 1)
+            ln_, wd_, ang = _hull_rect(px, py, mx[rc], my[rc] * ysign)
+            feats[c, 0] = area
+            feats[c, 1] = per
+            feats[c, 2] = ln_
+            feats[c, 3] = wd_
+            feats[c, 4] = ang
+            feats[c, 5] = scol / npix
+            feats[c, 6] = srow / npix
+            feats[c, 7] = rmin
+            feats[c, 8] = rmax
+            ints[c, 0] = npix
+            ints[c, 1] = n1
+            ints[c, 2] = n2
+            ints[c, 3] = n3
+            ints[c, 4] = lo
+            ints[c, 5] = hi
+            continue
         h = rmax - rmin + 1
         w = cmax - cmin
         bm = np.zeros((h + 2, w + 2), np.uint8)

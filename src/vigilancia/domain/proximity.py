@@ -226,6 +226,8 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
         qy1 = (by1 - cy) * sy
         best = np.inf
         best_t = -1
+        # a clearing of one rectangular ring (most are): few edges to measure
+        rect = r1 - r0 == 1 and v1 - v0 == 5
         for lev in range(levels + 1):
             # candidates of this level (the last pass takes every segment)
             nc = 0
@@ -269,6 +271,13 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                         gy = max(0.0, min(ay, by) - qy1, qy0 - max(ay, by))
                         lb = gx * gx + gy * gy
                         if lb >= best:
+                            continue
+                        if rect:  # four edges: measure now, no need to sort
+                            d = _exact(ax, ay, bx, by, sx0[s], sy0[s], xs, ys, ring_start,
+                                       r0, r1, cx, cy, sx, sy, lb == 0.0)
+                            if d < best:
+                                best = d
+                                best_t = stid[s]
                             continue
                         if nc == cand.size:
                             grown = np.empty(2 * nc, np.int64)
