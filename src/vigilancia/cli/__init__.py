@@ -178,7 +178,8 @@ def monitor(
 
     result = _run(go)
     if as_json:
-        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        # plain text for programs: no colours, no wrapping (and fast for thousands of territories)
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
     _print_monitor(result)
 

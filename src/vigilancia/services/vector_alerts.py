@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -28,7 +29,9 @@ from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.placement import Overlaps, place
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
-from vigilancia.io.sources.mapbiomas import VectorAlerts
+
+if TYPE_CHECKING:  # the reader (and pandas) load only when vector alerts are read
+    from vigilancia.io.sources.mapbiomas import VectorAlerts
 
 FloatArray = NDArray[np.float64]
 
