@@ -87,5 +87,5 @@ def http_status(error: VigilanciaError) -> int:
     """HTTP status for an error: the entry of its most specific class."""
     for cls in type(error).__mro__:
         if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
+            return HTTP_STATUS[cls]
     return 500

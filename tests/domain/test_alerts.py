@@ -73,7 +73,9 @@ def test_lookup_table_agrees_with_decoder(value):
 
 
 def test_lookup_table_filters_window_and_confidence():
-    flt = AlertFilter(since=date(2020, 1, 1), until=date(2020, 12, 31), min_confidence=Confidence.HIGH)
+    flt = AlertFilter(
+        since=date(2020, 1, 1), until=date(2020, 12, 31), min_confidence=Confidence.HIGH
+    )
     conf, _ = lookup_tables("gfw", flt)
     assert conf[encode_gfw(Confidence.HIGH, date(2020, 6, 1))] == 2
     assert conf[encode_gfw(Confidence.HIGHEST, date(2020, 1, 1))] == 3
@@ -115,8 +117,15 @@ def test_glad_s2_export():
 
 
 def test_glad_l_export_keeps_earliest_year():
-    codes = _codes("glad-l-gee", {"conf21": [[2, 0]], "alertDate21": [[40, 0]],
-                                  "conf22": [[3, 3]], "alertDate22": [[10, 32]]})
+    codes = _codes(
+        "glad-l-gee",
+        {
+            "conf21": [[2, 0]],
+            "alertDate21": [[40, 0]],
+            "conf22": [[3, 3]],
+            "alertDate22": [[10, 32]],
+        },
+    )
     assert decode_gfw(int(codes[0, 0])) == (Confidence.LOW, date(2021, 2, 9))
     assert decode_gfw(int(codes[0, 1])) == (Confidence.HIGH, date(2022, 2, 1))
 

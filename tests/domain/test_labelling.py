@@ -218,7 +218,7 @@ def test_single_run_clearings_equal_the_general_tracer():
 
     grid = lab.geographic_grid(TR.f, -TR.e, TR.a, 40, 60)
     for row, c0, width in [(0, 0, 1), (5, 7, 2), (39, 50, 6), (12, 3, 17)]:
-        def finish(cuts):
+        def finish(cuts, row=row):
             n = len(cuts) - 1
             order = np.arange(n, dtype=np.int64)
             starts = np.array([0, n], np.int64)

@@ -38,8 +38,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-territories_app = typer.Typer(help="Community territories, reserves, protected areas and districts.",
-                              no_args_is_help=True)
+territories_app = typer.Typer(
+    help="Community territories, reserves, protected areas and districts.", no_args_is_help=True
+)
 clearings_app = typer.Typer(help="Clearings found in the alerts.", no_args_is_help=True)
 app.add_typer(territories_app, name="territories")
 app.add_typer(clearings_app, name="clearings")
@@ -48,7 +49,9 @@ app.add_typer(clearings_app, name="clearings")
 def _settings() -> Settings:
     settings = Settings()
     set_language(settings.language)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     return settings
 
 
@@ -56,10 +59,14 @@ def _run(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except VigilanciaError as exc:
-        console.print(f"[bold red]{_('Error')}:[/] {exc.user_text()}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[bold red]{_('Error')}:[/] {exc.user_text()}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        console.print(_("Interrupted: nothing was saved from the unfinished step; run it again to resume."))
+        console.print(
+            _("Interrupted: nothing was saved from the unfinished step; run it again to resume.")
+        )
         raise typer.Exit(130) from None
 
 
@@ -68,8 +75,15 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
     if not enabled or not console.is_terminal:
         yield lambda stage, done, total: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def tick(stage: str, done: int, total: int) -> None:
@@ -86,8 +100,9 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise InputError(_("{option} must be a date as YYYY-MM-DD, not {value!r}", option=option,
-                           value=value)) from None
+        raise InputError(
+            _("{option} must be a date as YYYY-MM-DD, not {value!r}", option=option, value=value)
+        ) from None
 
 
 @app.command()
@@ -110,10 +125,19 @@ def init(
 @territories_app.command("import")
 def territories_import(
     workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    file: Annotated[str, typer.Argument(help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
-                                        "Esri JSON, KML, or an ArcGIS MapServer/N URL.")],
-    kind: Annotated[TerritoryKind, typer.Option(help="What the polygons are.")] = TerritoryKind.COMMUNITY,
-    name_field: Annotated[str | None, typer.Option(help="Field with the name (guessed if absent).")] = None,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+            "Esri JSON, KML, or an ArcGIS MapServer/N URL."
+        ),
+    ],
+    kind: Annotated[
+        TerritoryKind, typer.Option(help="What the polygons are.")
+    ] = TerritoryKind.COMMUNITY,
+    name_field: Annotated[
+        str | None, typer.Option(help="Field with the name (guessed if absent).")
+    ] = None,
     layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
 ) -> None:
     """Import territory polygons; invalid geometry is repaired and reported.
@@ -147,17 +171,25 @@ def territories_import(
 @app.command()
 def monitor(
     workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    alerts: Annotated[str, typer.Option("--alerts", help="Alert raster (.tif), folder of tiles, "
-                                        "COG URL, or vector alerts (.parquet/.csv/.geojson).")],
+    alerts: Annotated[
+        str,
+        typer.Option(
+            "--alerts",
+            help="Alert raster (.tif), folder of tiles, "
+            "COG URL, or vector alerts (.parquet/.csv/.geojson).",
+        ),
+    ],
     since: Annotated[str | None, typer.Option(help="First alert date, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Last alert date, YYYY-MM-DD.")] = None,
     product: Annotated[str, typer.Option(help="auto|" + "|".join(ALL_PRODUCTS))] = "auto",
     min_confidence: Annotated[str, typer.Option(help="low|high|highest")] = "low",
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary.")
+    ] = False,
 ) -> None:
     """Run the monitoring cycle: ingest alerts, group clearings, place them on territories.
 
-    Example: vigilancia monitor ws --alerts gfw_integrated_alerts.tif --since 2024-01-01 --min-confidence high
+    Example: vigilancia monitor ws --alerts alertas.tif --since 2024-01-01 --min-confidence high
     """
     from vigilancia.services.monitor import MonitorRequest, run_monitor
     from vigilancia.services.workspace import open_workspace
@@ -166,13 +198,16 @@ def monitor(
 
     def go() -> Any:
         if product != "auto" and product not in ALL_PRODUCTS:
-            raise InputError(_("unknown product {p}", p=product),
-                             hint="auto|" + "|".join(ALL_PRODUCTS))
+            raise InputError(
+                _("unknown product {p}", p=product), hint="auto|" + "|".join(ALL_PRODUCTS)
+            )
         try:
             conf = Confidence.parse(min_confidence)
         except ValueError:
             raise InputError(_("--min-confidence must be low, high or highest")) from None
-        req = MonitorRequest(alerts, product, _date(since, "--since"), _date(until, "--until"), conf)
+        req = MonitorRequest(
+            alerts, product, _date(since, "--since"), _date(until, "--until"), conf
+        )
         with open_workspace(workspace, settings) as store, _progress(not as_json) as tick:
             return run_monitor(store, req, settings, tick)
 
@@ -189,14 +224,34 @@ def _print_monitor(result: Any) -> None:
         if b.skipped:
             out.print(_("Batch already ingested (nothing added): {source}", source=b.source))
         else:
-            out.print(_("Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
-                        source=b.source, product=b.product, n=b.clearings, area=b.area_ha))
+            out.print(
+                _(
+                    "Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                    source=b.source,
+                    product=b.product,
+                    n=b.clearings,
+                    area=b.area_ha,
+                )
+            )
     table = Table(title=_("Clearings per territory"))
-    for col in (_("Territory"), _("Kind"), _("Clearings"), _("Area (ha)"), _("First alert"), _("Last alert")):
+    for col in (
+        _("Territory"),
+        _("Kind"),
+        _("Clearings"),
+        _("Area (ha)"),
+        _("First alert"),
+        _("Last alert"),
+    ):
         table.add_column(col)
     for t in result.territories:
-        table.add_row(t.name, _(str(t.kind)), str(t.clearings), f"{t.area_ha:.2f}",
-                      str(t.first_date or ""), str(t.last_date or ""))
+        table.add_row(
+            t.name,
+            _(str(t.kind)),
+            str(t.clearings),
+            f"{t.area_ha:.2f}",
+            str(t.first_date or ""),
+            str(t.last_date or ""),
+        )
     out.print(table)
     out.print(_("Total: {n} clearings, {area:.1f} ha", n=result.clearings, area=result.area_ha))
 
@@ -229,7 +284,9 @@ def clearings_export(
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path("demo-output"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path(
+        "demo-output"
+    ),
 ) -> None:
     """Run the whole cycle on a seeded sample region (no network, no data needed).
 
@@ -246,8 +303,10 @@ def demo(
     res = _run(go)
     out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)
     for imp in res.imports:
-        out.print(_("{n} territories imported from {source}", n=imp.imported, source=imp.source)
-                  + (" " + _("({n} repaired)", n=len(imp.repairs)) if imp.repairs else ""))
+        out.print(
+            _("{n} territories imported from {source}", n=imp.imported, source=imp.source)
+            + (" " + _("({n} repaired)", n=len(imp.repairs)) if imp.repairs else "")
+        )
     _print_monitor(res.monitor)
     out.print(f"[bold]{_('Outputs')}[/]:")
     out.print(f"  {_('workspace')}: {res.workspace}")
@@ -261,4 +320,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

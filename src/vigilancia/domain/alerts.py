@@ -53,8 +53,15 @@ class Confidence(IntEnum):
         if isinstance(text, Confidence):
             return text
         key = str(text).strip().lower()
-        aliases = {"low": cls.LOW, "baja": cls.LOW, "high": cls.HIGH, "alta": cls.HIGH,
-                   "highest": cls.HIGHEST, "muy alta": cls.HIGHEST, "maxima": cls.HIGHEST}
+        aliases = {
+            "low": cls.LOW,
+            "baja": cls.LOW,
+            "high": cls.HIGH,
+            "alta": cls.HIGH,
+            "highest": cls.HIGHEST,
+            "muy alta": cls.HIGHEST,
+            "maxima": cls.HIGHEST,
+        }
         if key not in aliases:
             raise ValueError(f"unknown confidence {text!r}: use low, high or highest")
         return aliases[key]
@@ -144,28 +151,36 @@ class RasterProduct:
     expected: str  # what valid values look like, for error messages
     max_value: int  # largest value of a single-band product (LUT size check)
 
-    def normalise(self, bands: Mapping[str, NDArray[np.integer]], row0: int = 0) -> NDArray[np.uint16]:
+    def normalise(
+        self, bands: Mapping[str, NDArray[np.integer]], row0: int = 0
+    ) -> NDArray[np.uint16]:
         """GFW codes (uint16) for one window; raises :class:`ProductError` on impossible values."""
         return _NORMALISERS[self.name](self, bands, row0)
 
 
-def _first_bad(mask: NDArray[np.bool_], values: NDArray[np.integer], band: str, row0: int) -> InvalidValues:
+def _first_bad(
+    mask: NDArray[np.bool_], values: NDArray[np.integer], band: str, row0: int
+) -> InvalidValues:
     idx = np.flatnonzero(mask)
     r, c = divmod(int(idx[0]), mask.shape[1])
     return InvalidValues(band, int(values[r, c]), row0 + r, c, int(idx.size))
 
 
-def _norm_gfw(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int) -> NDArray[np.uint16]:
+def _norm_gfw(
+    p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
+) -> NDArray[np.uint16]:
     a = b["alert"]
     if a.dtype == np.uint16:
-        return a  # validated by the lookup table in the hot loop
+        return a.astype(np.uint16, copy=False)  # validated by the lookup table in the hot loop
     bad = (a < 0) | (a > 65535)
     if bad.any():
         raise ProductError(p.name, _first_bad(bad, a, "1", row0), p.expected)
     return a.astype(np.uint16)
 
 
-def _norm_radd(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int) -> NDArray[np.uint16]:
+def _norm_radd(
+    p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
+) -> NDArray[np.uint16]:
     alert = b["Alert"].astype(np.int32)
     yydoy = b["Date"].astype(np.int64)
     bad = ~np.isin(alert, (0, 2, 3))
@@ -175,16 +190,18 @@ def _norm_radd(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
     yy, doy = np.divmod(yydoy, 1000)
     badd = on & ((yy < 15) | (yy > 42) | (doy < 1) | (doy > 366))
     if badd.any():
-        raise ProductError(p.name, _first_bad(badd, yydoy, "Date", row0), "Date as YYDOY, e.g. 21001")
-    year_start = (
-        np.array([(date(2000 + y, 1, 1) - GFW_EPOCH).days for y in range(0, 43)], np.int64)
-    )
+        raise ProductError(
+            p.name, _first_bad(badd, yydoy, "Date", row0), "Date as YYDOY, e.g. 21001"
+        )
+    year_start = np.array([(date(2000 + y, 1, 1) - GFW_EPOCH).days for y in range(0, 43)], np.int64)
     days = year_start[np.clip(yy, 0, 42)] + doy - 1
     digit = np.where(alert == 3, 3, 2)
     return np.where(on, digit * 10000 + days, 0).astype(np.uint16)
 
 
-def _norm_glad_s2(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int) -> NDArray[np.uint16]:
+def _norm_glad_s2(
+    p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
+) -> NDArray[np.uint16]:
     alert = b["alert"].astype(np.int32)
     obs = b["obsDate"].astype(np.int64)
     bad = (alert < 0) | (alert > 4)
@@ -193,17 +210,22 @@ def _norm_glad_s2(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: 
     on = alert > 0
     badd = on & ((obs < 1) | (obs + _GLAD_S2_SHIFT > MAX_GFW_DAYS))
     if badd.any():
-        raise ProductError(p.name, _first_bad(badd, obs, "obsDate", row0),
-                           "obsDate in days since 2018-12-31")
+        raise ProductError(
+            p.name, _first_bad(badd, obs, "obsDate", row0), "obsDate in days since 2018-12-31"
+        )
     digit = np.where(alert >= 3, 3, 2)
     return np.where(on, digit * 10000 + obs + _GLAD_S2_SHIFT, 0).astype(np.uint16)
 
 
-def _norm_glad_l(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int) -> NDArray[np.uint16]:
+def _norm_glad_l(
+    p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
+) -> NDArray[np.uint16]:
     """GLAD-L: pairs conf{YY}/alertDate{YY}; the earliest alert of the pixel wins."""
     years = sorted(int(k[4:]) for k in b if k.startswith("conf") and f"alertDate{k[4:]}" in b)
     if not years:
-        raise ProductError(p.name, InvalidValues("conf", 0, row0, 0, 0), "bands conf{YY} and alertDate{YY}")
+        raise ProductError(
+            p.name, InvalidValues("conf", 0, row0, 0, 0), "bands conf{YY} and alertDate{YY}"
+        )
     shape = next(iter(b.values())).shape
     out = np.zeros(shape, np.uint16)
     for yy in years:
@@ -211,12 +233,15 @@ def _norm_glad_l(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: i
         doy = b[f"alertDate{yy:02d}"].astype(np.int64)
         bad = ~np.isin(conf, (0, 2, 3))
         if bad.any():
-            raise ProductError(p.name, _first_bad(bad, conf, f"conf{yy:02d}", row0), "conf 0, 2 or 3")
+            raise ProductError(
+                p.name, _first_bad(bad, conf, f"conf{yy:02d}", row0), "conf 0, 2 or 3"
+            )
         on = conf > 0
         badd = on & ((doy < 1) | (doy > 366))
         if badd.any():
-            raise ProductError(p.name, _first_bad(badd, doy, f"alertDate{yy:02d}", row0),
-                               "alertDate = day of year")
+            raise ProductError(
+                p.name, _first_bad(badd, doy, f"alertDate{yy:02d}", row0), "alertDate = day of year"
+            )
         days = (date(2000 + yy, 1, 1) - GFW_EPOCH).days + doy - 1
         code = np.where(conf == 3, 3, 2) * 10000 + days
         take = on & (out == 0)
@@ -224,7 +249,9 @@ def _norm_glad_l(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: i
     return out
 
 
-def _norm_hansen(p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int) -> NDArray[np.uint16]:
+def _norm_hansen(
+    p: RasterProduct, b: Mapping[str, NDArray[np.integer]], row0: int
+) -> NDArray[np.uint16]:
     a = b["lossyear"]
     bad = (a < 0) | (a > 50)
     if bad.any():
@@ -242,16 +269,40 @@ _NORMALISERS = {
 
 RASTER_PRODUCTS: dict[str, RasterProduct] = {
     "gfw": RasterProduct(
-        "gfw", "GFW alerts (integrated, GLAD-L, GLAD-S2, RADD)", ("alert",),
-        "confidence*10000 + days since 2014-12-31 (2xxxx low, 3xxxx high, 4xxxx highest)", 65535),
-    "radd-gee": RasterProduct("radd-gee", "RADD (Earth Engine export)", ("Alert", "Date"),
-                              "Alert 0/2/3 and Date YYDOY", 65535),
-    "glad-l-gee": RasterProduct("glad-l-gee", "GLAD-L (Earth Engine export)", ("conf", "alertDate"),
-                                "conf{YY} 0/2/3 and alertDate{YY} day of year", 65535),
-    "glad-s2": RasterProduct("glad-s2", "GLAD-S2", ("alert", "obsDate"),
-                             "alert 0..4 and obsDate in days since 2018-12-31", 65535),
-    "hansen": RasterProduct("hansen", "Hansen Global Forest Change loss year", ("lossyear",),
-                            "lossyear 0..24 (loss in 2001..2024)", 255),
+        "gfw",
+        "GFW alerts (integrated, GLAD-L, GLAD-S2, RADD)",
+        ("alert",),
+        "confidence*10000 + days since 2014-12-31 (2xxxx low, 3xxxx high, 4xxxx highest)",
+        65535,
+    ),
+    "radd-gee": RasterProduct(
+        "radd-gee",
+        "RADD (Earth Engine export)",
+        ("Alert", "Date"),
+        "Alert 0/2/3 and Date YYDOY",
+        65535,
+    ),
+    "glad-l-gee": RasterProduct(
+        "glad-l-gee",
+        "GLAD-L (Earth Engine export)",
+        ("conf", "alertDate"),
+        "conf{YY} 0/2/3 and alertDate{YY} day of year",
+        65535,
+    ),
+    "glad-s2": RasterProduct(
+        "glad-s2",
+        "GLAD-S2",
+        ("alert", "obsDate"),
+        "alert 0..4 and obsDate in days since 2018-12-31",
+        65535,
+    ),
+    "hansen": RasterProduct(
+        "hansen",
+        "Hansen Global Forest Change loss year",
+        ("lossyear",),
+        "lossyear 0..24 (loss in 2001..2024)",
+        255,
+    ),
 }
 
 VECTOR_PRODUCTS = ("mapbiomas",)

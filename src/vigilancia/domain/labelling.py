@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -151,12 +152,22 @@ class Runs:
             return cls.empty()
         if len(parts) == 1:
             return parts[0]
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                     ("row", "c0", "c1", "dmin", "dmax", "counts")))
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("row", "c0", "c1", "dmin", "dmax", "counts")
+            )
+        )
 
     def take(self, idx: NDArray[np.intp]) -> Runs:
-        return Runs(self.row[idx], self.c0[idx], self.c1[idx], self.dmin[idx], self.dmax[idx],
-                    self.counts[idx])
+        return Runs(
+            self.row[idx],
+            self.c0[idx],
+            self.c1[idx],
+            self.dmin[idx],
+            self.dmax[idx],
+            self.counts[idx],
+        )
 
 
 @dataclass(frozen=True)
@@ -169,8 +180,9 @@ class BadPixels:
     value: int
 
 
-def scan_strip(codes: NDArray[np.integer], conf_lut: NDArray[np.uint8], day_lut: NDArray[np.int32],
-               row0: int) -> tuple[Runs, BadPixels | None]:
+def scan_strip(
+    codes: NDArray[np.integer], conf_lut: NDArray[np.uint8], day_lut: NDArray[np.int32], row0: int
+) -> tuple[Runs, BadPixels | None]:
     """Runs of the pixels of ``codes`` (rows ``row0``...) that pass the lookup tables.
 
     ``conf_lut``/``day_lut`` come from :func:`vigilancia.domain.alerts.lookup_tables`.
@@ -186,12 +198,19 @@ def scan_strip(codes: NDArray[np.integer], conf_lut: NDArray[np.uint8], day_lut:
     cap = max(1024, codes.size // 64)
     while True:
         n, rows, c0, c1, dmin, dmax, cnt, bad, br, bc, bv = _scan(
-            codes, words, conf_lut, day_lut, row0, cap)
+            codes, words, conf_lut, day_lut, row0, cap
+        )
         if n >= 0:
             break
         cap *= 4
-    runs = Runs(rows[:n].copy(), c0[:n].copy(), c1[:n].copy(), dmin[:n].copy(), dmax[:n].copy(),
-                cnt[:n].copy())
+    runs = Runs(
+        rows[:n].copy(),
+        c0[:n].copy(),
+        c1[:n].copy(),
+        dmin[:n].copy(),
+        dmax[:n].copy(),
+        cnt[:n].copy(),
+    )
     return runs, (BadPixels(int(bad), int(br), int(bc), int(bv)) if bad else None)
 
 
@@ -255,7 +274,9 @@ def _roots(parent):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _trace(bm, visited, vmark, h, w, oc, orow, xs, ys, nv, ring_start, ring_sign, ring_pinch, nr):  # pragma: no cover
+def _trace(
+    bm, visited, vmark, h, w, oc, orow, xs, ys, nv, ring_start, ring_sign, ring_pinch, nr
+):  # pragma: no cover
     """Trace every boundary ring of bitmap ``bm`` (padded by 1). Appends vertices to xs/ys."""
     # directions: 0 east, 1 south, 2 west, 3 north (y grows downwards)
     dxs = (1, 0, -1, 0)
@@ -378,7 +399,12 @@ def _hull_rect(px, py, sx, sy):  # pragma: no cover - compiled
         i = order[ii]
         x = px[i]
         y = py[i]
-        while k >= 2 and (hx[k - 1] - hx[k - 2]) * (y - hy[k - 2]) - (hy[k - 1] - hy[k - 2]) * (x - hx[k - 2]) <= 0:
+        while (
+            k >= 2
+            and (hx[k - 1] - hx[k - 2]) * (y - hy[k - 2])
+            - (hy[k - 1] - hy[k - 2]) * (x - hx[k - 2])
+            <= 0
+        ):
             k -= 1
         hx[k] = x
         hy[k] = y
@@ -388,7 +414,12 @@ def _hull_rect(px, py, sx, sy):  # pragma: no cover - compiled
         i = order[ii]
         x = px[i]
         y = py[i]
-        while k >= lower and (hx[k - 1] - hx[k - 2]) * (y - hy[k - 2]) - (hy[k - 1] - hy[k - 2]) * (x - hx[k - 2]) <= 0:
+        while (
+            k >= lower
+            and (hx[k - 1] - hx[k - 2]) * (y - hy[k - 2])
+            - (hy[k - 1] - hy[k - 2]) * (x - hx[k - 2])
+            <= 0
+        ):
             k -= 1
         hx[k] = x
         hy[k] = y
@@ -439,9 +470,11 @@ def _hull_rect(px, py, sx, sy):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
-            row_area_ha, mx, my, ysign):  # pragma: no cover - compiled
-    """Measure and trace the components listed by ``order``/``starts`` (runs grouped by component)."""
+def _finish(
+    order, starts, row, c0, c1, dmin, dmax, counts, row_area_ha, mx, my, ysign
+):  # pragma: no cover - compiled
+    """Measure and trace the components listed by ``order``/``starts``
+    (runs grouped by component)."""
     ncomp = starts.size - 1
     npix_tot = 0
     for ii in range(order.size):
@@ -456,7 +489,9 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
     ring_sign = np.empty(rcap, np.int8)
     ring_comp = np.empty(rcap, np.int64)
     ring_pinch = np.empty(rcap, np.int8)
-    feats = np.empty((ncomp, 9), np.float64)  # area, perim, length, width, orient, ccol, crow, r0, r1
+    feats = np.empty(
+        (ncomp, 9), np.float64
+    )  # area, perim, length, width, orient, ccol, crow, r0, r1
     ints = np.empty((ncomp, 6), np.int64)  # npix, n1, n2, n3, dmin, dmax
     nv = 0
     nr = 0
@@ -543,8 +578,9 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
         visited = np.zeros((h + 1, w), np.uint8)
         vmark = np.zeros((h + 1, w + 1), np.int32)
         r_first = nr
-        nv, nr = _trace(bm, visited, vmark, h, w, cmin, rmin, xs, ys, nv, ring_start, ring_sign,
-                        ring_pinch, nr)
+        nv, nr = _trace(
+            bm, visited, vmark, h, w, cmin, rmin, xs, ys, nv, ring_start, ring_sign, ring_pinch, nr
+        )
         ring_start[nr] = nv  # end of the last ring, so ring q spans ring_start[q]:ring_start[q+1]
         for q in range(r_first, nr):
             ring_comp[q] = c
@@ -598,8 +634,16 @@ def _finish(order, starts, row, c0, c1, dmin, dmax, counts,
         ints[c, 4] = lo
         ints[c, 5] = hi
     ring_start[nr] = nv
-    return (feats, ints, xs[:nv].copy(), ys[:nv].copy(), ring_start[: nr + 1].copy(),
-            ring_sign[:nr].copy(), ring_comp[:nr].copy(), ring_pinch[:nr].copy())
+    return (
+        feats,
+        ints,
+        xs[:nv].copy(),
+        ys[:nv].copy(),
+        ring_start[: nr + 1].copy(),
+        ring_sign[:nr].copy(),
+        ring_comp[:nr].copy(),
+        ring_pinch[:nr].copy(),
+    )
 
 
 @dataclass(frozen=True)
@@ -653,7 +697,9 @@ class Overlaps:
 
 
 @njit(cache=True, nogil=True)
-def _hits(rows, c0, c1, ex0, ey0, ex1, ey1, etid, next_edge, active, nact, row_area_ha):  # pragma: no cover
+def _hits(
+    rows, c0, c1, ex0, ey0, ex1, ey1, etid, next_edge, active, nact, row_area_ha
+):  # pragma: no cover
     """Per-run territory hits for runs (sorted by row). Edges sorted by ey0 (ey0 < ey1).
 
     A pixel (r, j) is in territory t when its centre (j+0.5, r+0.5) is inside t by
@@ -805,8 +851,19 @@ class TerritoryScanline:
             e = np.empty(0, np.int64)
             return e, e, e, np.empty(0, np.float64)
         h_run, h_tid, h_pix, h_area, self._next, self._active, self._nact = _hits(
-            runs.row, runs.c0, runs.c1, self.ex0, self.ey0, self.ex1, self.ey1, self.etid,
-            self._next, self._active, self._nact, row_area_ha)
+            runs.row,
+            runs.c0,
+            runs.c1,
+            self.ex0,
+            self.ey0,
+            self.ex1,
+            self.ey1,
+            self.etid,
+            self._next,
+            self._active,
+            self._nact,
+            row_area_ha,
+        )
         return h_run, h_tid, h_pix, h_area
 
 
@@ -872,7 +929,9 @@ class Labeller:
                 self._hit_pix = np.concatenate([self._hit_pix, h_pix])
                 self._hit_area = np.concatenate([self._hit_area, h_area])
             self._runs = Runs.concat([self._runs, runs])
-            self._parent = np.concatenate([self._parent, np.arange(base, base + len(runs), dtype=np.int64)])
+            self._parent = np.concatenate(
+                [self._parent, np.arange(base, base + len(runs), dtype=np.int64)]
+            )
             r = self._runs
             _link(r.row, r.c0, r.c1, self._parent, base, len(r))
         self._harvest(last_row)
@@ -910,15 +969,39 @@ class Labeller:
         r = self._runs
         g = self.grid
         feats, ints, xs, ys, ring_start, ring_sign, ring_comp, ring_pinch = _finish(
-            order, starts, r.row, r.c0, r.c1, r.dmin, r.dmax, r.counts,
-            g.row_area_ha, g.mx, g.my, g.ysign)
+            order,
+            starts,
+            r.row,
+            r.c0,
+            r.c1,
+            r.dmin,
+            r.dmax,
+            r.counts,
+            g.row_area_ha,
+            g.mx,
+            g.my,
+            g.ysign,
+        )
         first = order[starts[:-1]]  # first run of each component in raster order
         comps = Components(
-            area_ha=feats[:, 0], perimeter_m=feats[:, 1], length_m=feats[:, 2], width_m=feats[:, 3],
-            orientation_deg=feats[:, 4], centroid_col=feats[:, 5], centroid_row=feats[:, 6],
-            pixel_count=ints[:, 0], pixels=ints[:, 1:4], first_day=ints[:, 4], last_day=ints[:, 5],
-            first_row=r.row[first].astype(np.int64), first_col=r.c0[first].astype(np.int64),
-            xs=xs, ys=ys, ring_start=ring_start, ring_sign=ring_sign, ring_comp=ring_comp,
+            area_ha=feats[:, 0],
+            perimeter_m=feats[:, 1],
+            length_m=feats[:, 2],
+            width_m=feats[:, 3],
+            orientation_deg=feats[:, 4],
+            centroid_col=feats[:, 5],
+            centroid_row=feats[:, 6],
+            pixel_count=ints[:, 0],
+            pixels=ints[:, 1:4],
+            first_day=ints[:, 4],
+            last_day=ints[:, 5],
+            first_row=r.row[first].astype(np.int64),
+            first_col=r.c0[first].astype(np.int64),
+            xs=xs,
+            ys=ys,
+            ring_start=ring_start,
+            ring_sign=ring_sign,
+            ring_comp=ring_comp,
             ring_pinch=ring_pinch,
         )
         # territory overlaps of the finished components
@@ -926,7 +1009,9 @@ class Labeller:
         comp_of_run[order] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
         hc = comp_of_run[self._hit_run] if len(self._hit_run) else np.empty(0, np.int64)
         hsel = hc >= 0
-        ov = _aggregate_overlaps(hc[hsel], self._hit_tid[hsel], self._hit_pix[hsel], self._hit_area[hsel])
+        ov = _aggregate_overlaps(
+            hc[hsel], self._hit_tid[hsel], self._hit_pix[hsel], self._hit_area[hsel]
+        )
         self._ready.append((comps, ov))
         # keep only unfinished runs, re-indexed
         keep = np.flatnonzero(~done)
@@ -942,8 +1027,12 @@ class Labeller:
             self._hit_area = self._hit_area[hk]
 
 
-def _aggregate_overlaps(comp: NDArray[np.int64], tid: NDArray[np.int64], pix: NDArray[np.int64],
-                        area: NDArray[np.float64]) -> Overlaps:
+def _aggregate_overlaps(
+    comp: NDArray[np.int64],
+    tid: NDArray[np.int64],
+    pix: NDArray[np.int64],
+    area: NDArray[np.float64],
+) -> Overlaps:
     if len(comp) == 0:
         e = np.empty(0, np.int64)
         return Overlaps(e, e, e, np.empty(0, np.float64))
@@ -951,9 +1040,10 @@ def _aggregate_overlaps(comp: NDArray[np.int64], tid: NDArray[np.int64], pix: ND
     keys = (comp.astype(np.int64) << 32) | tid.astype(np.int64)
     uniq, inv = np.unique(keys, return_inverse=True)
     return Overlaps(
-        comp=uniq >> 32, territory=uniq & 0xFFFFFFFF,
+        comp=uniq >> 32,
+        territory=uniq & 0xFFFFFFFF,
         pixels=np.bincount(inv, weights=pix).astype(np.int64),
-        area_ha=np.bincount(inv, weights=area),
+        area_ha=np.asarray(np.bincount(inv, weights=area), np.float64),
     )
 
 
@@ -961,8 +1051,27 @@ def _concat_components(parts: list[tuple[Components, Overlaps]]) -> tuple[Compon
     if not parts:
         i8 = np.empty(0, np.int64)
         f8 = np.empty(0, np.float64)
-        comps = Components(f8, f8, f8, f8, f8, f8, f8, i8, np.empty((0, 3), np.int64), i8, i8, i8, i8,
-                           f8, f8, np.zeros(1, np.int64), np.empty(0, np.int8), i8, np.empty(0, np.int8))
+        comps = Components(
+            f8,
+            f8,
+            f8,
+            f8,
+            f8,
+            f8,
+            f8,
+            i8,
+            np.empty((0, 3), np.int64),
+            i8,
+            i8,
+            i8,
+            i8,
+            f8,
+            f8,
+            np.zeros(1, np.int64),
+            np.empty(0, np.int8),
+            i8,
+            np.empty(0, np.int8),
+        )
         return comps, Overlaps(i8, i8, i8, f8)
     if len(parts) == 1:
         return parts[0]
@@ -979,20 +1088,36 @@ def _concat_components(parts: list[tuple[Components, Overlaps]]) -> tuple[Compon
         nvert += len(comps.xs)
     ring_starts.append(np.array([nvert], np.int64))
 
-    def cat(name: str) -> NDArray:  # type: ignore[type-arg]
+    def cat(name: str) -> NDArray[Any]:
         return np.concatenate([getattr(c, name) for c in cs])
 
     comps = Components(
-        area_ha=cat("area_ha"), perimeter_m=cat("perimeter_m"), length_m=cat("length_m"),
-        width_m=cat("width_m"), orientation_deg=cat("orientation_deg"),
-        centroid_col=cat("centroid_col"), centroid_row=cat("centroid_row"),
-        pixel_count=cat("pixel_count"), pixels=cat("pixels"), first_day=cat("first_day"),
-        last_day=cat("last_day"), first_row=cat("first_row"), first_col=cat("first_col"),
-        xs=cat("xs"), ys=cat("ys"), ring_start=np.concatenate(ring_starts),
-        ring_sign=cat("ring_sign"), ring_comp=np.concatenate(ring_comps),
+        area_ha=cat("area_ha"),
+        perimeter_m=cat("perimeter_m"),
+        length_m=cat("length_m"),
+        width_m=cat("width_m"),
+        orientation_deg=cat("orientation_deg"),
+        centroid_col=cat("centroid_col"),
+        centroid_row=cat("centroid_row"),
+        pixel_count=cat("pixel_count"),
+        pixels=cat("pixels"),
+        first_day=cat("first_day"),
+        last_day=cat("last_day"),
+        first_row=cat("first_row"),
+        first_col=cat("first_col"),
+        xs=cat("xs"),
+        ys=cat("ys"),
+        ring_start=np.concatenate(ring_starts),
+        ring_sign=cat("ring_sign"),
+        ring_comp=np.concatenate(ring_comps),
         ring_pinch=cat("ring_pinch"),
     )
-    ov = Overlaps(*(np.concatenate([getattr(o, f) for o in ovs]) for f in ("comp", "territory", "pixels", "area_ha")))
+    ov = Overlaps(
+        *(
+            np.concatenate([getattr(o, f) for o in ovs])
+            for f in ("comp", "territory", "pixels", "area_ha")
+        )
+    )
     return comps, ov
 
 
@@ -1008,7 +1133,9 @@ _E = math.sqrt(_E2)
 
 def _authalic_q(lat_rad: NDArray[np.float64]) -> NDArray[np.float64]:
     s = np.sin(lat_rad)
-    return (1 - _E2) * (s / (1 - _E2 * s * s) - (1 / (2 * _E)) * np.log((1 - _E * s) / (1 + _E * s)))
+    return (1 - _E2) * (
+        s / (1 - _E2 * s * s) - (1 / (2 * _E)) * np.log((1 - _E * s) / (1 + _E * s))
+    )
 
 
 def geographic_grid(top_lat: float, dlat: float, dlon: float, height: int, width: int) -> PixelGrid:
@@ -1036,8 +1163,13 @@ def geographic_grid(top_lat: float, dlat: float, dlon: float, height: int, width
 
 def projected_grid(dx_m: float, dy_m: float, height: int, width: int) -> PixelGrid:
     """Pixel metrics for a projected grid in metres (``dy_m`` > 0 for north-up)."""
-    return PixelGrid(np.full(height, abs(dx_m * dy_m) / 1e4), np.full(height, abs(dx_m)),
-                     np.full(height, abs(dy_m)), width, 1.0 if dy_m > 0 else -1.0)
+    return PixelGrid(
+        np.full(height, abs(dx_m * dy_m) / 1e4),
+        np.full(height, abs(dx_m)),
+        np.full(height, abs(dy_m)),
+        width,
+        1.0 if dy_m > 0 else -1.0,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1149,9 +1281,8 @@ def _in_ring(px, py, xs, ys, s, e):  # pragma: no cover - compiled
     for t in range(s, e - 1):
         ay = ys[t]
         by = ys[t + 1]
-        if (ay > py) != (by > py):
-            if px < xs[t] + (py - ay) * (xs[t + 1] - xs[t]) / (by - ay):
-                inside = not inside
+        if (ay > py) != (by > py) and px < xs[t] + (py - ay) * (xs[t + 1] - xs[t]) / (by - ay):
+            inside = not inside
     return inside
 
 
@@ -1228,8 +1359,9 @@ def _put_f64(buf, at, v):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _encode_wkb(xs, ys, ring_start, order, ring_poly, poly_comp, ncomp,
-                a, b, c, d, e, f):  # pragma: no cover - compiled
+def _encode_wkb(
+    xs, ys, ring_start, order, ring_poly, poly_comp, ncomp, a, b, c, d, e, f
+):  # pragma: no cover - compiled
     """Little-endian ISO WKB of every component, and its bounds, from simple rings.
 
     ``order`` lists the rings polygon by polygon (outer ring first, then its
@@ -1293,20 +1425,29 @@ def _encode_wkb(xs, ys, ring_start, order, ring_poly, poly_comp, ncomp,
     return buf, offsets, bounds
 
 
-def _polygon_rings(comps: Components) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                                NDArray[np.int64], NDArray[np.int64],
-                                                NDArray[np.int64], NDArray[np.int64]]:
+def _polygon_rings(
+    comps: Components,
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+]:
     """Simple rings of the components grouped into polygons: (xs, ys, ring_start, order,
     ring_poly, poly_comp), ``order`` listing each polygon's outer ring, then its holes."""
     xs, ys, ring_start, ring_comp, area2 = _simple_rings(
-        comps.xs, comps.ys, comps.ring_start, comps.ring_comp, comps.ring_pinch)
+        comps.xs, comps.ys, comps.ring_start, comps.ring_comp, comps.ring_pinch
+    )
     ring_poly, poly_comp = _assemble(xs, ys, ring_start, ring_comp, area2)
     order = np.lexsort((area2 <= 0, ring_poly))
     return xs, ys, ring_start, order, ring_poly, poly_comp
 
 
-def geometry_wkb(comps: Components, transform: tuple[float, float, float, float, float, float]
-                 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
+def geometry_wkb(
+    comps: Components, transform: tuple[float, float, float, float, float, float]
+) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
     """The geometries of :func:`build_geometries` as ISO WKB bytes, with their bounds.
 
     Returns ``(wkb, bounds)``: one ``bytes`` per component (little-endian
@@ -1319,17 +1460,19 @@ def geometry_wkb(comps: Components, transform: tuple[float, float, float, float,
         return np.empty(0, dtype=object), np.empty((0, 4), np.float64)
     xs, ys, ring_start, order, ring_poly, poly_comp = _polygon_rings(comps)
     a, b, c, d, e, f = (float(v) for v in transform)
-    buf, offsets, bounds = _encode_wkb(xs, ys, ring_start, order, ring_poly, poly_comp, n,
-                                       a, b, c, d, e, f)
+    buf, offsets, bounds = _encode_wkb(
+        xs, ys, ring_start, order, ring_poly, poly_comp, n, a, b, c, d, e, f
+    )
     raw = buf.tobytes()
     cuts = offsets.tolist()
     out = np.empty(n, dtype=object)
-    out[:] = [raw[cuts[i]:cuts[i + 1]] for i in range(n)]
+    out[:] = [raw[cuts[i] : cuts[i + 1]] for i in range(n)]
     return out, bounds
 
 
-def build_geometries(comps: Components, transform: tuple[float, float, float, float, float, float]
-                     ) -> NDArray[np.object_]:
+def build_geometries(
+    comps: Components, transform: tuple[float, float, float, float, float, float]
+) -> NDArray[np.object_]:
     """One valid Polygon or MultiPolygon per component, in the raster CRS.
 
     ``transform`` is the affine (a, b, c, d, e, f): x = a*col + b*row + c, y = d*col + e*row + f.

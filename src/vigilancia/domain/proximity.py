@@ -345,7 +345,12 @@ class BoundaryIndex:
         wy = max(y0.max(), y1.max()) - oy
         cs = float(max(cell, math.ceil(math.sqrt(max(wx * wy, 1.0) / MAX_CELLS))))
         self.x0, self.y0, self.x1, self.y1, self.tid = _split_segments(x0, y0, x1, y1, owner, cs)
-        sizes, nxs, nys, starts, segs, offsets = [], [], [], [], [], [0]
+        sizes: list[float] = []
+        nxs: list[int] = []
+        nys: list[int] = []
+        starts: list[NDArray[np.int64]] = []
+        segs: list[NDArray[np.int32]] = []
+        offsets = [0]
         while True:
             nx = int(wx // cs) + 1
             ny = int(wy // cs) + 1

@@ -68,16 +68,19 @@ def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
         tiles = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
         if not tiles:
             raise UnreadableFileError(
-                _("the folder has no GeoTIFF tiles (.tif)"), hint=_("point to a .tif file or a folder of them"),
-                source=source)
+                _("the folder has no GeoTIFF tiles (.tif)"),
+                hint=_("point to a .tif file or a folder of them"),
+                source=source,
+            )
         if len(tiles) == 1:
             return _describe(source, tiles[0], (tiles[0],))
         infos = [_describe(t, t, (t,)) for t in tiles]
         vrt = _mosaic_vrt(infos, workdir or path)
         return _describe(source, vrt, tuple(tiles))
     if path.stat().st_size == 0:
-        raise UnreadableFileError(_("the file is empty (0 bytes)"),
-                                  hint=_("download it again"), source=source)
+        raise UnreadableFileError(
+            _("the file is empty (0 bytes)"), hint=_("download it again"), source=source
+        )
     return _describe(source, str(path), (str(path),))
 
 
@@ -85,18 +88,31 @@ def _describe(source: str, gdal_path: str, tiles: tuple[str, ...]) -> RasterInfo
     try:
         with rasterio.open(gdal_path) as ds:
             if ds.transform.b != 0 or ds.transform.d != 0:
-                raise DataFormatError(_("rotated rasters are not supported"),
-                                      hint=_("warp it to a north-up grid with gdalwarp"), source=source)
+                raise DataFormatError(
+                    _("rotated rasters are not supported"),
+                    hint=_("warp it to a north-up grid with gdalwarp"),
+                    source=source,
+                )
             crs = parse_crs(ds.crs.to_wkt() if ds.crs else None, source=source)
             names = tuple(d or str(i + 1) for i, d in enumerate(ds.descriptions))
             t = ds.transform
-            return RasterInfo(source, gdal_path, ds.width, ds.height, crs,
-                              (t.a, t.b, t.c, t.d, t.e, t.f), ds.dtypes[0], names, tiles)
+            return RasterInfo(
+                source,
+                gdal_path,
+                ds.width,
+                ds.height,
+                crs,
+                (t.a, t.b, t.c, t.d, t.e, t.f),
+                ds.dtypes[0],
+                names,
+                tiles,
+            )
     except RasterioIOError as exc:
         raise UnreadableFileError(
             _("not a readable raster: {detail}", detail=_short(exc)),
             hint=_("check that it is a complete GeoTIFF (it may be truncated or not a raster)"),
-            source=source) from exc
+            source=source,
+        ) from exc
 
 
 def _short(exc: Exception) -> str:
@@ -112,9 +128,13 @@ def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
         if info.crs != first.crs or not np.allclose(info.transform[0::4], (a, e)):
             raise DataFormatError(
                 _("tiles of one folder must share CRS and pixel size"),
-                hint=_("put tiles of different products or grids in separate folders"), source=info.source)
+                hint=_("put tiles of different products or grids in separate folders"),
+                source=info.source,
+            )
         if info.dtype != first.dtype or len(info.band_names) != len(first.band_names):
-            raise DataFormatError(_("tiles of one folder must have the same bands"), source=info.source)
+            raise DataFormatError(
+                _("tiles of one folder must have the same bands"), source=info.source
+            )
     minx = min(i.transform[2] for i in infos)
     maxy = max(i.transform[5] for i in infos)
     maxx = max(i.transform[2] + a * i.width for i in infos)
@@ -128,17 +148,30 @@ def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
             xoff = int(round((i.transform[2] - minx) / a))
             yoff = int(round((i.transform[5] - maxy) / e))
             srcs.append(
-                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(i.gdal_path)}</SourceFilename>'
+                "<SimpleSource>"
+                f'<SourceFilename relativeToVRT="0">{escape(i.gdal_path)}</SourceFilename>'
                 f"<SourceBand>{b}</SourceBand>"
                 f'<SrcRect xOff="0" yOff="0" xSize="{i.width}" ySize="{i.height}"/>'
-                f'<DstRect xOff="{xoff}" yOff="{yoff}" xSize="{i.width}" ySize="{i.height}"/></SimpleSource>')
-        dt = {"uint8": "Byte", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
-              "int32": "Int32"}.get(first.dtype, "UInt16")
-        bands.append(f'<VRTRasterBand dataType="{dt}" band="{b}"><Description>{escape(name)}</Description>'
-                     f"<NoDataValue>0</NoDataValue>{''.join(srcs)}</VRTRasterBand>")
-    xml = (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
-           f"<SRS>{escape(first.crs.to_wkt())}</SRS>"
-           f"<GeoTransform>{minx!r}, {a!r}, 0.0, {maxy!r}, 0.0, {e!r}</GeoTransform>{''.join(bands)}</VRTDataset>")
+                f'<DstRect xOff="{xoff}" yOff="{yoff}" xSize="{i.width}" ySize="{i.height}"/>'
+                "</SimpleSource>"
+            )
+        dt = {
+            "uint8": "Byte",
+            "uint16": "UInt16",
+            "int16": "Int16",
+            "uint32": "UInt32",
+            "int32": "Int32",
+        }.get(first.dtype, "UInt16")
+        bands.append(
+            f'<VRTRasterBand dataType="{dt}" band="{b}"><Description>{escape(name)}</Description>'
+            f"<NoDataValue>0</NoDataValue>{''.join(srcs)}</VRTRasterBand>"
+        )
+    xml = (
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
+        f"<SRS>{escape(first.crs.to_wkt())}</SRS>"
+        f"<GeoTransform>{minx!r}, {a!r}, 0.0, {maxy!r}, 0.0, {e!r}</GeoTransform>"
+        f"{''.join(bands)}</VRTDataset>"
+    )
     digest = hashlib.sha256(xml.encode()).hexdigest()[:16]
     out = Path(workdir) / f".vigilancia-mosaic-{digest}.vrt"
     if not out.exists():
@@ -168,15 +201,19 @@ def fingerprint(info: RasterInfo) -> str:
     return h.hexdigest()
 
 
-def read_strips(info: RasterInfo, bands: dict[str, int], *, rows: int = 400, threads: int = 2
-                ) -> Iterator[tuple[int, dict[str, NDArray[np.integer]]]]:
+def read_strips(
+    info: RasterInfo, bands: dict[str, int], *, rows: int = 400, threads: int = 2
+) -> Iterator[tuple[int, dict[str, NDArray[np.integer]]]]:
     """Yield ``(row0, {role: array})`` for consecutive full-width strips of ``rows`` rows.
 
     ``bands`` maps a role (e.g. ``"alert"``) to a 1-based band index. The next
     strip is read in a background thread. Errors name the file and the rows.
     """
-    env = rasterio.Env(GDAL_NUM_THREADS=str(max(1, threads)), GDAL_CACHEMAX=256,
-                       GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR")
+    env = rasterio.Env(
+        GDAL_NUM_THREADS=str(max(1, threads)),
+        GDAL_CACHEMAX=256,
+        GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR",
+    )
     lock = threading.Lock()
 
     def read(ds: rasterio.DatasetReader, row0: int) -> dict[str, NDArray[np.integer]]:
@@ -187,20 +224,28 @@ def read_strips(info: RasterInfo, bands: dict[str, int], *, rows: int = 400, thr
                 return {role: ds.read(idx, window=win) for role, idx in bands.items()}
             except RasterioError as exc:
                 raise UnreadableFileError(
-                    _("cannot read rows {a}-{b}: {detail}", a=row0, b=row0 + h - 1, detail=_short(exc)),
+                    _(
+                        "cannot read rows {a}-{b}: {detail}",
+                        a=row0,
+                        b=row0 + h - 1,
+                        detail=_short(exc),
+                    ),
                     hint=_("the file may be truncated or corrupt; download it again"),
-                    source=info.source) from exc
+                    source=info.source,
+                ) from exc
 
     with env:
         try:
             ds = rasterio.open(info.gdal_path)
         except RasterioError as exc:
-            raise UnreadableFileError(_("not a readable raster: {detail}", detail=_short(exc)),
-                                      source=info.source) from exc
+            raise UnreadableFileError(
+                _("not a readable raster: {detail}", detail=_short(exc)), source=info.source
+            ) from exc
         with ds, ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigilancia-read") as pool:
             starts = list(range(0, info.height, rows))
             pending: Future[dict[str, NDArray[np.integer]]] | None = (
-                pool.submit(read, ds, starts[0]) if starts else None)
+                pool.submit(read, ds, starts[0]) if starts else None
+            )
             for k, row0 in enumerate(starts):
                 assert pending is not None
                 data = pending.result()

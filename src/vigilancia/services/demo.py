@@ -43,10 +43,16 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         imports = [
             import_territories(store, str(region.territories), kind=TerritoryKind.COMMUNITY),
             import_territories(store, str(region.reserves), kind=TerritoryKind.RESERVE),
-            import_territories(store, str(region.protected_areas), kind=TerritoryKind.PROTECTED_AREA),
+            import_territories(
+                store, str(region.protected_areas), kind=TerritoryKind.PROTECTED_AREA
+            ),
         ]
-        result = run_monitor(store, MonitorRequest(str(region.alerts_tif), product="gfw",
-                                                   since=DEMO_SINCE), settings, progress)
+        result = run_monitor(
+            store,
+            MonitorRequest(str(region.alerts_tif), product="gfw", since=DEMO_SINCE),
+            settings,
+            progress,
+        )
         exports = [
             export_clearings(store, output / "claros.gpkg", "gpkg").path,
             export_clearings(store, output / "claros.geojson", "geojson").path,

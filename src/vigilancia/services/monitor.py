@@ -75,7 +75,8 @@ class MonitorRequest:
         if self.since and self.until and self.since > self.until:
             raise InputError(
                 _("--since {since} is after --until {until}", since=self.since, until=self.until),
-                hint=_("swap the dates"))
+                hint=_("swap the dates"),
+            )
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,14 @@ def detect_product(source: str, info: RasterInfo | None) -> str:
     if len(info.band_names) == 1:
         return "gfw"
     raise InputError(
-        _("cannot tell which alert product this is ({n} bands: {names})",
-          n=len(info.band_names), names=", ".join(info.band_names)),
+        _(
+            "cannot tell which alert product this is ({n} bands: {names})",
+            n=len(info.band_names),
+            names=", ".join(info.band_names),
+        ),
         hint=_("name it with --product gfw|radd-gee|glad-l-gee|glad-s2|hansen|mapbiomas"),
-        source=source)
+        source=source,
+    )
 
 
 def _is_vector(source: str) -> bool:
@@ -155,15 +160,22 @@ def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
         role = "alert" if product == "gfw" else "lossyear"
         return {role: 1}
     if product == "glad-l-gee":
-        out = {n: i + 1 for i, n in enumerate(names)
-               if n.lower().startswith("conf") or n.lower().startswith("alertdate")}
+        out = {
+            n: i + 1
+            for i, n in enumerate(names)
+            if n.lower().startswith("conf") or n.lower().startswith("alertdate")
+        }
         fixed = {}
         for n, i in out.items():
             yy = n[-2:]
             fixed[("conf" if n.lower().startswith("conf") else "alertDate") + yy] = i
         if not fixed:
-            raise DataFormatError(_("GLAD-L export needs bands named confYY and alertDateYY (e.g. conf21, alertDate21)"),
-                                  source=info.source)
+            raise DataFormatError(
+                _(
+                    "GLAD-L export needs bands named confYY and alertDateYY (e.g. conf21, alertDate21)"  # noqa: E501
+                ),
+                source=info.source,
+            )
         return fixed
     roles = RASTER_PRODUCTS[product].bands
     found = {}
@@ -176,7 +188,8 @@ def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
         return {role: i + 1 for i, role in enumerate(roles)}
     raise DataFormatError(
         _("expected bands {need}, found {found}", need=", ".join(roles), found=", ".join(names)),
-        source=info.source)
+        source=info.source,
+    )
 
 
 def _grid(info: RasterInfo) -> PixelGrid:
@@ -187,8 +200,9 @@ def _grid(info: RasterInfo) -> PixelGrid:
     return projected_grid(a * unit, -e * unit, info.height, info.width)
 
 
-def _pixel_rings(info: RasterInfo, territories: list[StoredTerritory]
-                 ) -> tuple[list[tuple[int, np.ndarray]], list[bool]]:
+def _pixel_rings(
+    info: RasterInfo, territories: list[StoredTerritory]
+) -> tuple[list[tuple[int, np.ndarray]], list[bool]]:
     """Every territory ring in the raster's pixel coordinates, and whether its territory
     touches the raster."""
     a, _b, c, _d, e, f = info.transform
@@ -211,8 +225,9 @@ def _pixel_rings(info: RasterInfo, territories: list[StoredTerritory]
     return rings, touching
 
 
-def _territory_indexes(info: RasterInfo, territories: list[StoredTerritory]
-                       ) -> tuple[TerritoryScanline | None, BoundaryIndex, frozenset[int]]:
+def _territory_indexes(
+    info: RasterInfo, territories: list[StoredTerritory]
+) -> tuple[TerritoryScanline | None, BoundaryIndex, frozenset[int]]:
     """The overlap scanline (every kind, touching the raster), the nearest-boundary index
     (communities and reserves, wherever they are) and the ids of the latter."""
     near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
@@ -240,19 +255,33 @@ def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
         elong = np.where(comps.width_m > 0, comps.length_m / comps.width_m, np.nan)
         compact = 4 * np.pi * comps.area_ha * 1e4 / comps.perimeter_m**2
     return ClearingSet(
-        **shapes, area_ha=comps.area_ha, perimeter_m=comps.perimeter_m,
-        length_m=comps.length_m, width_m=comps.width_m, orientation_deg=comps.orientation_deg,
-        elongation=elong, compactness=compact,
+        **shapes,
+        area_ha=comps.area_ha,
+        perimeter_m=comps.perimeter_m,
+        length_m=comps.length_m,
+        width_m=comps.width_m,
+        orientation_deg=comps.orientation_deg,
+        elongation=elong,
+        compactness=compact,
         first_date=comps.first_day.astype("datetime64[D]"),
         last_date=comps.last_day.astype("datetime64[D]"),
-        pixels_low=comps.pixels[:, 0], pixels_high=comps.pixels[:, 1],
-        pixels_highest=comps.pixels[:, 2], pixel_count=comps.pixel_count,
-        centroid_lon=np.asarray(cx, np.float64), centroid_lat=np.asarray(cy, np.float64),
+        pixels_low=comps.pixels[:, 0],
+        pixels_high=comps.pixels[:, 1],
+        pixels_highest=comps.pixels[:, 2],
+        pixel_count=comps.pixel_count,
+        centroid_lon=np.asarray(cx, np.float64),
+        centroid_lat=np.asarray(cy, np.float64),
     )
 
 
-def _placement(comps: Components, ov: Overlaps, grid: PixelGrid, index: BoundaryIndex,
-               near_ids: frozenset[int], buffer_m: float) -> Placement:
+def _placement(
+    comps: Components,
+    ov: Overlaps,
+    grid: PixelGrid,
+    index: BoundaryIndex,
+    near_ids: frozenset[int],
+    buffer_m: float,
+) -> Placement:
     """Overlaps from pixel centres; nearest community or reserve boundary on the pixel grid.
 
     A clearing is within the buffer when it overlaps a community or reserve, or
@@ -260,23 +289,41 @@ def _placement(comps: Components, ov: Overlaps, grid: PixelGrid, index: Boundary
     """
     n = len(comps)
     share = ov.area_ha / np.maximum(comps.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
-    nearest, distance = index.nearest(comps.xs, comps.ys, comps.ring_start, comps.ring_comp,
-                                      comps.centroid_row, mx=grid.mx, my=grid.my)
+    nearest, distance = index.nearest(
+        comps.xs,
+        comps.ys,
+        comps.ring_start,
+        comps.ring_comp,
+        comps.centroid_row,
+        mx=grid.mx,
+        my=grid.my,
+    )
     with np.errstate(invalid="ignore"):
         within = distance <= buffer_m
     if len(ov.comp) and near_ids:
         hit = np.isin(ov.territory, np.fromiter(near_ids, np.int64, len(near_ids)))
         within[ov.comp[hit]] = True
     return Placement(
-        overlap_clearing=ov.comp.astype(np.int64), overlap_territory=ov.territory.astype(np.int64),
+        overlap_clearing=ov.comp.astype(np.int64),
+        overlap_territory=ov.territory.astype(np.int64),
         overlap_area_ha=ov.area_ha.astype(np.float64),
         overlap_share=np.minimum(share, 1.0).astype(np.float64),
-        nearest_territory=nearest[:n], boundary_distance_m=distance[:n], within_buffer=within[:n])
+        nearest_territory=nearest[:n],
+        boundary_distance_m=distance[:n],
+        within_buffer=within[:n],
+    )
 
 
 def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
-    text = "|".join([sha, product, str(req.since or ""), str(req.until or ""),
-                     Confidence(req.min_confidence).name.lower()])
+    text = "|".join(
+        [
+            sha,
+            product,
+            str(req.since or ""),
+            str(req.until or ""),
+            Confidence(req.min_confidence).name.lower(),
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -293,8 +340,10 @@ class _TerritoryTally:
     def add(self, clearings: ClearingSet, placement: Placement) -> None:
         oc = placement.overlap_clearing
         if len(oc):
-            days = [getattr(clearings, name)[oc].astype("datetime64[D]")
-                    for name in ("first_date", "last_date")]
+            days = [
+                getattr(clearings, name)[oc].astype("datetime64[D]")
+                for name in ("first_date", "last_date")
+            ]
             self._parts.append((placement.overlap_territory, placement.overlap_area_ha, *days))
 
     def summary(self, territories: list[StoredTerritory]) -> list[TerritorySummary]:
@@ -317,10 +366,14 @@ class _TerritoryTally:
         by_id = {t.id: t for t in territories}
         rows = [
             TerritorySummary(
-                territory_id=int(i), name=by_id[int(i)].name, kind=by_id[int(i)].kind,
-                clearings=int(n), area_ha=float(a),
+                territory_id=int(i),
+                name=by_id[int(i)].name,
+                kind=by_id[int(i)].kind,
+                clearings=int(n),
+                area_ha=float(a),
                 first_date=None if np.isnat(f) else f.astype(object),
-                last_date=None if np.isnat(la) else la.astype(object))
+                last_date=None if np.isnat(la) else la.astype(object),
+            )
             for i, n, a, f, la in zip(ids, count, total, lo, hi, strict=True)
         ]
         rows.sort(key=lambda r: (-r.area_ha, r.name, r.territory_id))
@@ -344,8 +397,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def run_monitor(store: WorkspaceStore, request: MonitorRequest, settings: Settings,
-                progress: Progress | None = None) -> MonitorResult:
+def run_monitor(
+    store: WorkspaceStore,
+    request: MonitorRequest,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> MonitorResult:
     """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
     t0 = time.perf_counter()
     tick: Progress = progress or (lambda stage, done, total: None)
@@ -359,31 +416,47 @@ def run_monitor(store: WorkspaceStore, request: MonitorRequest, settings: Settin
         summary = store.territory_summary([outcome.batch_id])
     else:  # what was just written, summed on the way (the same figures as the query)
         summary = tally.summary(store.territories())
-    return MonitorResult(batches=[outcome], clearings=outcome.clearings, area_ha=outcome.area_ha,
-                         territories=summary, seconds=time.perf_counter() - t0)
+    return MonitorResult(
+        batches=[outcome],
+        clearings=outcome.clearings,
+        area_ha=outcome.area_ha,
+        territories=summary,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _existing(store: WorkspaceStore, key: str, source: str, product: str) -> BatchOutcome | None:
     found = store.find_batch(key)
     if found is None:
         return None
-    return BatchOutcome(found.id, source, product, True, found.n_clearings, found.area_ha,
-                        found.n_pixels)
+    return BatchOutcome(
+        found.id, source, product, True, found.n_clearings, found.area_ha, found.n_pixels
+    )
 
 
-def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
-                   tick: Progress, tally: _TerritoryTally) -> BatchOutcome:
+def _ingest_raster(
+    store: WorkspaceStore,
+    req: MonitorRequest,
+    settings: Settings,
+    tick: Progress,
+    tally: _TerritoryTally,
+) -> BatchOutcome:
     info = resolve(req.source, workdir=store.dir)
     product = detect_product(req.source, info) if req.product == "auto" else req.product
     if product not in RASTER_PRODUCTS:
-        raise InputError(_("{product} is not a raster product", product=product),
-                         hint=_("use --product auto or a raster product"), source=req.source)
+        raise InputError(
+            _("{product} is not a raster product", product=product),
+            hint=_("use --product auto or a raster product"),
+            source=req.source,
+        )
     bands = _band_map(product, info)
     sha = fingerprint(info)
     key = _batch_key(sha, product, req)
     if (done := _existing(store, key, req.source, product)) is not None:
         return done
-    conf_lut, day_lut = lookup_tables(product, AlertFilter(req.since, req.until, req.min_confidence))
+    conf_lut, day_lut = lookup_tables(
+        product, AlertFilter(req.since, req.until, req.min_confidence)
+    )
     territories = store.territories()
     grid = _grid(info)
     scanline, index, near_ids = _territory_indexes(info, territories)
@@ -397,10 +470,21 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
     # clearings while the next chunk is read, labelled and placed; at most one chunk
     # waits, so memory stays bounded, and a writer error surfaces at the next flush.
     with store.transaction() as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
-        batch_id = store.add_batch(conn, NewBatch(
-            key=key, source=req.source, product=product, since=req.since, until=req.until,
-            min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
-            n_pixels=0, n_clearings=0, area_ha=0.0))
+        batch_id = store.add_batch(
+            conn,
+            NewBatch(
+                key=key,
+                source=req.source,
+                product=product,
+                since=req.since,
+                until=req.until,
+                min_confidence=Confidence(req.min_confidence).name.lower(),
+                sha256=sha,
+                n_pixels=0,
+                n_clearings=0,
+                area_ha=0.0,
+            ),
+        )
         pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
@@ -415,26 +499,27 @@ def _ingest_raster(store: WorkspaceStore, req: MonitorRequest, settings: Setting
                 area += float(clearings.area_ha.sum())
                 while pending:
                     pending.pop().result()
-                pending.append(writer.submit(store.add_clearings, conn, batch_id, clearings,
-                                             placement))
+                pending.append(
+                    writer.submit(store.add_clearings, conn, batch_id, clearings, placement)
+                )
             if final:
                 while pending:
                     pending.pop().result()
 
-        strips = 0
-        for row0, data in read_strips(info, bands, rows=settings.strip_rows, threads=settings.workers):
+        strips = read_strips(info, bands, rows=settings.strip_rows, threads=settings.workers)
+        for done_strips, (row0, data) in enumerate(strips, start=1):
             try:
                 codes = spec.normalise(data, row0)
             except ProductError as exc:
                 raise _product_error(req.source, exc) from exc
             runs, bad = scan_strip(codes, conf_lut, day_lut, row0)
             if bad is not None:
-                raise _out_of_range(req.source, product, bad.count, bad.value, bad.row, bad.col,
-                                    spec.expected)
+                raise _out_of_range(
+                    req.source, product, bad.count, bad.value, bad.row, bad.col, spec.expected
+                )
             last = min(row0 + settings.strip_rows, info.height) - 1
             labeller.push(runs, last)
-            strips += 1
-            if strips % FLUSH_STRIPS == 0:
+            if done_strips % FLUSH_STRIPS == 0:
                 flush(False)
             tick("monitor", last + 1, info.height)
         flush(True)
@@ -447,24 +532,42 @@ def _product_error(source: str, exc: ProductError) -> DataFormatError:
     return _out_of_range(source, exc.product, f.count, f.value, f.row, f.col, exc.expected)
 
 
-def _out_of_range(source: str, product: str, count: int, value: int, row: int, col: int,
-                  expected: str) -> DataFormatError:
+def _out_of_range(
+    source: str, product: str, count: int, value: int, row: int, col: int, expected: str
+) -> DataFormatError:
     return DataFormatError(
-        _("{count} pixel(s) out of range for product {product}: first value {value} at "
-          "row {row}, column {col}; expected {expected}", count=count, product=product,
-          value=value, row=row, col=col, expected=expected),
-        hint=_("check --product, or that the file is the product it claims to be"), source=source)
+        _(
+            "{count} pixel(s) out of range for product {product}: first value {value} at "
+            "row {row}, column {col}; expected {expected}",
+            count=count,
+            product=product,
+            value=value,
+            row=row,
+            col=col,
+            expected=expected,
+        ),
+        hint=_("check --product, or that the file is the product it claims to be"),
+        source=source,
+    )
 
 
-def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Settings,
-                   tick: Progress, tally: _TerritoryTally) -> BatchOutcome:
+def _ingest_vector(
+    store: WorkspaceStore,
+    req: MonitorRequest,
+    settings: Settings,
+    tick: Progress,
+    tally: _TerritoryTally,
+) -> BatchOutcome:
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
     from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings  # noqa: I001
 
     product = "mapbiomas" if req.product == "auto" else req.product
     if product != "mapbiomas":
-        raise InputError(_("{product} is not a vector product", product=product),
-                         hint=_("use --product mapbiomas for vector alert files"), source=req.source)
+        raise InputError(
+            _("{product} is not a vector product", product=product),
+            hint=_("use --product mapbiomas for vector alert files"),
+            source=req.source,
+        )
     h = hashlib.sha256()
     with open(req.source, "rb") as fh:
         while chunk := fh.read(1 << 22):
@@ -479,15 +582,27 @@ def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Setting
     tick("place", 1, 3)
     territories = store.territories()
     use_point = _bbox_only(alerts, clearings)
-    placement = place_clearings(clearings, territories, buffer_m=settings.buffer_km * 1000.0,
-                                use_point=use_point)
+    placement = place_clearings(
+        clearings, territories, buffer_m=settings.buffer_km * 1000.0, use_point=use_point
+    )
     tick("store", 2, 3)
     area = float(np.nansum(clearings.area_ha))
     with store.transaction() as conn:
-        batch_id = store.add_batch(conn, NewBatch(
-            key=key, source=req.source, product=product, since=req.since, until=req.until,
-            min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
-            n_pixels=0, n_clearings=len(clearings), area_ha=area))
+        batch_id = store.add_batch(
+            conn,
+            NewBatch(
+                key=key,
+                source=req.source,
+                product=product,
+                since=req.since,
+                until=req.until,
+                min_confidence=Confidence(req.min_confidence).name.lower(),
+                sha256=sha,
+                n_pixels=0,
+                n_clearings=len(clearings),
+                area_ha=area,
+            ),
+        )
         store.add_clearings(conn, batch_id, clearings, placement)
     tally.add(clearings, placement)
     tick("store", 3, 3)
@@ -496,6 +611,11 @@ def _ingest_vector(store: WorkspaceStore, req: MonitorRequest, settings: Setting
 
 def _bbox_only(alerts: Any, clearings: ClearingSet) -> np.ndarray:
     """Which clearings only have a box (their point decides placement)."""
-    flags = dict(zip(np.asarray(alerts.code, dtype=object).tolist(),
-                     np.asarray(alerts.geometry_is_bbox, bool).tolist(), strict=False))
+    flags = dict(
+        zip(
+            np.asarray(alerts.code, dtype=object).tolist(),
+            np.asarray(alerts.geometry_is_bbox, bool).tolist(),
+            strict=False,
+        )
+    )
     return np.array([bool(flags.get(ref, False)) for ref in clearings.source_ref.tolist()], bool)

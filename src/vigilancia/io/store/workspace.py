@@ -1117,8 +1117,10 @@ class WorkspaceStore:
         sql = "COPY {} ({}) FROM STDIN".format(
             prep.format_table(table), ", ".join(prep.quote(n) for n in names))
         dbapi = conn.dialect.loaded_dbapi
+        raw = conn.connection.driver_connection
+        assert raw is not None  # an open connection in a transaction
         try:
-            with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         except dbapi.Error as exc:
