@@ -166,7 +166,15 @@ clearings = sa.Table(
     sa.Column("within_buffer", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("geometry", WKBGeometry, nullable=False),
     *_bbox(),
+    # likely driver (0003): the most probable driver and its probability, every
+    # driver's probability ({driver: p}), the reasons ([{code, params}]) and the model
+    sa.Column("driver", sa.String(16), nullable=True),
+    sa.Column("driver_probability", sa.Float, nullable=True),
+    sa.Column("driver_probs", sa.JSON, nullable=True),
+    sa.Column("driver_reasons", sa.JSON, nullable=True),
+    sa.Column("model_version", sa.String(64), nullable=True),
     sa.Index(None, "batch_id"),
+    sa.Index(None, "driver"),
     sa.Index(None, "nearest_territory_id"),
     # no index on the bounding box: it served no query and slowed bulk writes (0002)
 )
@@ -192,6 +200,58 @@ clearing_territories = sa.Table(
     sqlite_with_rowid=False,  # rows live in the primary-key B-tree (0002)
 )
 
+context_features = sa.Table(
+    "context_features",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),
+    sa.Column(
+        "import_id",
+        sa.Integer,
+        sa.ForeignKey("layer_imports.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("kind", sa.String(32), nullable=False),  # river, road, trail, settlement, ...
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("feature_class", sa.Text, nullable=True),  # e.g. "Río", "Quebrada", "vecinal"
+    sa.Column("attributes", sa.JSON, nullable=True),
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    *_bbox(),
+    sa.Index(None, "kind"),
+)
+
+classifier_models = sa.Table(
+    "classifier_models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "rules" or a trained kind
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("n_labels", sa.Integer, nullable=False),
+    sa.Column("params", sa.JSON, nullable=True),
+    sa.Column("metrics", sa.JSON, nullable=True),
+    sa.Column("model", sa.LargeBinary, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+clearing_labels = sa.Table(
+    "clearing_labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "clearing_id",
+        BigId,
+        sa.ForeignKey("clearings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("driver", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),  # "patrol:<id>", "file:<name>"
+    sa.Column("observed_at", sa.Date, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("clearing_id", "source"),
+    sa.Index(None, "clearing_id"),
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -215,4 +275,7 @@ TABLES: tuple[sa.Table, ...] = (
     alert_batches,
     clearings,
     clearing_territories,
+    context_features,
+    classifier_models,
+    clearing_labels,
 )
