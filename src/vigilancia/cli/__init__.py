@@ -7,27 +7,24 @@ one-line message (file, problem, fix) and an exit code; nothing else leaks.
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vigilancia.config import Settings
+from vigilancia.cli.common import (
+    out,
+    parse_date,
+    progress_bar,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.errors import InputError, VigilanciaError
-from vigilancia.i18n import _, set_language
-
-console = Console(stderr=True)
-out = Console()
+from vigilancia.errors import InputError
+from vigilancia.i18n import _
 
 app = typer.Typer(
     name="vigilancia",
@@ -46,65 +43,6 @@ app.add_typer(territories_app, name="territories")
 app.add_typer(clearings_app, name="clearings")
 
 
-def _settings() -> Settings:
-    settings = Settings()
-    set_language(settings.language)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    return settings
-
-
-def _run(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except VigilanciaError as exc:
-        console.print(
-            f"[bold red]{_('Error')}:[/] {exc.user_text()}", highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        console.print(
-            _("Interrupted: nothing was saved from the unfinished step; run it again to resume.")
-        )
-        raise typer.Exit(130) from None
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    if not enabled or not console.is_terminal:
-        yield lambda stage, done, total: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(_(stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield tick
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InputError(
-            _("{option} must be a date as YYYY-MM-DD, not {value!r}", option=option, value=value)
-        ) from None
-
-
 @app.command()
 def init(
     workspace: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
@@ -116,8 +54,8 @@ def init(
     """
     from vigilancia.services.workspace import init_workspace
 
-    settings = _settings()
-    store = _run(lambda: init_workspace(workspace, settings, name=name))
+    settings = settings_from_env()
+    store = run_reported(lambda: init_workspace(workspace, settings, name=name))
     store.close()
     out.print(_("Workspace created at {path}", path=workspace))
 
@@ -147,13 +85,13 @@ def territories_import(
     from vigilancia.services.territories import import_territories
     from vigilancia.services.workspace import open_workspace
 
-    settings = _settings()
+    settings = settings_from_env()
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
             return import_territories(store, file, kind=kind, name_field=name_field, layer=layer)
 
-    res = _run(go)
+    res = run_reported(go)
     if res.skipped_existing:
         out.print(_("Already imported: {source} (nothing added)", source=res.source))
         return
@@ -194,7 +132,7 @@ def monitor(
     from vigilancia.services.monitor import MonitorRequest, run_monitor
     from vigilancia.services.workspace import open_workspace
 
-    settings = _settings()
+    settings = settings_from_env()
 
     def go() -> Any:
         if product != "auto" and product not in ALL_PRODUCTS:
@@ -206,12 +144,12 @@ def monitor(
         except ValueError:
             raise InputError(_("--min-confidence must be low, high or highest")) from None
         req = MonitorRequest(
-            alerts, product, _date(since, "--since"), _date(until, "--until"), conf
+            alerts, product, parse_date(since, "--since"), parse_date(until, "--until"), conf
         )
-        with open_workspace(workspace, settings) as store, _progress(not as_json) as tick:
+        with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
             return run_monitor(store, req, settings, tick)
 
-    result = _run(go)
+    result = run_reported(go)
     if as_json:
         # plain text for programs: no colours, no wrapping (and fast for thousands of territories)
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -270,7 +208,7 @@ def clearings_export(
     from vigilancia.services.export import export_clearings
     from vigilancia.services.workspace import open_workspace
 
-    settings = _settings()
+    settings = settings_from_env()
 
     def go() -> Any:
         if fmt not in ("gpkg", "geojson", "csv", "fgb"):
@@ -278,7 +216,7 @@ def clearings_export(
         with open_workspace(workspace, settings) as store:
             return export_clearings(store, output, fmt, overwrite=overwrite)  # type: ignore[arg-type]
 
-    res = _run(go)
+    res = run_reported(go)
     out.print(_("{n} clearings written to {path}", n=res.count, path=res.path))
 
 
@@ -294,13 +232,13 @@ def demo(
     """
     from vigilancia.services.demo import run_demo
 
-    settings = _settings()
+    settings = settings_from_env()
 
     def go() -> Any:
-        with _progress(True) as tick:
+        with progress_bar(True) as tick:
             return run_demo(output, settings, tick)
 
-    res = _run(go)
+    res = run_reported(go)
     out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)
     for imp in res.imports:
         out.print(
