@@ -463,8 +463,14 @@ def _parse_json(text: str) -> Any:
         return json.loads(text[start:]) if start >= 0 else None
 
 
-def measure_cycle(tile: Path, territories: Path, workdir: Path) -> dict[str, Any]:
-    """Set up a fresh workspace (not timed), then time ``vigilancia monitor``."""
+def measure_cycle(
+    tile: Path, territories: Path, workdir: Path, *, classify: bool = False
+) -> dict[str, Any]:
+    """Set up a fresh workspace (not timed), then time ``vigilancia monitor``.
+
+    ``classify``: also predict the likely driver of every clearing (the default
+    of the command); the benchmark's cycle is ingest, clearings, placement and
+    store (``--no-classify``), and the driver step is measured on its own."""
     ws = workdir / "ws"
     if ws.exists():
         shutil.rmtree(ws)
@@ -481,6 +487,7 @@ def measure_cycle(tile: Path, territories: Path, workdir: Path) -> dict[str, Any
     cmd = _vigilancia(
         "monitor", str(ws), "--alerts", str(tile), "--product", "gfw",
         "--since", SINCE, "--min-confidence", "low", "--json",
+        "--classify" if classify else "--no-classify",
     )  # fmt: skip
     p = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True)
     if p.returncode:
@@ -619,7 +626,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
         ("cycle Mpx/s", "cycle_mpx_s"), ("ratio", "ratio_to_reference"), ("anchor s", "anchor_s"),
         ("speedup", "speedup_vs_anchor"), ("peak MiB", "peak_rss_mib"),
         ("tree MiB", "peak_tree_rss_mib"), ("clearings", "clearings"),
-        ("polygons", "anchor_polygons"),
+        ("polygons", "anchor_polygons"), ("+drivers s", "drivers_s"),
     )  # fmt: skip
     for name, _ in cols:
         t.add_column(name, justify="right")
@@ -686,6 +693,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     r.update(measure_cycle(tile, terr, work))
                     r["cycle_mpx_s"] = r["mpx"] / r["cycle_s"]
                     r["ratio_to_reference"] = r["cycle_s"] / r["reference_s"]
+                    if not args.skip_drivers:
+                        print(f"[{size}x{size}] vigilancia cycle with drivers ...", flush=True)
+                        d = measure_cycle(tile, terr, work, classify=True)
+                        r["cycle_drivers_s"] = d["cycle_s"]
+                        r["drivers_s"] = d["cycle_s"] - r["cycle_s"]
+                        r["peak_rss_drivers_mib"] = d["peak_rss_mib"]
                 except RuntimeError as exc:
                     r["cycle_error"] = str(exc)[-2000:]
                     print(f"  cycle failed: {str(exc)[-800:]}", file=sys.stderr)
@@ -727,6 +740,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--anchor-strip-rows", type=int, default=4000)
     p.add_argument("--skip-cycle", action="store_true", help="measure reference and anchor only")
+    p.add_argument(
+        "--skip-drivers",
+        action="store_true",
+        help="do not time the cycle with driver prediction (monitor --classify)",
+    )
     return p.parse_args(argv)
 
 

@@ -247,6 +247,9 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "alert_batches": 0,
             "clearings": 0,
             "clearing_territories": 0,
+            "context_features": 0,
+            "classifier_models": 0,
+            "clearing_labels": 0,
         }
     with store_factory.open(wdir) as st:
         assert st.name == "Federación"

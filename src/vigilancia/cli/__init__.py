@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.common import (
     out,
     parse_date,
@@ -21,10 +22,12 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
+from vigilancia.cli.layers import KIND_LABELS, layers_app
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import InputError
 from vigilancia.i18n import _
+from vigilancia.services.driver_text import driver_name
 
 app = typer.Typer(
     name="vigilancia",
@@ -41,6 +44,9 @@ territories_app = typer.Typer(
 clearings_app = typer.Typer(help="Clearings found in the alerts.", no_args_is_help=True)
 app.add_typer(territories_app, name="territories")
 app.add_typer(clearings_app, name="clearings")
+app.add_typer(layers_app, name="layers")
+app.add_typer(classifier_app, name="classifier")
+app.add_typer(labels_app, name="labels")
 
 
 @app.command()
@@ -124,8 +130,16 @@ def monitor(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary.")
     ] = False,
+    classify: Annotated[
+        bool,
+        typer.Option(
+            "--classify/--no-classify",
+            help="Predict the likely driver (coca, airstrip, mining...) of the new clearings.",
+        ),
+    ] = True,
 ) -> None:
-    """Run the monitoring cycle: ingest alerts, group clearings, place them on territories.
+    """Run the monitoring cycle: ingest alerts, group clearings, place them on territories,
+    predict their likely driver.
 
     Example: vigilancia monitor ws --alerts alertas.tif --since 2024-01-01 --min-confidence high
     """
@@ -144,7 +158,12 @@ def monitor(
         except ValueError:
             raise InputError(_("--min-confidence must be low, high or highest")) from None
         req = MonitorRequest(
-            alerts, product, parse_date(since, "--since"), parse_date(until, "--until"), conf
+            alerts,
+            product,
+            parse_date(since, "--since"),
+            parse_date(until, "--until"),
+            conf,
+            classify=classify,
         )
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
             return run_monitor(store, req, settings, tick)
@@ -192,6 +211,13 @@ def _print_monitor(result: Any) -> None:
         )
     out.print(table)
     out.print(_("Total: {n} clearings, {area:.1f} ha", n=result.clearings, area=result.area_ha))
+    if result.drivers:
+        drivers = Table(title=_("Likely driver ({model})", model=result.model_version))
+        drivers.add_column(_("Driver"))
+        drivers.add_column(_("Clearings"))
+        for driver, n in result.drivers.items():
+            drivers.add_row(driver_name(driver), str(n))
+        out.print(drivers)
 
 
 @clearings_app.command("export")
@@ -244,6 +270,15 @@ def demo(
         out.print(
             _("{n} territories imported from {source}", n=imp.imported, source=imp.source)
             + (" " + _("({n} repaired)", n=len(imp.repairs)) if imp.repairs else "")
+        )
+    for layer in res.layers:
+        out.print(
+            _(
+                "{n} features of kind {kind} imported from {source}",
+                n=layer.imported,
+                kind=KIND_LABELS[layer.kind](),
+                source=layer.source,
+            )
         )
     _print_monitor(res.monitor)
     out.print(f"[bold]{_('Outputs')}[/]:")

@@ -66,7 +66,7 @@ FEATURES: tuple[str, ...] = (
     "compactness",  # 4 pi A / P^2
     "rectangularity",  # area / (length * width): 1 for a clean strip or block
     "orientation_deg",
-    # context: distance from the clearing's centroid to the nearest feature of a kind
+    # context: distance from the clearing's polygon to the nearest feature of a kind
     "dist_river_m",
     "dist_road_m",
     "dist_trail_m",

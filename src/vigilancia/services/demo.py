@@ -10,6 +10,7 @@ from pathlib import Path
 from vigilancia.config import Settings
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.services.export import export_clearings
+from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
 from vigilancia.services.sample_region import SampleRegion, build_sample_region
 from vigilancia.services.territories import TerritoryImportResult, import_territories
@@ -23,12 +24,15 @@ class DemoResult:
     region: SampleRegion
     workspace: Path
     imports: list[TerritoryImportResult]
+    layers: list[LayerImportResult]
     monitor: MonitorResult
     exports: list[Path]
 
 
 def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:
-    """Build the sample region under ``output``, run ingest → clearings → placement, export.
+    """Build the sample region under ``output``; import territories and context layers
+    (rivers, roads, known airstrips); run ingest → clearings → placement → likely driver;
+    export.
 
     ``output`` is recreated from scratch so the demo gives the same answer every time.
     """
@@ -47,6 +51,11 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
                 store, str(region.protected_areas), kind=TerritoryKind.PROTECTED_AREA
             ),
         ]
+        layers = [
+            import_layer(store, region.rivers, "river"),
+            import_layer(store, region.roads, "road"),
+            import_layer(store, region.airstrips, "airstrip"),
+        ]
         result = run_monitor(
             store,
             MonitorRequest(str(region.alerts_tif), product="gfw", since=DEMO_SINCE),
@@ -59,4 +68,4 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         ]
     finally:
         store.close()
-    return DemoResult(region, ws, imports, result, exports)
+    return DemoResult(region, ws, imports, layers, result, exports)

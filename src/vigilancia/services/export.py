@@ -9,6 +9,10 @@ Formats:
 
 Dates are ISO ``YYYY-MM-DD`` text; areas in hectares and distances in metres
 (see :meth:`vigilancia.io.store.WorkspaceStore.clearings_frame` for the columns).
+The likely driver comes as ``driver`` (a code: coca, airstrip, mining, road,
+agriculture, other), ``driver_probability``, ``driver_reasons`` (JSON),
+``driver_text`` (the prediction and its reasons in the user's language) and
+``model_version``.
 The file is written under a temporary name in the same folder and moved into
 place at the end, so a failed export leaves nothing half-written, and an
 existing file is only replaced with ``overwrite=True``.
@@ -88,7 +92,7 @@ def export_clearings(
             hint=_("choose another file name, or allow overwriting it"),
             source=str(output),
         )
-    frame = store.clearings_frame(batch_ids)
+    frame = _with_driver_text(store.clearings_frame(batch_ids))
     output.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
@@ -106,6 +110,33 @@ def export_clearings(
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return ExportResult(path=output, count=len(frame), format=fmt)
+
+
+def _with_driver_text(frame: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
+    """Reasons as JSON text, plus ``driver_text``: the prediction in one sentence in the
+    user's language (e.g. "franja recta de 820 m × 30 m a 600 m de un río: probable pista
+    de aterrizaje (85 %)")."""
+    import json
+
+    from vigilancia.domain.drivers import Reason
+    from vigilancia.services.driver_text import prediction_text
+
+    texts: list[str | None] = []
+    for driver, p, reasons in zip(
+        frame["driver"], frame["driver_probability"], frame["driver_reasons"], strict=True
+    ):
+        if driver is None:
+            texts.append(None)
+            continue
+        parsed = [Reason(r["code"], r.get("params", {})) for r in reasons or []]
+        texts.append(prediction_text(driver, float(p), parsed))
+    frame = frame.copy()
+    frame["driver_reasons"] = [
+        None if r is None else json.dumps(r, ensure_ascii=False) for r in frame["driver_reasons"]
+    ]
+    position = frame.columns.get_loc("driver_reasons")
+    frame.insert(int(position) + 1, "driver_text", texts)
+    return frame
 
 
 def _write(frame: geopandas.GeoDataFrame, path: Path, fmt: str) -> None:

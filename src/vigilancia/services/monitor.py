@@ -70,6 +70,7 @@ class MonitorRequest:
     since: date | None = None
     until: date | None = None
     min_confidence: Confidence = Confidence.LOW
+    classify: bool = True  # predict the likely driver of the new clearings
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -100,14 +101,19 @@ class MonitorResult:
     clearings: int
     area_ha: float
     territories: list[TerritorySummary]
+    drivers: dict[str, int] = field(default_factory=dict)  # clearings per likely driver
+    model_version: str | None = None  # the model that predicted them (None: not classified)
     seconds: float = field(default=0.0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: batches, clearings, area_ha and per-territory figures."""
+        """JSON-ready summary: batches, clearings, area_ha, clearings per likely driver
+        with the model, and per-territory figures."""
         return {
             "batches": [asdict(b) for b in self.batches],
             "clearings": self.clearings,
             "area_ha": round(self.area_ha, 4),
+            "drivers": dict(self.drivers),
+            "model_version": self.model_version,
             "territories": [
                 {
                     "id": t.territory_id,
@@ -416,11 +422,20 @@ def run_monitor(
         summary = store.territory_summary([outcome.batch_id])
     else:  # what was just written, summed on the way (the same figures as the query)
         summary = tally.summary(store.territories())
+        if request.classify and outcome.clearings:
+            from vigilancia.services.classify import classify_clearings
+
+            tick("classify", 0, 1)
+            classify_clearings(store, batch_ids=[outcome.batch_id])
+            tick("classify", 1, 1)
+    drivers, version = store.driver_counts([outcome.batch_id])
     return MonitorResult(
         batches=[outcome],
         clearings=outcome.clearings,
         area_ha=outcome.area_ha,
         territories=summary,
+        drivers=drivers,
+        model_version=version,
         seconds=time.perf_counter() - t0,
     )
 

@@ -36,7 +36,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Connection, Engine
 
 from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.context import ContextFeatures, ContextKind
 from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
 from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import _
@@ -144,6 +145,57 @@ class TerritorySummary:
     area_ha: float
     first_date: date | None
     last_date: date | None
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A stored driver model (``classifier_models``).
+
+    ``created_at`` is timezone-aware UTC; ``params`` and ``metrics`` are JSON
+    objects; ``blob`` is the serialised model, None when it was not read
+    (:meth:`WorkspaceStore.list_models`) or the kind has none.
+    """
+
+    id: int
+    version: str
+    kind: str
+    created_at: datetime
+    n_labels: int
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    active: bool
+    blob: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ClearingColumns:
+    """Stored clearings as columns for feature computations (one entry per clearing, by id).
+
+    Dates are ``datetime64[D]`` (NaT when unknown), floats NaN when unknown;
+    ``bounds`` is (n, 4) lon/lat (minx, miny, maxx, maxy) and ``geometry``
+    shapely objects in EPSG:4326.
+    """
+
+    id: NDArray[np.int64]
+    batch_id: NDArray[np.int64]
+    first_date: NDArray[np.datetime64]
+    last_date: NDArray[np.datetime64]
+    area_ha: NDArray[np.float64]
+    perimeter_m: NDArray[np.float64]
+    length_m: NDArray[np.float64]
+    width_m: NDArray[np.float64]
+    orientation_deg: NDArray[np.float64]
+    elongation: NDArray[np.float64]
+    compactness: NDArray[np.float64]
+    pixel_count: NDArray[np.int64]
+    centroid_lon: NDArray[np.float64]
+    centroid_lat: NDArray[np.float64]
+    boundary_distance_m: NDArray[np.float64]
+    bounds: NDArray[np.float64]
+    geometry: NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return len(self.id)
 
 
 # ------------------------------------------------------------ engine, alembic
@@ -622,6 +674,131 @@ class WorkspaceStore:
             )
         )
 
+    def add_layer_import(
+        self, conn: Connection, sha256: str, kind: str, source: str, count: int
+    ) -> int:
+        """Like :meth:`record_import`, returning the id of the new ``layer_imports`` row.
+
+        Raises :class:`ConflictError` when the same file was already imported as ``kind``.
+        """
+        self._require_tx(conn)
+        duplicate = ConflictError(
+            _("this file was already imported ({kind})", kind=kind),
+            hint=_("nothing was added; the workspace already has its contents"),
+            source=source,
+        )
+        if self.find_import(sha256, kind, conn=conn):
+            raise duplicate
+        try:  # a concurrent writer (PostgreSQL) may insert the same file after the check
+            result = conn.execute(
+                sa.insert(s.layer_imports).values(
+                    sha256=sha256,
+                    kind=kind,
+                    source=source,
+                    count=int(count),
+                    imported_at=datetime.now(UTC),
+                )
+            )
+        except sa.exc.IntegrityError as exc:
+            raise duplicate from exc
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    # --------------------------------------------------------- context layers
+
+    def add_context_features(
+        self,
+        conn: Connection,
+        import_id: int | None,
+        kind: ContextKind | str,
+        features: Sequence[tuple[Any, str | None, str | None, dict[str, Any] | None]],
+    ) -> list[int]:
+        """Store context features of one ``kind``; returns their ids in order.
+
+        ``features``: ``(geometry, name, feature_class, attributes)`` per
+        feature, geometries (points, lines or polygons) in EPSG:4326,
+        attributes JSON-serialisable (or None). ``import_id`` links them to
+        their ``layer_imports`` row (deleting it deletes them). Ids are
+        assigned as ``MAX(id) + 1 ...`` inside the transaction.
+        """
+        self._require_tx(conn)
+        kind_value = ContextKind(kind).value
+        n = len(features)
+        if n == 0:
+            return []
+        geoms = np.empty(n, dtype=object)
+        geoms[:] = [f[0] for f in features]
+        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if bad.any():
+            raise ValueError(f"context feature {int(np.argmax(bad))} has no geometry")
+        bounds = np.asarray(shapely.bounds(geoms), np.float64)
+        wkb = shapely.to_wkb(geoms)
+        start = self._next_id(conn, s.context_features)
+        ids = list(range(start, start + n))
+        # the driver paths (sqlite3, COPY) take JSON text; SQLAlchemy's JSON type the values
+        raw_json = self._fast_bulk
+        attributes = [
+            (json.dumps(f[3], ensure_ascii=False) if raw_json else f[3]) if f[3] else None
+            for f in features
+        ]
+        self._insert_many(
+            conn,
+            s.context_features,
+            {
+                "id": ids,
+                "import_id": [None if import_id is None else int(import_id)] * n,
+                "kind": [kind_value] * n,
+                "name": [f[1] for f in features],
+                "feature_class": [f[2] for f in features],
+                "attributes": attributes,
+                "geometry": [bytes(b) for b in wkb.tolist()],
+                "minx": bounds[:, 0].tolist(),
+                "miny": bounds[:, 1].tolist(),
+                "maxx": bounds[:, 2].tolist(),
+                "maxy": bounds[:, 3].tolist(),
+            },
+        )
+        return ids
+
+    def context_features(
+        self,
+        kinds: Iterable[ContextKind | str] | None = None,
+        *,
+        bounds: tuple[float, float, float, float] | None = None,
+        conn: Connection | None = None,
+    ) -> ContextFeatures:
+        """Stored context features (all, or those of ``kinds``), ordered by id.
+
+        ``bounds`` (minx, miny, maxx, maxy, lon/lat) keeps the features whose
+        bounding box meets it. Geometries are shapely objects in EPSG:4326.
+        """
+        t = s.context_features
+        stmt = sa.select(t.c.id, t.c.kind, t.c.name, t.c.feature_class, t.c.geometry).order_by(
+            t.c.id
+        )
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([ContextKind(k).value for k in kinds]))
+        if bounds is not None:
+            minx, miny, maxx, maxy = (float(v) for v in bounds)
+            stmt = stmt.where(
+                t.c.minx <= maxx, t.c.maxx >= minx, t.c.miny <= maxy, t.c.maxy >= miny
+            )
+        with self._reader(conn) as c:
+            rows = self._fetch_all(c, stmt)
+        if not rows:
+            return ContextFeatures.empty()
+        ids, kind_col, names, classes, wkb = zip(*rows, strict=True)
+        geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+        return ContextFeatures.build(ids, kind_col, names, classes, geoms)
+
+    def context_summary(self, *, conn: Connection | None = None) -> dict[str, int]:
+        """Number of stored context features per kind (kinds without features left out)."""
+        t = s.context_features
+        stmt = sa.select(t.c.kind, sa.func.count(t.c.id)).group_by(t.c.kind).order_by(t.c.kind)
+        with self._reader(conn) as c:
+            return {str(kind): int(n) for kind, n in c.execute(stmt).all()}
+
     # ------------------------------------------------------------ territories
 
     def add_territories(self, conn: Connection, territories: list[Territory]) -> list[int]:
@@ -917,7 +1094,9 @@ class WorkspaceStore:
         :class:`ClearingSet` (ha, m, degrees, pixel counts, centroid lon/lat),
         ``source_ref``, ``status``, ``nearest_territory_id`` (nullable Int64),
         ``nearest_territory`` (its name), ``boundary_distance_m``,
-        ``within_buffer`` (bool), and the names of the polygons each clearing
+        ``within_buffer`` (bool), the likely ``driver`` with its
+        ``driver_probability``, ``driver_reasons`` (list of {code, params}) and
+        ``model_version`` (None until classified), and the names of the polygons each clearing
         overlaps, joined by "; " (None when none): ``territories`` (community
         territories), ``reserves``, ``protected_areas`` and ``districts``;
         then ``geometry``.
@@ -942,6 +1121,10 @@ class WorkspaceStore:
                 nt.c.name,
                 c.c.boundary_distance_m,
                 c.c.within_buffer,
+                c.c.driver,
+                c.c.driver_probability,
+                sa.type_coerce(c.c.driver_reasons, sa.Text),
+                c.c.model_version,
                 c.c.geometry,
             )
             .select_from(
@@ -964,7 +1147,7 @@ class WorkspaceStore:
             rows = self._fetch_all(rc, stmt)
             name_rows = self._fetch_all(rc, names_stmt)
 
-        n_cols = 3 + 2 + len(_FLOAT_FIELDS) + len(_INT_FIELDS) + 7
+        n_cols = 3 + 2 + len(_FLOAT_FIELDS) + len(_INT_FIELDS) + 11
         cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
         it = iter(cols)
         ids = np.array(next(it), dtype=np.int64)
@@ -985,6 +1168,14 @@ class WorkspaceStore:
         data["nearest_territory"] = _objects(next(it))
         data["boundary_distance_m"] = np.array(next(it), dtype=np.float64)
         data["within_buffer"] = np.array(next(it), dtype=bool)
+        data["driver"] = _objects(next(it))
+        data["driver_probability"] = np.array(
+            [np.nan if v is None else v for v in next(it)], dtype=np.float64
+        )
+        data["driver_reasons"] = _objects(
+            [None if v is None else (json.loads(v) if isinstance(v, str) else v) for v in next(it)]
+        )
+        data["model_version"] = _objects(next(it))
         geometry = shapely.from_wkb(np.array(next(it), dtype=object))
 
         by_kind: dict[str, dict[int, list[str]]] = {k.value: {} for k in TerritoryKind}
@@ -1000,6 +1191,90 @@ class WorkspaceStore:
         data["first_date"] = _objects(data["first_date"])
         data["last_date"] = _objects(data["last_date"])
         return gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+
+    def set_driver_predictions(
+        self,
+        conn: Connection,
+        clearing_ids: NDArray[np.int64],
+        drivers: Sequence[str],
+        probability: NDArray[np.float64],
+        probabilities: Sequence[Mapping[str, float]],
+        reasons: Sequence[Sequence[Mapping[str, Any]]],
+        model_version: str,
+    ) -> int:
+        """Write the likely driver of stored clearings (replacing any earlier prediction).
+
+        ``probabilities[i]`` maps every driver to its probability, ``reasons[i]``
+        lists ``{"code": ..., "params": {...}}``. Returns the rows updated.
+        """
+        self._require_tx(conn)
+        ids = np.asarray(clearing_ids, dtype=np.int64)
+        n = len(ids)
+        if not (len(drivers) == len(probability) == len(probabilities) == len(reasons) == n):
+            raise ValueError("one driver, probability, probability map and reasons per clearing")
+        if n == 0:
+            return 0
+        dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+        rows = list(
+            zip(
+                [str(d) for d in drivers],
+                np.asarray(probability, np.float64).tolist(),
+                [dumps(p) for p in probabilities],
+                [dumps([dict(r) for r in rs]) for rs in reasons],
+                [model_version] * n,
+                ids.tolist(),
+                strict=True,
+            )
+        )
+        if self._fast_bulk and self.is_sqlite:
+            sql = (
+                "UPDATE clearings SET driver = ?, driver_probability = ?, driver_probs = ?, "
+                "driver_reasons = ?, model_version = ? WHERE id = ?"
+            )
+            return self._raw_executemany(conn, sql, rows)
+        c = s.clearings
+        stmt = (
+            c.update()
+            .where(c.c.id == sa.bindparam("cid"))
+            .values(
+                driver=sa.bindparam("d"),
+                driver_probability=sa.bindparam("p"),
+                driver_probs=sa.bindparam("ps", type_=sa.JSON().evaluates_none()),
+                driver_reasons=sa.bindparam("rs", type_=sa.JSON().evaluates_none()),
+                model_version=sa.bindparam("mv"),
+            )
+        )
+        params = [
+            {"d": d, "p": p, "ps": json.loads(ps), "rs": json.loads(rs), "mv": mv, "cid": cid}
+            for d, p, ps, rs, mv, cid in rows
+        ]
+        updated = 0
+        for i in range(0, n, CHUNK_ROWS):
+            updated += conn.execute(stmt, params[i : i + CHUNK_ROWS]).rowcount or 0
+        return updated
+
+    def driver_counts(
+        self, batch_ids: Sequence[int] | None = None, *, conn: Connection | None = None
+    ) -> tuple[dict[str, int], str | None]:
+        """Clearings per likely driver (classified ones only) and the model that classified
+        most of them (None when none is classified)."""
+        c = s.clearings
+        stmt = (
+            sa.select(c.c.driver, c.c.model_version, sa.func.count())
+            .where(c.c.driver.is_not(None))
+            .group_by(c.c.driver, c.c.model_version)
+        )
+        if batch_ids is not None:
+            stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
+        with self._reader(conn) as rc:
+            rows = rc.execute(stmt).all()
+        counts: dict[str, int] = {}
+        by_model: dict[str, int] = {}
+        for driver, version, n in rows:
+            counts[driver] = counts.get(driver, 0) + int(n)
+            by_model[version] = by_model.get(version, 0) + int(n)
+        top = max(by_model, key=lambda v: (by_model[v], v)) if by_model else None
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), top
 
     def territory_summary(
         self, batch_ids: Sequence[int] | None = None, *, conn: Connection | None = None
@@ -1043,6 +1318,126 @@ class WorkspaceStore:
             for tid, name, kind, count, total, first, last in rows
         ]
 
+    def clearing_columns(
+        self,
+        *,
+        clearing_ids: Sequence[int] | NDArray[np.int64] | None = None,
+        batch_ids: Sequence[int] | None = None,
+        bounds: tuple[float, float, float, float] | None = None,
+        conn: Connection | None = None,
+    ) -> ClearingColumns:
+        """Stored clearings as :class:`ClearingColumns`, ordered by id.
+
+        Filters combine: ``clearing_ids``, ``batch_ids``, and ``bounds`` (minx,
+        miny, maxx, maxy, lon/lat: clearings whose bounding box meets it).
+        Unknown ids are ignored.
+        """
+        c = s.clearings
+        float_names = (
+            "area_ha",
+            "perimeter_m",
+            "length_m",
+            "width_m",
+            "orientation_deg",
+            "elongation",
+            "compactness",
+            "centroid_lon",
+            "centroid_lat",
+            "boundary_distance_m",
+        )
+        stmt = sa.select(
+            c.c.id,
+            c.c.batch_id,
+            self._date_text(c.c.first_date),
+            self._date_text(c.c.last_date),
+            *(c.c[name] for name in float_names),
+            c.c.pixel_count,
+            c.c.minx,
+            c.c.miny,
+            c.c.maxx,
+            c.c.maxy,
+            c.c.geometry,
+        ).order_by(c.c.id)
+        if batch_ids is not None:
+            stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
+        if bounds is not None:
+            minx, miny, maxx, maxy = (float(v) for v in bounds)
+            stmt = stmt.where(
+                c.c.minx <= maxx, c.c.maxx >= minx, c.c.miny <= maxy, c.c.maxy >= miny
+            )
+        wanted: NDArray[np.int64] | None = None
+        stmts = [stmt]
+        if clearing_ids is not None:
+            wanted = np.unique(np.asarray(clearing_ids, np.int64).reshape(-1))
+            if len(wanted) == 0:
+                stmts = []
+            elif wanted[-1] - wanted[0] < 4 * len(wanted) + _IN_CHUNK:
+                # dense ids (a batch, a selection): one range read, filtered here
+                stmts = [stmt.where(c.c.id >= int(wanted[0]), c.c.id <= int(wanted[-1]))]
+            else:
+                stmts = [
+                    stmt.where(c.c.id.in_(wanted[i : i + _IN_CHUNK].tolist()))
+                    for i in range(0, len(wanted), _IN_CHUNK)
+                ]
+        rows: list[Any] = []
+        with self._reader(conn) as rc:
+            for one in stmts:
+                rows.extend(self._fetch_all(rc, one))
+        n_cols = 4 + len(float_names) + 6
+        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
+        it = iter(cols)
+        ids = np.array(next(it), dtype=np.int64)
+        batch = np.array(next(it), dtype=np.int64)
+        first = np.array(next(it), dtype="datetime64[D]")
+        last = np.array(next(it), dtype="datetime64[D]")
+        floats = {name: np.array(next(it), dtype=np.float64) for name in float_names}
+        pixels = np.array(next(it), dtype=np.int64)
+        bounds_arr = np.column_stack(
+            [np.array(next(it), dtype=np.float64) for _k in range(4)]
+        ).reshape(-1, 4)
+        geometry = np.asarray(shapely.from_wkb(np.array(next(it), dtype=object)), dtype=object)
+        keep = slice(None) if wanted is None else np.isin(ids, wanted)
+        return ClearingColumns(
+            id=ids[keep],
+            batch_id=batch[keep],
+            first_date=first[keep],
+            last_date=last[keep],
+            **{name: values[keep] for name, values in floats.items()},
+            pixel_count=pixels[keep],
+            bounds=bounds_arr[keep],
+            geometry=geometry[keep],
+        )
+
+    def clearings_overlapping(
+        self,
+        kinds: Iterable[TerritoryKind],
+        *,
+        batch_ids: Sequence[int] | None = None,
+        conn: Connection | None = None,
+    ) -> NDArray[np.int64]:
+        """Ids (ascending) of the clearings that overlap a territory of ``kinds``."""
+        c, ct, t = s.clearings, s.clearing_territories, s.territories
+        stmt = (
+            sa.select(ct.c.clearing_id)
+            .distinct()
+            .select_from(ct.join(t, t.c.id == ct.c.territory_id))
+            .where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
+        )
+        if batch_ids is not None:
+            stmt = stmt.join(c, c.c.id == ct.c.clearing_id).where(
+                c.c.batch_id.in_([int(v) for v in batch_ids])
+            )
+        with self._reader(conn) as rc:
+            rows = self._fetch_all(rc, stmt)
+        return np.sort(np.array([r[0] for r in rows], dtype=np.int64))
+
+    def territory_kind_counts(self, *, conn: Connection | None = None) -> dict[TerritoryKind, int]:
+        """Number of stored territories per kind (kinds without territories left out)."""
+        t = s.territories
+        stmt = sa.select(t.c.kind, sa.func.count(t.c.id)).group_by(t.c.kind)
+        with self._reader(conn) as c:
+            return {TerritoryKind(kind): int(n) for kind, n in c.execute(stmt).all()}
+
     def counts(self, *, conn: Connection | None = None) -> dict[str, int]:
         """Rows per table (for tests and ``status``)."""
         with self._reader(conn) as c:
@@ -1050,6 +1445,167 @@ class WorkspaceStore:
                 t.name: int(c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
                 for t in s.TABLES
             }
+
+    # ------------------------------------------------------- classifier models
+
+    def save_model(
+        self,
+        conn: Connection,
+        *,
+        version: str,
+        kind: str,
+        n_labels: int,
+        params: Mapping[str, Any] | None,
+        metrics: Mapping[str, Any] | None,
+        blob: bytes | None,
+        activate: bool = True,
+    ) -> int:
+        """Store a driver model and return its id; with ``activate`` it becomes the one active.
+
+        Raises :class:`ConflictError` when ``version`` is already stored (use
+        :meth:`activate_model` to switch back to it).
+        """
+        self._require_tx(conn)
+        t = s.classifier_models
+        if conn.execute(sa.select(t.c.id).where(t.c.version == version)).first() is not None:
+            raise ConflictError(
+                _("a driver model with version {version} is already stored", version=version),
+                hint=_("nothing was added; the workspace already has this model"),
+            )
+        if activate:
+            conn.execute(sa.update(t).where(t.c.active == sa.true()).values(active=False))
+        result = conn.execute(
+            sa.insert(t).values(
+                version=version,
+                kind=kind,
+                created_at=datetime.now(UTC),
+                n_labels=int(n_labels),
+                params=dict(params) if params is not None else None,
+                metrics=dict(metrics) if metrics is not None else None,
+                model=blob,
+                active=bool(activate),
+            )
+        )
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    def activate_model(self, conn: Connection, version: str | None) -> None:
+        """Make the stored model ``version`` the only active one; None deactivates every model
+        (predictions go back to the rules). Raises :class:`NotFoundError` for an unknown version.
+        """
+        self._require_tx(conn)
+        t = s.classifier_models
+        if version is not None and (
+            conn.execute(sa.select(t.c.id).where(t.c.version == version)).first() is None
+        ):
+            raise NotFoundError(
+                _("there is no driver model with version {version}", version=version),
+                hint=_("see the stored models with: vigilancia classifier status"),
+            )
+        conn.execute(sa.update(t).where(t.c.active == sa.true()).values(active=False))
+        if version is not None:
+            conn.execute(sa.update(t).where(t.c.version == version).values(active=True))
+
+    def active_model(self, *, conn: Connection | None = None) -> ModelRecord | None:
+        """The active driver model with its bytes, or None (the rules predict)."""
+        t = s.classifier_models
+        stmt = sa.select(t).where(t.c.active == sa.true()).order_by(t.c.id.desc()).limit(1)
+        with self._reader(conn) as c:
+            row = c.execute(stmt).first()
+        return None if row is None else _model_record(row, with_blob=True)
+
+    def list_models(self, *, conn: Connection | None = None) -> list[ModelRecord]:
+        """Every stored driver model, newest first, without their bytes."""
+        t = s.classifier_models
+        cols = [col for col in t.c if col.name != "model"]
+        with self._reader(conn) as c:
+            rows = c.execute(sa.select(*cols).order_by(t.c.id.desc())).all()
+        return [_model_record(r, with_blob=False) for r in rows]
+
+    # ----------------------------------------------------------------- labels
+
+    def add_labels(self, conn: Connection, rows: Sequence[Any]) -> int:
+        """Store clearing labels (:class:`~vigilancia.domain.driver_training.LabelRow`).
+
+        A label whose (clearing, source) pair is already stored, or repeated in
+        ``rows``, is skipped, so importing the same labels twice adds nothing.
+        Returns the number of labels added.
+        """
+        self._require_tx(conn)
+        if not rows:
+            return 0
+        t = s.clearing_labels
+        sources = sorted({str(r.source) for r in rows})
+        seen: set[tuple[int, str]] = set()
+        for i in range(0, len(sources), _IN_CHUNK):
+            stmt = sa.select(t.c.clearing_id, t.c.source).where(
+                t.c.source.in_(sources[i : i + _IN_CHUNK])
+            )
+            seen.update((int(cid), str(src)) for cid, src in conn.execute(stmt).all())
+        now = datetime.now(UTC)
+        values = []
+        for r in rows:
+            key = (int(r.clearing_id), str(r.source))
+            if key in seen:
+                continue
+            seen.add(key)
+            values.append(
+                {
+                    "clearing_id": key[0],
+                    "driver": str(r.driver),
+                    "source": key[1],
+                    "observed_at": r.observed_at,
+                    "note": getattr(r, "note", None),
+                    "created_at": now,
+                }
+            )
+        for i in range(0, len(values), CHUNK_ROWS):
+            conn.execute(sa.insert(t), values[i : i + CHUNK_ROWS])
+        return len(values)
+
+    def labels(self, *, conn: Connection | None = None) -> list[Any]:
+        """Every stored clearing label as a
+        :class:`~vigilancia.domain.driver_training.LabelRow`, ordered by id."""
+        from vigilancia.domain.driver_training import LabelRow
+        from vigilancia.domain.drivers import Driver
+
+        t = s.clearing_labels
+        stmt = sa.select(
+            t.c.id, t.c.clearing_id, t.c.driver, t.c.source, t.c.observed_at, t.c.created_at
+        ).order_by(t.c.id)
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+        out = []
+        for lid, cid, driver, source, observed, created in rows:
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            out.append(
+                LabelRow(
+                    clearing_id=int(cid),
+                    driver=Driver(driver),
+                    source=str(source),
+                    observed_at=_as_date(observed),
+                    created_at=created,
+                    id=int(lid),
+                )
+            )
+        return out
+
+    def clearings_extent(
+        self, *, conn: Connection | None = None
+    ) -> tuple[float, float, float, float] | None:
+        """Bounds (minx, miny, maxx, maxy, lon/lat) of every stored clearing; None when none."""
+        c = s.clearings
+        stmt = sa.select(
+            sa.func.min(c.c.minx), sa.func.min(c.c.miny), sa.func.max(c.c.maxx),
+            sa.func.max(c.c.maxy),
+        )
+        with self._reader(conn) as rc:
+            row = rc.execute(stmt).one()
+        if row[0] is None:
+            return None
+        return float(row[0]), float(row[1]), float(row[2]), float(row[3])
 
     # ---------------------------------------------------------------- helpers
 
@@ -1244,6 +1800,24 @@ def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def _model_record(row: sa.Row[Any], *, with_blob: bool) -> ModelRecord:
+    created = row.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    blob = row.model if with_blob else None
+    return ModelRecord(
+        id=int(row.id),
+        version=str(row.version),
+        kind=str(row.kind),
+        created_at=created,
+        n_labels=int(row.n_labels),
+        params=dict(row.params or {}),
+        metrics=dict(row.metrics or {}),
+        active=bool(row.active),
+        blob=None if blob is None else bytes(blob),
+    )
 
 
 def _batch_record(row: sa.Row[Any]) -> BatchRecord:

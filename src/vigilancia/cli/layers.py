@@ -1,0 +1,147 @@
+"""``vigilancia layers``: context layers (rivers, roads, trails, settlements, airstrips...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
+from vigilancia.domain.context import ContextKind
+from vigilancia.i18n import _
+
+KINDS = ", ".join(k.value for k in ContextKind)
+
+layers_app = typer.Typer(
+    help="Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.\n\n"
+    "Example: vigilancia layers import ws rios.geojson --kind river --class-field TIPO",
+    no_args_is_help=True,
+)
+
+KIND_LABELS = {
+    ContextKind.RIVER: lambda: _("rivers"),
+    ContextKind.ROAD: lambda: _("roads"),
+    ContextKind.TRAIL: lambda: _("trails"),
+    ContextKind.SETTLEMENT: lambda: _("settlements"),
+    ContextKind.AIRSTRIP: lambda: _("airstrips"),
+    ContextKind.BORDER: lambda: _("borders"),
+    ContextKind.EXIT: lambda: _("exits"),
+    ContextKind.CAMP: lambda: _("camps"),
+}
+
+_FAMILY_LABELS = {
+    "point": lambda: _("points"),
+    "line": lambda: _("lines"),
+    "polygon": lambda: _("polygons"),
+    "mixed": lambda: _("mixed geometries"),
+}
+
+
+@layers_app.command("import")
+def layers_import(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, "
+            "KML/KMZ, Esri JSON, or an ArcGIS MapServer/N URL."
+        ),
+    ],
+    kind: Annotated[str, typer.Option("--kind", help=f"What the features are: {KINDS}.")],
+    name_field: Annotated[
+        str | None, typer.Option(help="Field with the name (guessed if absent).")
+    ] = None,
+    class_field: Annotated[
+        str | None,
+        typer.Option(help="Field with the class, e.g. TIPO: Río, Quebrada (guessed if absent)."),
+    ] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+) -> None:
+    """Import a context layer (points, lines or polygons); broken geometry is repaired.
+
+    Example: vigilancia layers import ws rios_pasco.geojson --kind river --class-field TIPO
+    """
+    from vigilancia.services.layers import import_layer
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
+            return import_layer(
+                store,
+                file,
+                kind,
+                name_field=name_field,
+                class_field=class_field,
+                layer=layer,
+                progress=lambda done, total: tick(_("Downloading the layer"), done, total or done),
+            )
+
+    res = run_reported(go)
+    if res.skipped_existing:
+        out.print(
+            _("Already imported: {source} (nothing added)", source=res.source),
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    shapes = ", ".join(f"{n} {_FAMILY_LABELS[family]()}" for family, n in res.geometries.items())
+    out.print(
+        _(
+            "{n} features imported as {kind} from {source} ({shapes})",
+            n=res.imported,
+            kind=KIND_LABELS[res.kind](),
+            source=res.source,
+            shapes=shapes,
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        _(
+            "Names from: {name}; classes from: {klass}",
+            name=res.name_field or "-",
+            klass=res.class_field or "-",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if res.repairs:
+        out.print(_("{n} geometries repaired:", n=len(res.repairs)))
+        for r in res.repairs[:20]:
+            out.print(f"  - {r.feature}: {r.problem} → {r.action}", highlight=False)
+        if len(res.repairs) > 20:
+            out.print(_("  ... and {n} more", n=len(res.repairs) - 20))
+    for d in res.dropped[:20]:
+        out.print(f"  ! {d}", highlight=False)
+    if len(res.dropped) > 20:
+        out.print(_("  ... and {n} more", n=len(res.dropped) - 20))
+
+
+@layers_app.command("list")
+def layers_list(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+) -> None:
+    """Show how many features of each kind of context layer the workspace holds.
+
+    Example: vigilancia layers list ws
+    """
+    from vigilancia.services.layers import layer_summary
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return layer_summary(store)
+
+    rows = run_reported(go)
+    table = Table(title=_("Context layers"))
+    table.add_column(_("Kind"))
+    table.add_column(_("Features"), justify="right")
+    for kind, n in rows:
+        table.add_row(f"{KIND_LABELS[kind]()} ({kind.value})", str(n) if n else "-")
+    out.print(table)

@@ -1,0 +1,311 @@
+"""The feature table of stored clearings: every name of :data:`~vigilancia.domain.drivers.FEATURES`.
+
+:func:`clearing_features` reads the clearings (of some batches, some ids, or
+all), the context layers and the territories of a workspace, measures in a
+local equal-area frame (metres) and returns one float64 column per feature.
+Definitions (units in the names: m, ha, deg, days):
+
+- shape, from the stored columns: ``area_ha``, ``perimeter_m``, ``length_m``,
+  ``width_m``, ``elongation``, ``compactness``, ``orientation_deg``, and
+  ``rectangularity`` = area / (length x width) (NaN when undefined);
+- ``dist_<kind>_m`` for river, road, trail, settlement, airstrip and border:
+  distance from the clearing's polygon to the nearest feature of that kind in
+  the imported context layers (0 when it touches one or lies inside a
+  polygon feature); ``dist_protected_area_m``: the same to the territories of
+  kind protected_area. A vector alert known only by a box is measured from
+  its point. NaN when the workspace has no layer of that kind;
+- ``clearings_1km``/``_2km``/``_5km``: number of OTHER stored clearings (any
+  batch) whose centroid lies within 1, 2 or 5 km of this clearing's centroid;
+  ``cleared_ha_1km``: their summed area (ha);
+- ``inside_territory``: 1 when the clearing overlaps a community or reserve
+  territory (stored placement), else 0; NaN when the workspace has no
+  community or reserve; ``boundary_distance_m``: the stored distance to the
+  nearest community or reserve boundary;
+- ``span_days``: last minus first alert date; ``recleared``: 1 when an earlier
+  stored clearing (its last alert before this one's first alert; by batch
+  order when a date is unknown) shares area with this clearing, else 0.
+
+>>> ids, table = clearing_features(store, batch_ids=[3])  # doctest: +SKIP
+>>> table["dist_river_m"][:3]  # doctest: +SKIP
+array([ 612.4, 1830.0, nan])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from vigilancia.domain.context import ContextFeatures, ContextKind
+from vigilancia.domain.drivers import empty_features
+from vigilancia.domain.features import (
+    NearestIndex,
+    Neighbours,
+    earlier_overlaps,
+    rectangularity,
+    span_days,
+)
+from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.io.crs import (
+    WGS84,
+    centre_of,
+    local_equal_area,
+    transform_geometries,
+    transformer,
+)
+
+__all__ = [
+    "CONTEXT_DISTANCES",
+    "DENSITY_RADII_M",
+    "FeatureStore",
+    "clearing_features",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Distance features measured to the imported context layers, by kind.
+CONTEXT_DISTANCES: dict[str, ContextKind] = {
+    "dist_river_m": ContextKind.RIVER,
+    "dist_road_m": ContextKind.ROAD,
+    "dist_trail_m": ContextKind.TRAIL,
+    "dist_settlement_m": ContextKind.SETTLEMENT,
+    "dist_airstrip_m": ContextKind.AIRSTRIP,
+    "dist_border_m": ContextKind.BORDER,
+}
+#: Density features: other clearings whose centroid is within the radius (m).
+DENSITY_RADII_M: dict[str, float] = {
+    "clearings_1km": 1000.0,
+    "clearings_2km": 2000.0,
+    "clearings_5km": 5000.0,
+}
+#: Radius (m) of ``cleared_ha_1km``.
+CLEARED_HA_RADIUS_M = 1000.0
+#: Territory kinds that make a clearing ``inside_territory``.
+INSIDE_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
+#: Shape features copied from the stored clearings.
+SHAPE_COLUMNS = (
+    "area_ha",
+    "perimeter_m",
+    "length_m",
+    "width_m",
+    "elongation",
+    "compactness",
+    "orientation_deg",
+)
+#: Clearings spread over more than this (degrees of longitude or latitude) are
+#: measured in several local frames, one per cell of this size, so that lengths
+#: stay within 0.1% (a local Lambert equal-area frame is that good to ~5 degrees).
+FRAME_CELL_DEG = 6.0
+_METRES_PER_DEGREE = 111_320.0
+
+
+class FeatureStore(Protocol):
+    """What the feature table needs from a workspace store (:class:`WorkspaceStore`)."""
+
+    def clearing_columns(
+        self,
+        *,
+        clearing_ids: Any = None,
+        batch_ids: Sequence[int] | None = None,
+        bounds: tuple[float, float, float, float] | None = None,
+        conn: Any = None,
+    ) -> Any: ...
+
+    def clearings_overlapping(
+        self,
+        kinds: Iterable[TerritoryKind],
+        *,
+        batch_ids: Sequence[int] | None = None,
+        conn: Any = None,
+    ) -> IntArray: ...
+
+    def territory_kind_counts(self, *, conn: Any = None) -> dict[TerritoryKind, int]: ...
+
+    def territories(
+        self, kinds: Iterable[TerritoryKind] | None = None, *, conn: Any = None
+    ) -> list[StoredTerritory]: ...
+
+    def context_features(
+        self,
+        kinds: Iterable[ContextKind | str] | None = None,
+        *,
+        bounds: tuple[float, float, float, float] | None = None,
+        conn: Any = None,
+    ) -> ContextFeatures: ...
+
+
+def clearing_features(
+    store: FeatureStore,
+    *,
+    clearing_ids: Sequence[int] | IntArray | None = None,
+    batch_ids: Sequence[int] | None = None,
+    conn: Any = None,
+) -> tuple[IntArray, dict[str, FloatArray]]:
+    """Feature table of stored clearings: ``(ids, {feature name: float64 column})``.
+
+    Without ``clearing_ids`` and ``batch_ids`` every stored clearing is
+    measured; with them, those clearings (both filters combine). ``ids`` are
+    ascending; row ``i`` of every column belongs to clearing ``ids[i]``.
+    Density and re-clearing look at every stored clearing nearby, of any batch.
+    Missing layers give NaN columns, never an error. ``conn`` reads inside a
+    running transaction (to see its uncommitted clearings).
+    """
+    sel = store.clearing_columns(clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn)
+    n = len(sel)
+    table = empty_features(n)
+    if n == 0:
+        return np.asarray(sel.id, np.int64), table
+
+    for name in SHAPE_COLUMNS:
+        table[name] = np.asarray(getattr(sel, name), np.float64).copy()
+    table["rectangularity"] = rectangularity(sel.area_ha, sel.length_m, sel.width_m)
+    table["span_days"] = span_days(sel.first_date, sel.last_date)
+    table["boundary_distance_m"] = np.asarray(sel.boundary_distance_m, np.float64).copy()
+
+    kinds = store.territory_kind_counts(conn=conn)
+    if any(kinds.get(k, 0) for k in INSIDE_KINDS):
+        inside = store.clearings_overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
+        table["inside_territory"] = np.isin(sel.id, inside).astype(np.float64)
+
+    lon, lat = _centroids(sel)
+    if clearing_ids is None and batch_ids is None:
+        near = sel
+    else:  # every stored clearing that can be a neighbour, or overlap one of them
+        near = store.clearing_columns(
+            bounds=_reach(sel.bounds, max(DENSITY_RADII_M.values())), conn=conn
+        )
+    near_lon, near_lat = _centroids(near)
+    # where each clearing is among its neighbours (near holds every selected clearing)
+    position = np.minimum(np.searchsorted(near.id, sel.id), len(near) - 1)
+    self_index = np.where(near.id[position] == sel.id, position, -1)
+
+    table["recleared"] = earlier_overlaps(
+        sel.geometry,
+        sel.id,
+        sel.first_date,
+        sel.batch_id,
+        near.geometry,
+        near.id,
+        near.last_date,
+        near.batch_id,
+    )
+
+    context = store.context_features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
+    layers = {name: context.of_kind(kind).geometry for name, kind in CONTEXT_DISTANCES.items()}
+    if kinds.get(TerritoryKind.PROTECTED_AREA, 0):
+        protected = store.territories([TerritoryKind.PROTECTED_AREA], conn=conn)
+        geoms = np.empty(len(protected), dtype=object)
+        geoms[:] = [t.geometry for t in protected]
+        layers["dist_protected_area_m"] = geoms
+    layers = {name: geoms for name, geoms in layers.items() if len(geoms)}
+
+    shapes = _measured_shapes(sel, lon, lat)
+    for members in _frame_groups(lon, lat):
+        g_lon, g_lat = lon[members], lat[members]
+        crs = local_equal_area(*centre_of(_bounds(g_lon, g_lat)))
+        query_xy = _project_xy(g_lon, g_lat, crs)
+
+        # density: neighbours of this frame's clearings
+        reach = _reach(np.column_stack([g_lon, g_lat, g_lon, g_lat]), max(DENSITY_RADII_M.values()))
+        cand = np.flatnonzero(
+            (near_lon >= reach[0])
+            & (near_lon <= reach[2])
+            & (near_lat >= reach[1])
+            & (near_lat <= reach[3])
+        )
+        remap = np.full(len(near) + 1, -1, np.int64)
+        remap[cand] = np.arange(len(cand))
+        own = remap[self_index[members]]
+        neighbours = Neighbours(
+            _project_xy(near_lon[cand], near_lat[cand], crs),
+            weights=near.area_ha[cand],
+            workers=-1,
+        )
+        for name, radius in DENSITY_RADII_M.items():
+            table[name][members] = neighbours.count(query_xy, radius, self_index=own)
+        table["cleared_ha_1km"][members] = neighbours.weight(
+            query_xy, CLEARED_HA_RADIUS_M, self_index=own
+        )
+
+        # distances to context layers and protected areas
+        if layers:
+            shapes_m = transform_geometries(shapes[members], WGS84, crs)
+            for name, geoms in layers.items():
+                index = NearestIndex(transform_geometries(geoms, WGS84, crs))
+                table[name][members] = index.distance(shapes_m)[0]
+    return np.asarray(sel.id, np.int64), table
+
+
+def _centroids(cols: Any) -> tuple[FloatArray, FloatArray]:
+    """Stored centroids (lon, lat); the geometry's centroid where none was stored."""
+    lon = np.asarray(cols.centroid_lon, np.float64).copy()
+    lat = np.asarray(cols.centroid_lat, np.float64).copy()
+    missing = ~(np.isfinite(lon) & np.isfinite(lat))
+    if missing.any():
+        centre = shapely.centroid(cols.geometry[missing])
+        lon[missing] = shapely.get_x(centre)
+        lat[missing] = shapely.get_y(centre)
+    return lon, lat
+
+
+def _measured_shapes(cols: Any, lon: FloatArray, lat: FloatArray) -> NDArray[np.object_]:
+    """Geometries to measure distances from: the polygon, or the point of a box-only alert.
+
+    A vector alert known only by its bounding box has no perimeter and no
+    pixels (as :func:`~vigilancia.services.vector_alerts.place_clearings` reads it).
+    """
+    shapes = np.asarray(cols.geometry, dtype=object).copy()
+    box_only = np.isnan(cols.perimeter_m) & (cols.pixel_count == 0) & np.isfinite(lon)
+    if box_only.any():
+        shapes[box_only] = shapely.points(lon[box_only], lat[box_only])
+    return shapes
+
+
+def _bounds(lon: FloatArray, lat: FloatArray) -> tuple[float, float, float, float]:
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return (0.0, 0.0, 0.0, 0.0)
+    return (float(lon[ok].min()), float(lat[ok].min()), float(lon[ok].max()), float(lat[ok].max()))
+
+
+def _reach(bounds: NDArray[np.float64], radius_m: float) -> tuple[float, float, float, float]:
+    """The lon/lat box around ``bounds`` (n, 4) that holds every point within ``radius_m``."""
+    b = np.asarray(bounds, np.float64).reshape(-1, 4)
+    b = b[np.isfinite(b).all(axis=1)]
+    if len(b) == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    minx, miny = float(b[:, 0].min()), float(b[:, 1].min())
+    maxx, maxy = float(b[:, 2].max()), float(b[:, 3].max())
+    # 10% margin over the spherical degree length covers the ellipsoid and the frame
+    dlat = 1.1 * radius_m / _METRES_PER_DEGREE
+    widest = min(max(abs(miny), abs(maxy)) + dlat, 89.0)
+    dlon = dlat / math.cos(math.radians(widest))
+    return (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+
+
+def _frame_groups(lon: FloatArray, lat: FloatArray) -> Iterator[IntArray]:
+    """Positions of the clearings measured in one frame: all, or one group per cell."""
+    west, south, east, north = _bounds(lon, lat)
+    if max(east - west, north - south) <= FRAME_CELL_DEG:
+        yield np.arange(len(lon))
+        return
+    cx = np.floor(np.nan_to_num(lon) / FRAME_CELL_DEG).astype(np.int64)
+    cy = np.floor(np.nan_to_num(lat) / FRAME_CELL_DEG).astype(np.int64)
+    cells, group = np.unique(np.column_stack([cx, cy]), axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    order = np.argsort(group, kind="stable")
+    splits = np.cumsum(np.bincount(group, minlength=len(cells)))[:-1]
+    yield from np.split(order, splits)
+
+
+def _project_xy(lon: FloatArray, lat: FloatArray, crs: Any) -> FloatArray:
+    """(n, 2) metric coordinates of lon/lat points in ``crs`` (NaN stays NaN)."""
+    if len(lon) == 0:
+        return np.empty((0, 2), np.float64)
+    x, y = transformer(WGS84, crs).transform(lon, lat)
+    return np.column_stack([x, y]).astype(np.float64)

@@ -1,0 +1,274 @@
+"""Importing context layers (rivers, roads, trails, settlements, airstrips, borders, exits, camps).
+
+:func:`import_layer` reads a vector file (GeoPackage, GeoJSON, Shapefile or
+zipped Shapefile, KML/KMZ, FlatGeobuf, Esri JSON) or an ArcGIS REST layer,
+keeps its points, lines and polygons with a name and a class read from the
+attributes, and stores them as features of one :class:`ContextKind` in one
+transaction, together with a record of the import. Broken polygons are
+repaired and every repair reported; features without geometry are left out
+and listed. The same file (or the same downloaded content) imported twice as
+the same kind adds nothing.
+
+The driver features (:mod:`vigilancia.services.features`) measure distances to
+these layers; a workspace without a layer of some kind still works (the
+distances to it are unknown).
+
+>>> from vigilancia.io.store import WorkspaceStore  # doctest: +SKIP
+>>> store = WorkspaceStore.open(Path("espacio"))  # doctest: +SKIP
+>>> result = import_layer(store, "rios.geojson", "river", class_field="TIPO")  # doctest: +SKIP
+>>> result.imported, result.geometries  # doctest: +SKIP
+(7403, {'line': 7403})
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from vigilancia.domain.context import (
+    ContextKind,
+    geometry_family,
+    guess_class_field,
+    guess_context_name_field,
+)
+from vigilancia.domain.territories import Repair
+from vigilancia.errors import ConflictError, InputError
+from vigilancia.i18n import _
+from vigilancia.io.sources.arcgis import Fetch, Progress, fetch_layer, is_arcgis_url
+from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
+from vigilancia.services.territories import _content_key, _jsonable, _text
+
+__all__ = [
+    "LayerImportResult",
+    "LayerStore",
+    "import_layer",
+    "layer_summary",
+    "parse_kind",
+]
+
+#: Prefix of the ``layer_imports.kind`` of context layers ("context:river", ...).
+IMPORT_KIND_PREFIX = "context:"
+
+
+class LayerStore(Protocol):
+    """What the import needs from a workspace store (:class:`WorkspaceStore` provides it)."""
+
+    def transaction(self) -> Any: ...
+
+    def find_import(self, sha256: str, kind: str, *, conn: Any = None) -> bool: ...
+
+    def add_layer_import(
+        self, conn: Any, sha256: str, kind: str, source: str, count: int
+    ) -> int: ...
+
+    def add_context_features(
+        self, conn: Any, import_id: int | None, kind: ContextKind | str, features: Any
+    ) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class LayerImportResult:
+    """What one import of a context layer did.
+
+    ``imported`` counts the features stored (0 when ``skipped_existing``: the
+    same content was imported before as this kind). ``geometries`` counts them
+    by family (``point``, ``line``, ``polygon``, ``mixed``). ``repairs`` lists
+    the geometry repairs, ``dropped`` the features left out with the reason.
+    ``name_field`` and ``class_field`` are the attributes the names and classes
+    came from (None when there was none).
+    """
+
+    source: str
+    kind: ContextKind
+    imported: int
+    skipped_existing: bool
+    geometries: dict[str, int] = field(default_factory=dict)
+    repairs: list[Repair] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    name_field: str | None = None
+    class_field: str | None = None
+    ids: list[int] = field(default_factory=list)
+    import_id: int | None = None
+    sha256: str | None = None
+
+
+def parse_kind(kind: ContextKind | str) -> ContextKind:
+    """The :class:`ContextKind` named ``kind``, or :class:`InputError` listing the kinds."""
+    try:
+        return ContextKind(str(kind).strip().lower())
+    except ValueError:
+        raise InputError(
+            _(
+                "unknown layer kind {kind}; the kinds are: {kinds}",
+                kind=str(kind),
+                kinds=", ".join(k.value for k in ContextKind),
+            ),
+            hint=_("choose one of the kinds listed with --kind"),
+        ) from None
+
+
+def import_layer(
+    store: LayerStore,
+    path: str | Path,
+    kind: ContextKind | str,
+    name_field: str | None = None,
+    class_field: str | None = None,
+    *,
+    layer: str | None = None,
+    fetch: Fetch | None = None,
+    progress: Progress | None = None,
+) -> LayerImportResult:
+    """Import the features of a file or ArcGIS layer as a context layer of ``kind``.
+
+    ``kind`` is one of river, road, trail, settlement, airstrip, border, exit
+    and camp. ``name_field`` and ``class_field`` name the attributes holding
+    each feature's name (``NOMBRE``, a route code such as ``COD_DS12``...) and
+    class (``TIPO``: Río, Quebrada...); both are guessed when not given.
+    ``layer`` picks a layer of a multi-layer file; ``fetch`` and ``progress``
+    go to :func:`~vigilancia.io.sources.arcgis.fetch_layer` for ``http(s)``
+    ArcGIS REST layers.
+
+    Points, lines and polygons are all kept; features without geometry are
+    left out and listed in ``dropped``. Raises :class:`InputError` for an
+    unknown kind, a file without features or geometries, or a field that
+    does not exist (the message lists the fields that do). Everything is
+    stored in one transaction: on any error nothing is stored.
+    """
+    context_kind = parse_kind(kind)
+    source = str(path)
+    import_kind = f"{IMPORT_KIND_PREFIX}{context_kind.value}"
+    key: str | None = None
+    if is_arcgis_url(source):
+        vector = fetch_layer(source, fetch=fetch, progress=progress)
+        key = vector.sha256
+    elif source.lower().startswith(("http://", "https://")):
+        raise InputError(
+            _("only ArcGIS REST layers can be imported from a URL"),
+            hint=_("download the file and import it from disk"),
+            source=source,
+        )
+    else:
+        file = Path(source)
+        if file.is_file():
+            key = _content_key(file_sha256(file), layer)
+            if store.find_import(key, import_kind):
+                return LayerImportResult(
+                    source=source, kind=context_kind, imported=0, skipped_existing=True, sha256=key
+                )
+        vector = read_features(file, layer=layer)
+        key = key or _content_key(vector.sha256 or "", layer)
+    if key is None:  # pragma: no cover - fetch_layer always hashes
+        raise AssertionError("no content hash")
+
+    names = (
+        guess_context_name_field(vector.columns)
+        if name_field is None
+        else _resolve_field(
+            vector, name_field, source, _("choose one of the fields listed for the names")
+        )
+    )
+    classes = (
+        guess_class_field(vector.columns)
+        if class_field is None
+        else _resolve_field(
+            vector, class_field, source, _("choose one of the fields listed for the classes")
+        )
+    )
+    rows, families, dropped = _build_rows(vector, names, classes, source)
+
+    skipped = LayerImportResult(
+        source=source,
+        kind=context_kind,
+        imported=0,
+        skipped_existing=True,
+        name_field=names,
+        class_field=classes,
+        sha256=key,
+    )
+    try:
+        with store.transaction() as conn:
+            if store.find_import(key, import_kind, conn=conn):
+                return skipped
+            import_id = store.add_layer_import(conn, key, import_kind, source, len(rows))
+            ids = store.add_context_features(conn, import_id, context_kind, rows)
+    except ConflictError:  # a concurrent import of the same content won the race
+        return skipped
+    return LayerImportResult(
+        source=source,
+        kind=context_kind,
+        imported=len(ids),
+        skipped_existing=False,
+        geometries=dict(sorted(families.items())),
+        repairs=list(vector.repairs),
+        dropped=dropped,
+        name_field=names,
+        class_field=classes,
+        ids=list(ids),
+        import_id=import_id,
+        sha256=key,
+    )
+
+
+def layer_summary(store: Any) -> list[tuple[ContextKind, int]]:
+    """Stored context features per kind, in the order of :class:`ContextKind` (0 where none)."""
+    counts: dict[str, int] = store.context_summary()
+    return [(kind, int(counts.get(kind.value, 0))) for kind in ContextKind]
+
+
+def _resolve_field(vector: VectorLayer, wanted: str, source: str, hint: str) -> str:
+    """The column named ``wanted`` (case-insensitive), or :class:`InputError` listing the fields."""
+    columns = vector.columns
+    if wanted in columns:
+        return wanted
+    by_lower = {c.lower(): c for c in columns}
+    if wanted.lower() in by_lower:
+        return by_lower[wanted.lower()]
+    raise InputError(
+        _(
+            "the file has no field {field}; its fields are: {fields}",
+            field=wanted,
+            fields=", ".join(columns[:30]) or "-",
+        ),
+        hint=hint,
+        source=source,
+    )
+
+
+def _build_rows(
+    vector: VectorLayer, name_field: str | None, class_field: str | None, source: str
+) -> tuple[list[tuple[Any, str | None, str | None, Any]], Counter[str], list[str]]:
+    rows: list[tuple[Any, str | None, str | None, Any]] = []
+    families: Counter[str] = Counter()
+    dropped: list[str] = []
+    for geom, props, label in vector.features:
+        family = geometry_family(geom)
+        if family is None:
+            dropped.append(f"{label}: {_('it has no geometry')}")
+            continue
+        families[family] += 1
+        rows.append(
+            (
+                geom,
+                _text(props.get(name_field)) if name_field else None,
+                _text(props.get(class_field)) if class_field else None,
+                _jsonable(props) or None,
+            )
+        )
+    if not rows:
+        if not vector.features:
+            raise InputError(
+                _("the file has no features"),
+                hint=_("check that it is the right file or layer"),
+                source=source,
+            )
+        raise InputError(
+            _("none of the {n} features of the file has a geometry", n=len(vector.features)),
+            hint=_(
+                "a context layer needs points, lines or polygons: check the file in QGIS, "
+                "or choose another layer (layer option)"
+            ),
+            source=source,
+        )
+    return rows, families, dropped
