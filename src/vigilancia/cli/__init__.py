@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.airstrips import airstrips_app
 from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.common import (
     out,
@@ -47,6 +48,7 @@ app.add_typer(clearings_app, name="clearings")
 app.add_typer(layers_app, name="layers")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(labels_app, name="labels")
+app.add_typer(airstrips_app, name="airstrips")
 
 
 @app.command()

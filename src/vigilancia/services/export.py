@@ -74,6 +74,14 @@ def export_clearings(
     folder, and :class:`ConflictError` when ``output`` exists and
     ``overwrite`` is false.
     """
+    output = check_output(output, fmt, overwrite=overwrite)
+    frame = _with_driver_text(store.clearings_frame(batch_ids))
+    write_layer(frame, output, fmt, LAYER)
+    return ExportResult(path=output, count=len(frame), format=fmt)
+
+
+def check_output(output: Path, fmt: str, *, overwrite: bool = False) -> Path:
+    """``output`` made absolute, after checking the format and that it may be written."""
     if fmt not in FORMATS:
         raise InputError(
             _("unknown export format: {fmt}", fmt=str(fmt)),
@@ -92,14 +100,18 @@ def export_clearings(
             hint=_("choose another file name, or allow overwriting it"),
             source=str(output),
         )
-    frame = _with_driver_text(store.clearings_frame(batch_ids))
+    return output
+
+
+def write_layer(frame: geopandas.GeoDataFrame, output: Path, fmt: str, layer: str) -> None:
+    """Write ``frame`` as layer ``layer`` of ``output``, atomically (temporary name, then move)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         # GDAL picks behaviour from the suffix (CSV without ".csv" becomes a folder).
-        tmp = tmpdir / f"{LAYER}{FORMATS[fmt][1]}"
+        tmp = tmpdir / f"{layer}{FORMATS[fmt][1]}"
         try:
-            _write(frame, tmp, fmt)
+            _write(frame, tmp, fmt, layer)
         except (OSError, RuntimeError) as exc:  # pyogrio errors derive from RuntimeError
             raise VigilanciaError(
                 _("the export could not be written"),
@@ -109,7 +121,6 @@ def export_clearings(
         os.replace(tmp, output)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return ExportResult(path=output, count=len(frame), format=fmt)
 
 
 def _with_driver_text(frame: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
@@ -139,18 +150,19 @@ def _with_driver_text(frame: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
     return frame
 
 
-def _write(frame: geopandas.GeoDataFrame, path: Path, fmt: str) -> None:
+def _write(frame: geopandas.GeoDataFrame, path: Path, fmt: str, layer: str) -> None:
     import pyogrio
 
     driver = FORMATS[fmt][0]
     options: dict[str, Any] = {}
     if fmt == "csv":
         frame = frame.copy()
-        frame["lon"] = frame["centroid_lon"]
-        frame["lat"] = frame["centroid_lat"]
+        if "centroid_lon" in frame:
+            frame["lon"] = frame["centroid_lon"]
+            frame["lat"] = frame["centroid_lat"]
         options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
     else:
         options["promote_to_multi"] = True
     if fmt == "fgb":
         options["layer_options"] = {"SPATIAL_INDEX": "YES"}
-    pyogrio.write_dataframe(frame, path, driver=driver, layer=LAYER, **options)
+    pyogrio.write_dataframe(frame, path, driver=driver, layer=layer, **options)

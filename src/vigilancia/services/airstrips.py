@@ -1,0 +1,143 @@
+"""Runway candidates of a workspace, as objects a coordinator can map and verify.
+
+:func:`find_runways` reads the stored clearings (all, or some batches), joins the
+patches that line up along one axis into runway candidates
+(:func:`vigilancia.domain.airstrips.runway_candidates`), scores each candidate
+with the transparent rules, and matches it to the known airstrips imported with
+``vigilancia layers import ... --kind airstrip`` (re-clearing of a known runway).
+Work is done in a local equal-area frame; the result is in EPSG:4326.
+
+>>> result = find_runways(store)  # doctest: +SKIP
+>>> result.frame[["length_m", "airstrip_probability", "known_airstrip"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vigilancia.domain.airstrips import candidate_features, match_known, runway_candidates
+from vigilancia.domain.context import ContextKind
+from vigilancia.domain.drivers import DRIVERS, Driver
+from vigilancia.domain.rules import RulesModel
+from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.services.driver_text import prediction_text
+from vigilancia.services.export import ExportFormat, check_output, write_layer
+
+if TYPE_CHECKING:
+    import geopandas
+
+    from vigilancia.io.store import WorkspaceStore
+
+__all__ = ["LAYER", "RunwayResult", "find_runways"]
+
+#: Layer name of the runway candidates in exported files.
+LAYER = "runway_candidates"
+#: A candidate lies on a known airstrip when at least half of it runs within this distance (m).
+KNOWN_TOLERANCE_M = 100.0
+#: Candidates from this airstrip probability on are called likely runways.
+LIKELY = 0.5
+
+
+@dataclass(frozen=True)
+class RunwayResult:
+    """The candidates (one row each, EPSG:4326 centre-lines) and, when written, the file."""
+
+    frame: geopandas.GeoDataFrame
+    likely: int
+    on_known: int
+    path: Path | None = None
+
+
+def find_runways(
+    store: WorkspaceStore,
+    batch_ids: Sequence[int] | None = None,
+    *,
+    output: Path | None = None,
+    fmt: ExportFormat = "gpkg",
+    overwrite: bool = False,
+) -> RunwayResult:
+    """Runway candidates among the stored clearings, scored and matched to known airstrips.
+
+    Columns: ``length_m``, ``width_m``, ``orientation_deg`` (clockwise from
+    north), ``first_date``/``last_date``, ``n_clearings`` and ``clearing_ids``
+    (the member clearings, along the centre-line), ``fill`` (share of the
+    centre-line cleared), ``branches``, ``airstrip_probability`` (rules),
+    ``likely`` (probability at least :data:`LIKELY`), ``known_airstrip`` (name
+    or id of the known airstrip it lies on, None when new),
+    ``known_distance_m`` and ``text`` (the reasons in the user's language).
+    With ``output`` the candidates are also written there (``fmt``: gpkg,
+    geojson, csv or fgb).
+    """
+    import geopandas as gpd
+
+    if output is not None:
+        output = check_output(output, fmt, overwrite=overwrite)
+    clearings = store.clearings_frame(batch_ids)
+    columns = [
+        "length_m", "width_m", "orientation_deg", "first_date", "last_date", "n_clearings",
+        "clearing_ids", "fill", "branches", "airstrip_probability", "likely", "known_airstrip",
+        "known_distance_m", "text",
+    ]  # fmt: skip
+    if len(clearings) == 0:
+        empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
+        return _finish(empty, output, fmt)
+    crs = local_equal_area(*centre_of(tuple(clearings.total_bounds)))
+    geoms_m = transform_geometries(clearings.geometry.to_numpy(), WGS84, crs)
+    candidates = runway_candidates(
+        geoms_m,
+        clearings["id"].to_numpy(),
+        clearings["first_date"].to_numpy(),
+        clearings["last_date"].to_numpy(),
+    )
+    if not candidates:
+        empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
+        return _finish(empty, output, fmt)
+    preds = RulesModel().predict(candidate_features(candidates))
+    p_air = preds.probabilities[:, DRIVERS.index(Driver.AIRSTRIP)]
+
+    known = store.context_features([ContextKind.AIRSTRIP])
+    known_geoms = transform_geometries(np.asarray(known.geometry, dtype=object), WGS84, crs)
+    matches = match_known(candidates, known_geoms, KNOWN_TOLERANCE_M)
+    names = [
+        None if k < 0 else (known.name[k] or f"#{int(known.id[k])}") for k in matches.known
+    ]
+    lines = transform_geometries(np.array([c.centreline for c in candidates], dtype=object),
+                                 crs, WGS84)
+    frame = gpd.GeoDataFrame(
+        {
+            "length_m": [round(c.length_m, 1) for c in candidates],
+            "width_m": [round(c.width_m, 1) for c in candidates],
+            "orientation_deg": [round(c.orientation_deg, 1) for c in candidates],
+            "first_date": [c.first_date.isoformat() if c.first_date else None for c in candidates],
+            "last_date": [c.last_date.isoformat() if c.last_date else None for c in candidates],
+            "n_clearings": [len(c.members) for c in candidates],
+            "clearing_ids": [",".join(str(m) for m in c.members) for c in candidates],
+            "fill": [round(c.fill, 3) for c in candidates],
+            "branches": [c.branches for c in candidates],
+            "airstrip_probability": np.round(p_air, 4),
+            "likely": p_air >= LIKELY,
+            "known_airstrip": names,
+            "known_distance_m": np.round(matches.distance_m, 1),
+            "text": [
+                prediction_text(Driver.AIRSTRIP, float(p), reasons)
+                for p, reasons in zip(p_air, preds.reasons, strict=True)
+            ],
+        },
+        geometry=list(lines),
+        crs="EPSG:4326",
+    )
+    frame = frame.sort_values("airstrip_probability", ascending=False, kind="stable")
+    return _finish(frame.reset_index(drop=True), output, fmt)
+
+
+def _finish(frame: geopandas.GeoDataFrame, output: Path | None, fmt: str) -> RunwayResult:
+    if output is not None:
+        write_layer(frame, output, fmt, LAYER)
+    likely = int(frame["likely"].sum()) if len(frame) else 0
+    on_known = int(frame["known_airstrip"].notna().sum()) if len(frame) else 0
+    return RunwayResult(frame, likely, on_known, output)

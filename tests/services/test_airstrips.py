@@ -1,0 +1,57 @@
+"""Runway candidates of a workspace: the sample region's runways are found, scored, matched
+to the known airstrips imported as a layer, and written as a layer QGIS opens."""
+
+from datetime import date
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from vigilancia.config import Settings
+from vigilancia.errors import ConflictError
+from vigilancia.services.airstrips import LAYER, find_runways
+from vigilancia.services.layers import import_layer
+from vigilancia.services.monitor import MonitorRequest, run_monitor
+from vigilancia.services.sample_region import build_sample_region
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    return build_sample_region(tmp_path_factory.mktemp("muestra"), size=1600)
+
+
+def test_sample_runways_are_found_and_known_ones_matched(region, store_factory, tmp_path):
+    truth = gpd.read_file(region.truth)
+    runways = truth[truth["tipo"] == "pista"].geometry
+    assert len(runways) >= 2
+    with store_factory.create(tmp_path / "ws") as store:
+        known = import_layer(store, region.airstrips, "airstrip")
+        run_monitor(store, MonitorRequest(str(region.alerts_tif), "gfw",
+                                          since=date(2023, 1, 1), classify=False),
+                    Settings(language="es"))
+        out = tmp_path / "pistas.gpkg"
+        res = find_runways(store, output=out)
+        likely = res.frame[res.frame["likely"]]
+        # every generated runway has a likely candidate along it
+        for line in runways:
+            near = likely.geometry.distance(line) < 0.0005  # about 55 m
+            assert near.any(), line.wkt
+        assert len(likely) <= len(runways) + 1
+        assert res.on_known >= 1 and known.imported >= 1
+        assert set(res.frame.columns) >= {"length_m", "width_m", "clearing_ids", "text"}
+        assert all(300 <= v <= 3600 for v in likely["length_m"])
+        # the file: one line layer, EPSG:4326, same rows
+        info = pyogrio.read_info(out, layer=LAYER)
+        assert info["features"] == len(res.frame) and "4326" in info["crs"]
+        back = pyogrio.read_dataframe(out, layer=LAYER)
+        assert all(g.geom_type in ("LineString", "MultiLineString") for g in back.geometry)
+        assert back.geometry.length.sum() == pytest.approx(res.frame.geometry.length.sum())
+        with pytest.raises(ConflictError):
+            find_runways(store, output=out)  # not overwritten unless asked
+
+
+def test_no_clearings_gives_an_empty_layer(store_factory, tmp_path):
+    with store_factory.create(tmp_path / "ws") as store:
+        res = find_runways(store, output=tmp_path / "vacio.geojson", fmt="geojson")
+    assert len(res.frame) == 0 and res.likely == 0
+    assert (tmp_path / "vacio.geojson").exists()
