@@ -294,3 +294,41 @@ def classifier_status(
             table.add_row(m["version"], m["created_at"], str(m["n_labels"]), _pct(f1),
                           "✓" if m["active"] else "")
         out.print(table)
+
+
+@classifier_app.command("apply")
+def classifier_apply(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    batch: Annotated[
+        list[int] | None, typer.Option("--batch", help="Only clearings of this batch id.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+) -> None:
+    """Predict the likely driver of stored clearings with the active model (or the rules),
+    e.g. after `monitor --no-classify` or after importing a new context layer.
+
+    Example: vigilancia classifier apply ws --batch 3
+    """
+    from vigilancia.services.classify import classify_clearings
+    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return classify_clearings(store, batch_ids=batch)
+
+    res = run_reported(go)
+    if as_json:
+        _dump(res.to_dict())
+        return
+    table = Table(title=_("Likely driver ({model})", model=res.model_version))
+    table.add_column(_("Driver"))
+    table.add_column(_("Clearings"))
+    for driver, n in sorted(res.by_driver.items(), key=lambda kv: -kv[1]):
+        if n:
+            table.add_row(driver_name(driver), str(n))
+    out.print(table)
+    out.print(_("{n} clearings classified; context known on average: {share:.0%}",
+                n=res.clearings, share=res.mean_completeness))
