@@ -36,9 +36,9 @@ from vigilancia.domain.context import (
 from vigilancia.domain.territories import Repair
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
-from vigilancia.io.sources.arcgis import Fetch, Progress, fetch_layer, is_arcgis_url
-from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
-from vigilancia.services.territories import _content_key, _jsonable, _text
+from vigilancia.io.sources.arcgis import Fetch, Progress
+from vigilancia.io.vectors import VectorLayer
+from vigilancia.services.territories import jsonable, read_import_source, text_value
 
 __all__ = [
     "LayerImportResult",
@@ -139,28 +139,13 @@ def import_layer(
     context_kind = parse_kind(kind)
     source = str(path)
     import_kind = f"{IMPORT_KIND_PREFIX}{context_kind.value}"
-    key: str | None = None
-    if is_arcgis_url(source):
-        vector = fetch_layer(source, fetch=fetch, progress=progress)
-        key = vector.sha256
-    elif source.lower().startswith(("http://", "https://")):
-        raise InputError(
-            _("only ArcGIS REST layers can be imported from a URL"),
-            hint=_("download the file and import it from disk"),
-            source=source,
+    vector, key = read_import_source(
+        store, source, import_kind, layer=layer, fetch=fetch, progress=progress
+    )
+    if vector is None:
+        return LayerImportResult(
+            source=source, kind=context_kind, imported=0, skipped_existing=True, sha256=key
         )
-    else:
-        file = Path(source)
-        if file.is_file():
-            key = _content_key(file_sha256(file), layer)
-            if store.find_import(key, import_kind):
-                return LayerImportResult(
-                    source=source, kind=context_kind, imported=0, skipped_existing=True, sha256=key
-                )
-        vector = read_features(file, layer=layer)
-        key = key or _content_key(vector.sha256 or "", layer)
-    if key is None:  # pragma: no cover - fetch_layer always hashes
-        raise AssertionError("no content hash")
 
     names = (
         guess_context_name_field(vector.columns)
@@ -251,9 +236,9 @@ def _build_rows(
         rows.append(
             (
                 geom,
-                _text(props.get(name_field)) if name_field else None,
-                _text(props.get(class_field)) if class_field else None,
-                _jsonable(props) or None,
+                text_value(props.get(name_field)) if name_field else None,
+                text_value(props.get(class_field)) if class_field else None,
+                jsonable(props) or None,
             )
         )
     if not rows:

@@ -320,6 +320,16 @@ def _placement(
     )
 
 
+def _new_batch(key: str, req: MonitorRequest, product: str, sha: str, *,
+               n_clearings: int = 0, area_ha: float = 0.0) -> NewBatch:
+    """The batch record; totals are updated at the end of a raster ingest."""
+    return NewBatch(
+        key=key, source=req.source, product=product, since=req.since, until=req.until,
+        min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
+        n_pixels=0, n_clearings=n_clearings, area_ha=area_ha,
+    )
+
+
 def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
     text = "|".join(
         [
@@ -485,21 +495,7 @@ def _ingest_raster(
     # clearings while the next chunk is read, labelled and placed; at most one chunk
     # waits, so memory stays bounded, and a writer error surfaces at the next flush.
     with store.transaction() as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
-        batch_id = store.add_batch(
-            conn,
-            NewBatch(
-                key=key,
-                source=req.source,
-                product=product,
-                since=req.since,
-                until=req.until,
-                min_confidence=Confidence(req.min_confidence).name.lower(),
-                sha256=sha,
-                n_pixels=0,
-                n_clearings=0,
-                area_ha=0.0,
-            ),
-        )
+        batch_id = store.add_batch(conn, _new_batch(key, req, product, sha))
         pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
@@ -604,19 +600,7 @@ def _ingest_vector(
     area = float(np.nansum(clearings.area_ha))
     with store.transaction() as conn:
         batch_id = store.add_batch(
-            conn,
-            NewBatch(
-                key=key,
-                source=req.source,
-                product=product,
-                since=req.since,
-                until=req.until,
-                min_confidence=Confidence(req.min_confidence).name.lower(),
-                sha256=sha,
-                n_pixels=0,
-                n_clearings=len(clearings),
-                area_ha=area,
-            ),
+            conn, _new_batch(key, req, product, sha, n_clearings=len(clearings), area_ha=area)
         )
         store.add_clearings(conn, batch_id, clearings, placement)
     tally.add(clearings, placement)

@@ -115,28 +115,13 @@ def import_territories(
     kind = TerritoryKind(kind)
     source = str(path_or_url)
     import_kind = f"territories:{kind.value}"
-    key: str | None = None
-    if is_arcgis_url(source):
-        vector = fetch_layer(source, fetch=fetch, progress=progress)
-        key = vector.sha256
-    elif source.lower().startswith(("http://", "https://")):
-        raise InputError(
-            _("only ArcGIS REST layers can be imported from a URL"),
-            hint=_("download the file and import it from disk"),
-            source=source,
+    vector, key = read_import_source(
+        store, source, import_kind, layer=layer, fetch=fetch, progress=progress
+    )
+    if vector is None:
+        return TerritoryImportResult(
+            source=source, kind=kind, imported=0, skipped_existing=True, sha256=key
         )
-    else:
-        path = Path(source)
-        if path.exists():
-            key = _content_key(file_sha256(path), layer)
-            if store.find_import(key, import_kind):
-                return TerritoryImportResult(
-                    source=source, kind=kind, imported=0, skipped_existing=True, sha256=key
-                )
-        vector = read_features(path, layer=layer)
-        key = key or _content_key(vector.sha256 or "", layer)
-    if key is None:  # pragma: no cover - fetch_layer always hashes
-        raise AssertionError("no content hash")
 
     field_name = _resolve_name_field(vector, name_field, source)
     territories, dropped = _build_territories(vector, kind, field_name, source)
@@ -173,6 +158,40 @@ def import_territories(
         ids=list(ids),
         sha256=key,
     )
+
+
+def read_import_source(
+    store: Any,
+    source: str,
+    import_kind: str,
+    *,
+    layer: str | None = None,
+    fetch: Fetch | None = None,
+    progress: Progress | None = None,
+) -> tuple[VectorLayer | None, str]:
+    """The features of a file or ArcGIS REST layer, and the key that identifies its content.
+
+    Returns ``(None, key)`` without reading the file when that content was
+    already imported as ``import_kind`` (``store.find_import``). Other URLs
+    than ArcGIS REST layers are refused with an :class:`InputError`.
+    """
+    if is_arcgis_url(source):
+        vector = fetch_layer(source, fetch=fetch, progress=progress)
+        return vector, vector.sha256 or ""
+    if source.lower().startswith(("http://", "https://")):
+        raise InputError(
+            _("only ArcGIS REST layers can be imported from a URL"),
+            hint=_("download the file and import it from disk"),
+            source=source,
+        )
+    path = Path(source)
+    key: str | None = None
+    if path.is_file():
+        key = _content_key(file_sha256(path), layer)
+        if store.find_import(key, import_kind):
+            return None, key
+    vector = read_features(path, layer=layer)
+    return vector, key or _content_key(vector.sha256 or "", layer)
 
 
 def _content_key(digest: str, layer: str | None) -> str:
@@ -222,7 +241,7 @@ def _build_territories(
             shapes[shape] += 1
             dropped.append(f"{label}: {_DROP_REASONS[shape]()}")
             continue
-        name = _text(props.get(name_field)) if name_field else None
+        name = text_value(props.get(name_field)) if name_field else None
         territories.append(
             Territory(
                 name=name or _("{kind} {n}", kind=_kind_label(kind), n=position),
@@ -233,7 +252,7 @@ def _build_territories(
                 people=guess_people(props),
                 tenure=guess_tenure(props) if with_tenure else Tenure.UNKNOWN,
                 title_date=guess_title_date(props) if with_tenure else None,
-                attributes=_jsonable(props),
+                attributes=jsonable(props),
             )
         )
     if not territories:
@@ -286,14 +305,14 @@ def _summary(shapes: Counter[str]) -> str:
     return ", ".join(parts)
 
 
-def _text(value: Any) -> str | None:
+def text_value(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     text = " ".join(str(value).split())
     return text or None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Attributes as JSON-safe values (dates as ISO text, NaN as null, bytes left out)."""
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -305,13 +324,13 @@ def _jsonable(value: Any) -> Any:
         return float(value) if value.is_finite() else None
     if isinstance(value, Mapping):
         return {
-            str(k): _jsonable(v) for k, v in value.items() if not isinstance(v, bytes | bytearray)
+            str(k): jsonable(v) for k, v in value.items() if not isinstance(v, bytes | bytearray)
         }
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, bytes | bytearray):
         return None
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item):
-        return _jsonable(item())
+        return jsonable(item())
     return str(value)
