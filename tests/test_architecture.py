@@ -24,3 +24,9 @@ def test_domain_does_no_io():
         text = path.read_text(encoding="utf-8")
         for name in banned:
             assert f"import {name}" not in text and f"from {name}" not in text, (path.name, name)
+
+
+def test_test_modules_have_unique_names():
+    """The test folders are not packages: two test files of the same name break collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
