@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vigilancia.config import Settings
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.services.airstrips import find_runways
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
@@ -32,7 +33,7 @@ class DemoResult:
 def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:
     """Build the sample region under ``output``; import territories and context layers
     (rivers, roads, known airstrips); run ingest → clearings → placement → likely driver;
-    export.
+    export the clearings and the runway candidates.
 
     ``output`` is recreated from scratch so the demo gives the same answer every time.
     """
@@ -62,9 +63,11 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
             settings,
             progress,
         )
+        runways = find_runways(store, output=output / "pistas_candidatas.gpkg")
         exports = [
             export_clearings(store, output / "claros.gpkg", "gpkg").path,
             export_clearings(store, output / "claros.geojson", "geojson").path,
+            *([runways.path] if runways.path else []),
         ]
     finally:
         store.close()
