@@ -308,3 +308,6 @@ def test_summary_of_a_new_batch_equals_the_stored_one(store, tmp_path):
     again = run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
     assert again.batches[0].skipped
     assert again.to_dict()["territories"] == first.to_dict()["territories"]
+    # the drivers counted while classifying equal those read back on the re-run
+    assert first.drivers and sum(first.drivers.values()) == first.clearings
+    assert (again.drivers, again.model_version) == (first.drivers, first.model_version)

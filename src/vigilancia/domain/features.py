@@ -30,6 +30,8 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from vigilancia.domain.placement import cut_lines
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 GeomArray = NDArray[np.object_]
@@ -100,27 +102,6 @@ def _flat_parts(geoms: GeomArray, owner: IntArray) -> tuple[GeomArray, IntArray]
     return np.asarray(parts[keep], dtype=object), np.asarray(owner[keep], np.int64)
 
 
-def _cut_lines(lines: GeomArray, owner: IntArray, max_segments: int) -> tuple[GeomArray, IntArray]:
-    """LineStrings cut into pieces of at most ``max_segments`` segments (vectorised)."""
-    if len(lines) == 0:
-        return np.empty(0, dtype=object), np.empty(0, np.int64)
-    coords, line_of = shapely.get_coordinates(lines, return_index=True)
-    counts = np.bincount(line_of, minlength=len(lines))  # >= 2: GEOS lines have 2+ vertices
-    starts = np.cumsum(counts) - counts
-    nchunk = -(-np.maximum(counts - 1, 1) // max_segments)
-    total = int(nchunk.sum())
-    chunk_line = np.repeat(np.arange(len(lines)), nchunk)
-    chunk_j = np.arange(total) - np.repeat(np.cumsum(nchunk) - nchunk, nchunk)
-    first = starts[chunk_line] + chunk_j * max_segments
-    last = np.minimum(first + max_segments, starts[chunk_line] + counts[chunk_line] - 1)
-    length = last - first + 1
-    vertex = np.repeat(first, length) + (
-        np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
-    )
-    pieces = shapely.linestrings(coords[vertex], indices=np.repeat(np.arange(total), length))
-    return np.asarray(pieces, dtype=object), np.asarray(owner[chunk_line], np.int64)
-
-
 class NearestIndex:
     """Points, lines and polygons (one metric frame) indexed for nearest-distance queries.
 
@@ -154,7 +135,7 @@ class NearestIndex:
         line = (kind == _LINESTRING) | (kind == _LINEARRING)
         lines = np.concatenate([parts[line], np.asarray(rings, dtype=object)])
         line_owner = np.concatenate([owner[line], self.polygon_owner[ring_at]])
-        pieces, piece_owner = _cut_lines(lines, line_owner, max_segments)
+        pieces, piece_owner = cut_lines(lines, line_owner, max_segments)
         point = kind == _POINT
         self.pieces = np.concatenate([np.asarray(parts[point], dtype=object), pieces])
         self.piece_owner = np.concatenate([owner[point], piece_owner]).astype(np.int64)

@@ -1276,7 +1276,8 @@ def _simple_rings(xs, ys, ring_start, ring_comp, ring_pinch):  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
-def _in_ring(px, py, xs, ys, s, e):  # pragma: no cover - compiled
+def point_in_ring(px, py, xs, ys, s, e):  # pragma: no cover - compiled
+    """Even-odd test of a point against the closed ring ``xs/ys[s:e]``."""
     inside = False
     for t in range(s, e - 1):
         ay = ys[t]
@@ -1333,7 +1334,7 @@ def _assemble(xs, ys, ring_start, ring_comp, area2):  # pragma: no cover - compi
                 for q in range(a, b):
                     if area2[q] <= 0 or area2[q] >= best_area:
                         continue
-                    if _in_ring(px, py, xs, ys, ring_start[q], ring_start[q + 1]):
+                    if point_in_ring(px, py, xs, ys, ring_start[q], ring_start[q + 1]):
                         best = q
                         best_area = area2[q]
                 ring_poly[r] = ring_poly[best] if best >= 0 else first

@@ -43,6 +43,7 @@ __all__ = [
     "BOUNDARY_PIECE_SEGMENTS",
     "Overlaps",
     "boundary_pieces",
+    "cut_lines",
     "nearest_boundaries",
     "overlaps_by_geometry",
     "place",
@@ -177,6 +178,30 @@ def _intersection_area(a: GeomArray, b: GeomArray) -> FloatArray:
         return out
 
 
+def cut_lines(lines: GeomArray, owner: IntArray, max_segments: int) -> tuple[GeomArray, IntArray]:
+    """LineStrings (or rings) cut into pieces of at most ``max_segments`` segments (vectorised).
+
+    Returns ``(pieces, owner[line of each piece])``.
+    """
+    if len(lines) == 0:
+        return np.empty(0, dtype=object), np.empty(0, np.int64)
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(line_of, minlength=len(lines))  # >= 2: GEOS lines have 2+ vertices
+    starts = np.cumsum(counts) - counts
+    nchunk = -(-np.maximum(counts - 1, 1) // max_segments)
+    total = int(nchunk.sum())
+    chunk_line = np.repeat(np.arange(len(lines)), nchunk)
+    chunk_j = np.arange(total) - np.repeat(np.cumsum(nchunk) - nchunk, nchunk)
+    first = starts[chunk_line] + chunk_j * max_segments
+    last = np.minimum(first + max_segments, starts[chunk_line] + counts[chunk_line] - 1)
+    length = last - first + 1
+    vertex = np.repeat(first, length) + (
+        np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    )
+    pieces = shapely.linestrings(coords[vertex], indices=np.repeat(np.arange(total), length))
+    return np.asarray(pieces, dtype=object), np.asarray(owner[chunk_line], np.int64)
+
+
 def boundary_pieces(
     territories_m: ArrayLike, max_segments: int = BOUNDARY_PIECE_SEGMENTS
 ) -> tuple[GeomArray, IntArray]:
@@ -191,22 +216,8 @@ def boundary_pieces(
     parts, part_owner = shapely.get_parts(shapely.boundary(territories), return_index=True)
     if len(parts) == 0:
         return np.empty(0, dtype=object), np.empty(0, np.int64)
-    coords, line_of = shapely.get_coordinates(parts, return_index=True)
-    counts = np.bincount(line_of, minlength=len(parts))
-    starts = np.cumsum(counts) - counts
-    nseg = np.maximum(counts - 1, 0)
-    nchunk = -(-nseg // max_segments)
-    total = int(nchunk.sum())
-    chunk_line = np.repeat(np.arange(len(parts)), nchunk)
-    chunk_j = np.arange(total) - np.repeat(np.cumsum(nchunk) - nchunk, nchunk)
-    first = starts[chunk_line] + chunk_j * max_segments
-    last = np.minimum(first + max_segments, starts[chunk_line] + counts[chunk_line] - 1)
-    length = last - first + 1
-    vertex = np.repeat(first, length) + (
-        np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
-    )
-    pieces = shapely.linestrings(coords[vertex], indices=np.repeat(np.arange(total), length))
-    return np.asarray(pieces, dtype=object), np.asarray(part_owner[chunk_line], dtype=np.int64)
+    return cut_lines(np.asarray(parts, dtype=object), np.asarray(part_owner, np.int64),
+                     max_segments)
 
 
 def nearest_boundaries(

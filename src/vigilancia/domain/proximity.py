@@ -39,6 +39,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from vigilancia.domain.labelling import point_in_ring
+
 __all__ = ["BoundaryIndex"]
 
 #: Rings of cells searched around a clearing at each level before climbing.
@@ -78,29 +80,33 @@ def _split_segments(x0, y0, x1, y1, owner, max_len):  # pragma: no cover - compi
     return ox0, oy0, ox1, oy1, oown
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cells_of(x0, y0, x1, y1, ox, oy, cs, nx, ny):  # pragma: no cover - compiled
+    """Cell ranges (i0, i1, j0, j1), clipped to the grid, of a segment's bounding box."""
+    i0 = max(int((min(x0, x1) - ox) // cs), 0)
+    i1 = min(int((max(x0, x1) - ox) // cs), nx - 1)
+    j0 = max(int((min(y0, y1) - oy) // cs), 0)
+    j1 = min(int((max(y0, y1) - oy) // cs), ny - 1)
+    return i0, i1, j0, j1
+
+
 @njit(cache=True, nogil=True)
 def _bucket(x0, y0, x1, y1, ox, oy, cs, nx, ny):  # pragma: no cover - compiled
     """CSR lists of the segments whose bounding box touches each cell of one level."""
     n = x0.size
     counts = np.zeros(nx * ny + 1, np.int64)
     for s in range(n):
-        i0 = int((min(x0[s], x1[s]) - ox) // cs)
-        i1 = int((max(x0[s], x1[s]) - ox) // cs)
-        j0 = int((min(y0[s], y1[s]) - oy) // cs)
-        j1 = int((max(y0[s], y1[s]) - oy) // cs)
-        for j in range(max(j0, 0), min(j1, ny - 1) + 1):
-            for i in range(max(i0, 0), min(i1, nx - 1) + 1):
+        i0, i1, j0, j1 = _cells_of(x0[s], y0[s], x1[s], y1[s], ox, oy, cs, nx, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
                 counts[j * nx + i + 1] += 1
     start = np.cumsum(counts)
     fill = start[:-1].copy()
     segs = np.empty(start[-1], np.int32)
     for s in range(n):
-        i0 = int((min(x0[s], x1[s]) - ox) // cs)
-        i1 = int((max(x0[s], x1[s]) - ox) // cs)
-        j0 = int((min(y0[s], y1[s]) - oy) // cs)
-        j1 = int((max(y0[s], y1[s]) - oy) // cs)
-        for j in range(max(j0, 0), min(j1, ny - 1) + 1):
-            for i in range(max(i0, 0), min(i1, nx - 1) + 1):
+        i0, i1, j0, j1 = _cells_of(x0[s], y0[s], x1[s], y1[s], ox, oy, cs, nx, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
                 c = j * nx + i
                 segs[fill[c]] = s
                 fill[c] += 1
@@ -152,13 +158,8 @@ def _inside(px, py, xs, ys, ring_start, r0, r1):  # pragma: no cover - compiled
     """Even-odd test of a point against the closed rings ``r0:r1``."""
     inside = False
     for r in range(r0, r1):
-        for t in range(ring_start[r], ring_start[r + 1] - 1):
-            ay = ys[t]
-            by = ys[t + 1]
-            if (ay > py) != (by > py):
-                x = xs[t] + (py - ay) * (xs[t + 1] - xs[t]) / (by - ay)
-                if px < x:
-                    inside = not inside
+        if point_in_ring(px, py, xs, ys, ring_start[r], ring_start[r + 1]):
+            inside = not inside
     return inside
 
 

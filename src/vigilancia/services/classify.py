@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vigilancia.domain.drivers import DRIVERS, DriverModel, DriverPredictions
+from vigilancia.domain.drivers import DRIVERS, DriverModel
 from vigilancia.io.store import WorkspaceStore
 
 __all__ = ["ClassifyResult", "active_model", "classify_clearings"]
@@ -31,6 +31,12 @@ class ClassifyResult:
     model_version: str
     by_driver: dict[str, int]
     mean_completeness: float
+
+    def counts(self) -> dict[str, int]:
+        """Clearings per driver, most frequent first, drivers with none left out (the order
+        of :meth:`WorkspaceStore.driver_counts`)."""
+        return {d: n for d, n in sorted(self.by_driver.items(), key=lambda kv: (-kv[1], kv[0]))
+                if n}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +65,9 @@ def classify_clearings(
 
     ids, table = clearing_features(store, batch_ids=batch_ids)
     chosen = model or active_model(store)
-    preds = chosen.predict(table) if len(ids) else _no_predictions(chosen.version)
+    if len(ids) == 0:
+        return ClassifyResult(0, chosen.version, {str(d): 0 for d in DRIVERS}, 0.0)
+    preds = chosen.predict(table)
     drivers = [str(d) for d in preds.driver]
     with store.transaction() as conn:
         store.set_driver_predictions(
@@ -82,14 +90,5 @@ def classify_clearings(
         clearings=len(ids),
         model_version=preds.model_version,
         by_driver={str(d): counts.get(str(d), 0) for d in DRIVERS},
-        mean_completeness=float(np.mean(preds.completeness)) if len(ids) else 0.0,
-    )
-
-
-def _no_predictions(version: str) -> DriverPredictions:
-    return DriverPredictions(
-        probabilities=np.empty((0, len(DRIVERS))),
-        reasons=[],
-        completeness=np.empty(0),
-        model_version=version,
+        mean_completeness=float(np.mean(preds.completeness)),
     )

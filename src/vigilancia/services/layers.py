@@ -38,7 +38,12 @@ from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
 from vigilancia.io.sources.arcgis import Fetch, Progress
 from vigilancia.io.vectors import VectorLayer
-from vigilancia.services.territories import jsonable, read_import_source, text_value
+from vigilancia.services.territories import (
+    jsonable,
+    read_import_source,
+    resolve_field,
+    text_value,
+)
 
 __all__ = [
     "LayerImportResult",
@@ -59,7 +64,7 @@ class LayerStore(Protocol):
 
     def find_import(self, sha256: str, kind: str, *, conn: Any = None) -> bool: ...
 
-    def add_layer_import(
+    def record_import(
         self, conn: Any, sha256: str, kind: str, source: str, count: int
     ) -> int: ...
 
@@ -150,14 +155,14 @@ def import_layer(
     names = (
         guess_context_name_field(vector.columns)
         if name_field is None
-        else _resolve_field(
+        else resolve_field(
             vector, name_field, source, _("choose one of the fields listed for the names")
         )
     )
     classes = (
         guess_class_field(vector.columns)
         if class_field is None
-        else _resolve_field(
+        else resolve_field(
             vector, class_field, source, _("choose one of the fields listed for the classes")
         )
     )
@@ -176,7 +181,7 @@ def import_layer(
         with store.transaction() as conn:
             if store.find_import(key, import_kind, conn=conn):
                 return skipped
-            import_id = store.add_layer_import(conn, key, import_kind, source, len(rows))
+            import_id = store.record_import(conn, key, import_kind, source, len(rows))
             ids = store.add_context_features(conn, import_id, context_kind, rows)
     except ConflictError:  # a concurrent import of the same content won the race
         return skipped
@@ -200,25 +205,6 @@ def layer_summary(store: Any) -> list[tuple[ContextKind, int]]:
     """Stored context features per kind, in the order of :class:`ContextKind` (0 where none)."""
     counts: dict[str, int] = store.context_summary()
     return [(kind, int(counts.get(kind.value, 0))) for kind in ContextKind]
-
-
-def _resolve_field(vector: VectorLayer, wanted: str, source: str, hint: str) -> str:
-    """The column named ``wanted`` (case-insensitive), or :class:`InputError` listing the fields."""
-    columns = vector.columns
-    if wanted in columns:
-        return wanted
-    by_lower = {c.lower(): c for c in columns}
-    if wanted.lower() in by_lower:
-        return by_lower[wanted.lower()]
-    raise InputError(
-        _(
-            "the file has no field {field}; its fields are: {fields}",
-            field=wanted,
-            fields=", ".join(columns[:30]) or "-",
-        ),
-        hint=hint,
-        source=source,
-    )
 
 
 def _build_rows(

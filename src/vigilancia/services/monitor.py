@@ -428,17 +428,20 @@ def run_monitor(
             outcome = _ingest_vector(store, request, settings, tick, tally)
         else:
             outcome = _ingest_raster(store, request, settings, tick, tally)
-    if outcome.skipped:
+    drivers: dict[str, int] = {}
+    version: str | None = None
+    if outcome.skipped:  # read back what the first run wrote
         summary = store.territory_summary([outcome.batch_id])
-    else:  # what was just written, summed on the way (the same figures as the query)
+        drivers, version = store.driver_counts([outcome.batch_id])
+    else:  # what was just written, summed on the way (the same figures as the queries)
         summary = tally.summary(store.territories())
         if request.classify and outcome.clearings:
             from vigilancia.services.classify import classify_clearings
 
             tick("classify", 0, 1)
-            classify_clearings(store, batch_ids=[outcome.batch_id])
+            classified = classify_clearings(store, batch_ids=[outcome.batch_id])
             tick("classify", 1, 1)
-    drivers, version = store.driver_counts([outcome.batch_id])
+            drivers, version = classified.counts(), classified.model_version
     return MonitorResult(
         batches=[outcome],
         clearings=outcome.clearings,
@@ -570,7 +573,7 @@ def _ingest_vector(
     tally: _TerritoryTally,
 ) -> BatchOutcome:
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
-    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings  # noqa: I001
+    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings
 
     product = "mapbiomas" if req.product == "auto" else req.product
     if product != "mapbiomas":

@@ -61,7 +61,7 @@ class TerritoryStore(Protocol):
 
     def find_import(self, sha256: str, kind: str, *, conn: Any = None) -> bool: ...
 
-    def record_import(self, conn: Any, sha256: str, kind: str, source: str, count: int) -> None: ...
+    def record_import(self, conn: Any, sha256: str, kind: str, source: str, count: int) -> int: ...
 
     def add_territories(self, conn: Any, territories: list[Territory]) -> list[int]: ...
 
@@ -202,9 +202,14 @@ def _content_key(digest: str, layer: str | None) -> str:
 
 
 def _resolve_name_field(vector: VectorLayer, wanted: str | None, source: str) -> str | None:
-    columns = vector.columns
     if wanted is None:
-        return guess_name_field(columns)
+        return guess_name_field(vector.columns)
+    return resolve_field(vector, wanted, source, _("choose one of the fields listed for the names"))
+
+
+def resolve_field(vector: VectorLayer, wanted: str, source: str, hint: str) -> str:
+    """The column named ``wanted`` (case-insensitive), or :class:`InputError` listing the fields."""
+    columns = vector.columns
     if wanted in columns:
         return wanted
     by_lower = {c.lower(): c for c in columns}
@@ -216,7 +221,7 @@ def _resolve_name_field(vector: VectorLayer, wanted: str | None, source: str) ->
             field=wanted,
             fields=", ".join(columns[:30]) or "-",
         ),
-        hint=_("choose one of the fields listed for the names"),
+        hint=hint,
         source=source,
     )
 

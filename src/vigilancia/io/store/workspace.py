@@ -652,32 +652,9 @@ class WorkspaceStore:
 
     def record_import(
         self, conn: Connection, sha256: str, kind: str, source: str, count: int
-    ) -> None:
-        """Record that ``source`` (SHA-256 ``sha256``) was imported as ``kind`` (``count`` rows).
-
-        Raises :class:`ConflictError` when the same file was already imported as ``kind``.
-        """
-        self._require_tx(conn)
-        if self.find_import(sha256, kind, conn=conn):
-            raise ConflictError(
-                _("this file was already imported ({kind})", kind=kind),
-                hint=_("nothing was added; the workspace already has its contents"),
-                source=source,
-            )
-        conn.execute(
-            sa.insert(s.layer_imports).values(
-                sha256=sha256,
-                kind=kind,
-                source=source,
-                count=int(count),
-                imported_at=datetime.now(UTC),
-            )
-        )
-
-    def add_layer_import(
-        self, conn: Connection, sha256: str, kind: str, source: str, count: int
     ) -> int:
-        """Like :meth:`record_import`, returning the id of the new ``layer_imports`` row.
+        """Record that ``source`` (SHA-256 ``sha256``) was imported as ``kind`` (``count`` rows);
+        returns the id of the new ``layer_imports`` row.
 
         Raises :class:`ConflictError` when the same file was already imported as ``kind``.
         """
@@ -1214,23 +1191,19 @@ class WorkspaceStore:
             raise ValueError("one driver, probability, probability map and reasons per clearing")
         if n == 0:
             return 0
-        dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-        rows = list(
-            zip(
-                [str(d) for d in drivers],
-                np.asarray(probability, np.float64).tolist(),
-                [dumps(p) for p in probabilities],
-                [dumps([dict(r) for r in rs]) for rs in reasons],
-                [model_version] * n,
-                ids.tolist(),
-                strict=True,
-            )
-        )
+        driver_text = [str(d) for d in drivers]
+        prob = np.asarray(probability, np.float64).tolist()
+        probs = [dict(p) for p in probabilities]
+        why = [[dict(r) for r in rs] for rs in reasons]
+        cids = ids.tolist()
         if self._fast_bulk and self.is_sqlite:
+            dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
             sql = (
                 "UPDATE clearings SET driver = ?, driver_probability = ?, driver_probs = ?, "
                 "driver_reasons = ?, model_version = ? WHERE id = ?"
             )
+            rows = list(zip(driver_text, prob, map(dumps, probs), map(dumps, why),
+                            [model_version] * n, cids, strict=True))
             return self._raw_executemany(conn, sql, rows)
         c = s.clearings
         stmt = (
@@ -1245,8 +1218,8 @@ class WorkspaceStore:
             )
         )
         params = [
-            {"d": d, "p": p, "ps": json.loads(ps), "rs": json.loads(rs), "mv": mv, "cid": cid}
-            for d, p, ps, rs, mv, cid in rows
+            {"d": d, "p": p, "ps": ps, "rs": rs, "mv": model_version, "cid": cid}
+            for d, p, ps, rs, cid in zip(driver_text, prob, probs, why, cids, strict=True)
         ]
         updated = 0
         for i in range(0, n, CHUNK_ROWS):
