@@ -250,6 +250,10 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "context_features": 0,
             "classifier_models": 0,
             "clearing_labels": 0,
+            "corridor_runs": 0,
+            "corridors": 0,
+            "risk_assessments": 0,
+            "risk_scores": 0,
         }
     with store_factory.open(wdir) as st:
         assert st.name == "Federación"

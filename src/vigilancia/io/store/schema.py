@@ -252,6 +252,71 @@ clearing_labels = sa.Table(
     sa.Index(None, "clearing_id"),
 )
 
+corridor_runs = sa.Table(
+    "corridor_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=True),
+    sa.Column("params", sa.JSON, nullable=True),  # mode costs, friction, air range
+    sa.Column("summary", sa.JSON, nullable=True),  # origins, exits, routes found, missing layers
+)
+
+corridors = sa.Table(
+    "corridors",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),
+    sa.Column(
+        "run_id",
+        sa.Integer,
+        sa.ForeignKey("corridor_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("origin", sa.Text, nullable=False),  # "runway:12", "zone:3"
+    sa.Column("exit_name", sa.Text, nullable=True),
+    sa.Column("modes", sa.JSON, nullable=True),  # ["river", "road", ...] in route order
+    sa.Column("length_km", sa.Float, nullable=False),
+    sa.Column("cost", sa.Float, nullable=False),  # hours of travel at the configured speeds
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    *_bbox(),
+    sa.Index(None, "run_id"),
+)
+
+risk_assessments = sa.Table(
+    "risk_assessments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),  # territory, district
+    sa.Column("weights", sa.JSON, nullable=True),
+    sa.Column("coverage", sa.JSON, nullable=True),  # layers used and missing
+    sa.UniqueConstraint("unit", "as_of"),
+)
+
+risk_scores = sa.Table(
+    "risk_scores",
+    metadata,
+    sa.Column(
+        "assessment_id",
+        sa.Integer,
+        sa.ForeignKey("risk_assessments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("unit_key", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column(
+        "territory_id",
+        sa.Integer,
+        sa.ForeignKey("territories.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("risk_class", sa.String(16), nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("contributions", sa.JSON, nullable=False),  # [{factor, value, points, source}]
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -278,4 +343,8 @@ TABLES: tuple[sa.Table, ...] = (
     context_features,
     classifier_models,
     clearing_labels,
+    corridor_runs,
+    corridors,
+    risk_assessments,
+    risk_scores,
 )
