@@ -32,3 +32,48 @@ class Settings(BaseSettings):
     )
     workers: int = Field(2, ge=1, description="Threads used to read and decode rasters.")
     log_level: str = Field("WARNING", description="Python logging level.")
+    # trafficking network and corridors (vigilancia routes); speeds in km/h
+    route_river_kmh: float = Field(15.0, gt=0, description="Boat speed on navigable rivers.")
+    route_stream_kmh: float = Field(4.0, gt=0, description="Speed along streams (quebradas).")
+    route_national_road_kmh: float = Field(50.0, gt=0, description="Speed on national roads.")
+    route_departmental_road_kmh: float = Field(
+        35.0, gt=0, description="Speed on departmental roads."
+    )
+    route_rural_road_kmh: float = Field(
+        20.0, gt=0, description="Speed on rural (vecinal) roads and tracks."
+    )
+    route_trail_kmh: float = Field(4.0, gt=0, description="Speed on trails and footpaths.")
+    route_walk_kmh: float = Field(
+        2.0, gt=0, description="Off-network speed: walking through forest."
+    )
+    route_air_kmh: float = Field(200.0, gt=0, description="Light aircraft cruising speed.")
+    route_air_fixed_h: float = Field(
+        1.0, ge=0, description="Hours added to every flight (take-off, landing, loading)."
+    )
+    route_air_range_km: float = Field(
+        500.0, ge=0, description="Longest air link between airstrips (km); 0 = no air links."
+    )
+    route_snap_m: float = Field(
+        100.0, ge=0, description="Line ends this close (m) to a border count as crossings."
+    )
+    route_bridge_km: float = Field(
+        5.0, ge=0, description="Gaps in the network up to this length (km) are walked."
+    )
+    route_access_km: float = Field(
+        30.0, ge=0, description="Origins and exits reach the network walking up to this far (km)."
+    )
+    route_simplify_m: float = Field(
+        50.0, ge=0, description="Lines are simplified to this tolerance (m) for routing."
+    )
+    route_coca_probability: float = Field(
+        0.5, ge=0, le=1, description="Clearings with a coca probability from this on are origins."
+    )
+    route_zone_km: float = Field(
+        2.0, gt=0, description="Coca clearings this close (km) form one production zone."
+    )
+    route_density_cell_m: float = Field(
+        1000.0, gt=0, description="Cell size (m) of the corridor density surface."
+    )
+    route_density_bandwidth_km: float = Field(
+        5.0, gt=0, description="A route counts in the cells within this distance (km)."
+    )

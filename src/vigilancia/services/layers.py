@@ -36,8 +36,9 @@ from vigilancia.domain.context import (
 from vigilancia.domain.territories import Repair
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
+from vigilancia.io.osm import is_osm, read_osm
 from vigilancia.io.sources.arcgis import Fetch, Progress
-from vigilancia.io.vectors import VectorLayer
+from vigilancia.io.vectors import VectorLayer, file_sha256
 from vigilancia.services.territories import (
     jsonable,
     read_import_source,
@@ -131,6 +132,9 @@ def import_layer(
     and camp. ``name_field`` and ``class_field`` name the attributes holding
     each feature's name (``NOMBRE``, a route code such as ``COD_DS12``...) and
     class (``TIPO``: Río, Quebrada...); both are guessed when not given.
+    An OpenStreetMap extract (``.osm.pbf``, ``.osm``) gives the features of
+    ``kind`` (road, trail, river, airstrip or settlement; :mod:`vigilancia.io.osm`)
+    with their tag (``highway``, ``waterway``, ``aeroway``, ``place``) as class.
     ``layer`` picks a layer of a multi-layer file; ``fetch`` and ``progress``
     go to :func:`~vigilancia.io.sources.arcgis.fetch_layer` for ``http(s)``
     ArcGIS REST layers.
@@ -144,9 +148,12 @@ def import_layer(
     context_kind = parse_kind(kind)
     source = str(path)
     import_kind = f"{IMPORT_KIND_PREFIX}{context_kind.value}"
-    vector, key = read_import_source(
-        store, source, import_kind, layer=layer, fetch=fetch, progress=progress
-    )
+    if layer is None and is_osm(source):  # OpenStreetMap extract: the layer and tag of the kind
+        vector, key = _read_osm_source(store, source, import_kind, context_kind)
+    else:
+        vector, key = read_import_source(
+            store, source, import_kind, layer=layer, fetch=fetch, progress=progress
+        )
     if vector is None:
         return LayerImportResult(
             source=source, kind=context_kind, imported=0, skipped_existing=True, sha256=key
@@ -199,6 +206,19 @@ def import_layer(
         import_id=import_id,
         sha256=key,
     )
+
+
+def _read_osm_source(
+    store: LayerStore, source: str, import_kind: str, kind: ContextKind
+) -> tuple[VectorLayer | None, str]:
+    """The features of an OSM extract for ``kind``, or None when that file was imported so."""
+    path = Path(source)
+    if path.is_file():
+        key = file_sha256(path)
+        if store.find_import(key, import_kind):
+            return None, key
+    vector = read_osm(path, kind.value)
+    return vector, vector.sha256 or ""
 
 
 def layer_summary(store: Any) -> list[tuple[ContextKind, int]]:

@@ -55,6 +55,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.context import ContextFeatures, ContextKind
+from vigilancia.domain.routes import CorridorRun, StoredCorridor
 from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
 from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import _
@@ -1580,6 +1581,133 @@ class WorkspaceStore:
             return None
         return float(row[0]), float(row[1]), float(row[2]), float(row[3])
 
+    # -------------------------------------------------------------- corridors
+
+    def add_corridor_run(
+        self,
+        conn: Connection,
+        *,
+        as_of: date | None,
+        params: Mapping[str, Any],
+        summary: Mapping[str, Any],
+        corridors: Sequence[tuple[str, str | None, Sequence[str], float, float, Any]],
+    ) -> tuple[int, list[int]]:
+        """Store one run of the corridor analysis and its corridors; returns (run id, corridor ids).
+
+        ``corridors``: ``(origin, exit_name, modes, length_km, cost_h, geometry)``
+        per route, ``origin`` a label such as ``"runway:12"`` or ``"zone:3"``,
+        ``modes`` in route order, ``cost_h`` hours, geometry a line in EPSG:4326.
+        ``params`` and ``summary`` are JSON-serialisable.
+        """
+        self._require_tx(conn)
+        result = conn.execute(
+            sa.insert(s.corridor_runs).values(
+                created_at=datetime.now(UTC),
+                as_of=as_of,
+                params=dict(params),
+                summary=dict(summary),
+            )
+        )
+        pk = result.inserted_primary_key
+        assert pk is not None
+        run_id = int(pk[0])
+        if not corridors:
+            return run_id, []
+        geoms = np.empty(len(corridors), dtype=object)
+        geoms[:] = [c[5] for c in corridors]
+        bounds = np.asarray(shapely.bounds(geoms), np.float64)
+        wkb = shapely.to_wkb(geoms)
+        start = self._next_id(conn, s.corridors)
+        ids = list(range(start, start + len(corridors)))
+        rows = [
+            {
+                "id": cid,
+                "run_id": run_id,
+                "origin": str(c[0]),
+                "exit_name": c[1],
+                "modes": [str(m) for m in c[2]],
+                "length_km": float(c[3]),
+                "cost": float(c[4]),
+                "geometry": bytes(wkb[i]),
+                "minx": float(bounds[i, 0]),
+                "miny": float(bounds[i, 1]),
+                "maxx": float(bounds[i, 2]),
+                "maxy": float(bounds[i, 3]),
+            }
+            for i, (cid, c) in enumerate(zip(ids, corridors, strict=True))
+        ]
+        for i in range(0, len(rows), CHUNK_ROWS):
+            conn.execute(sa.insert(s.corridors), rows[i : i + CHUNK_ROWS])
+        return run_id, ids
+
+    def corridor_runs(self, *, conn: Connection | None = None) -> list[CorridorRun]:
+        """Stored corridor runs, oldest first."""
+        t = s.corridor_runs
+        with self._reader(conn) as c:
+            rows = c.execute(sa.select(t).order_by(t.c.id)).all()
+        return [_corridor_run(r) for r in rows]
+
+    def latest_corridor_run(
+        self, *, as_of: date | None = None, conn: Connection | None = None
+    ) -> CorridorRun | None:
+        """The newest corridor run (None if none); with ``as_of``, the newest built for it."""
+        t = s.corridor_runs
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(1)
+        if as_of is not None:
+            stmt = stmt.where(t.c.as_of == as_of)
+        with self._reader(conn) as c:
+            row = c.execute(stmt).first()
+        return None if row is None else _corridor_run(row)
+
+    def corridors(
+        self, run_id: int | None = None, *, conn: Connection | None = None
+    ) -> list[StoredCorridor]:
+        """Corridors of run ``run_id`` (default: the newest run), ordered by id; EPSG:4326 lines."""
+        t = s.corridors
+        with self._reader(conn) as c:
+            if run_id is None:
+                run = self.latest_corridor_run(conn=c)
+                if run is None:
+                    return []
+                run_id = run.id
+            rows = c.execute(
+                sa.select(t).where(t.c.run_id == int(run_id)).order_by(t.c.id)
+            ).all()
+        if not rows:
+            return []
+        geoms = shapely.from_wkb(np.array([bytes(r.geometry) for r in rows], dtype=object))
+        return [
+            StoredCorridor(
+                id=int(r.id),
+                run_id=int(r.run_id),
+                origin=str(r.origin),
+                exit_name=r.exit_name,
+                modes=tuple(r.modes or ()),
+                length_km=float(r.length_km),
+                cost_h=float(r.cost),
+                geometry=g,
+            )
+            for r, g in zip(rows, geoms, strict=True)
+        ]
+
+    def context_attributes(
+        self,
+        kinds: Iterable[ContextKind | str] | None = None,
+        *,
+        conn: Connection | None = None,
+    ) -> dict[int, dict[str, Any]]:
+        """The source attributes of stored context features (all, or those of ``kinds``) by id.
+
+        Features imported without attributes are left out.
+        """
+        t = s.context_features
+        stmt = sa.select(t.c.id, t.c.attributes).where(t.c.attributes.is_not(None))
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([ContextKind(k).value for k in kinds]))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt.order_by(t.c.id)).all()
+        return {int(r.id): dict(r.attributes) for r in rows if isinstance(r.attributes, dict)}
+
     # ---------------------------------------------------------------- helpers
 
     def _fetch_all(self, conn: Connection, stmt: sa.Select[Any]) -> list[Any]:
@@ -1753,10 +1881,13 @@ def _equal_area_ha(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
 
 
 def _objects(values: Sequence[Any]) -> Any:
-    """A pandas object column (None stays None; pandas 3 would infer ``str`` with NaN)."""
+    """A pandas object column (None stays None; pandas 3 would infer ``str`` with NaN).
+
+    One entry per value even when the values are lists of equal length (reasons).
+    """
     import pandas as pd
 
-    return pd.array(np.asarray(values, dtype=object), dtype=object)
+    return pd.array(np.fromiter(values, dtype=object, count=len(values)), dtype=object)
 
 
 def _iso_dates(values: Sequence[Any]) -> NDArray[np.object_]:
@@ -1790,6 +1921,19 @@ def _model_record(row: sa.Row[Any], *, with_blob: bool) -> ModelRecord:
         metrics=dict(row.metrics or {}),
         active=bool(row.active),
         blob=None if blob is None else bytes(blob),
+    )
+
+
+def _corridor_run(row: sa.Row[Any]) -> CorridorRun:
+    created = row.created_at
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    return CorridorRun(
+        id=int(row.id),
+        created_at=created,
+        as_of=_as_date(row.as_of),
+        params=dict(row.params or {}),
+        summary=dict(row.summary or {}),
     )
 
 
