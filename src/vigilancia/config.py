@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     )
     workers: int = Field(2, ge=1, description="Threads used to read and decode rasters.")
     log_level: str = Field("WARNING", description="Python logging level.")
+    # risk score (vigilancia risk)
+    risk_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Points of risk factors that replace the defaults, as JSON, e.g. "
+        '{"violence": 10, "tenure": 5}; factors not named keep their default.',
+    )
+    risk_cell_km: float = Field(
+        2.0, gt=0, description="Cell size (km) of the clearing-pressure grid of the risk score."
+    )
     # trafficking network and corridors (vigilancia routes); speeds in km/h
     route_river_kmh: float = Field(15.0, gt=0, description="Boat speed on navigable rivers.")
     route_stream_kmh: float = Field(4.0, gt=0, description="Speed along streams (quebradas).")

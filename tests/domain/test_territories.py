@@ -258,3 +258,13 @@ def test_guess_people() -> None:
     assert guess_people({"Etnia": " Asháninka "}) == "Asháninka"
     assert guess_people({"pueblo": "", "etnia": None}) is None
     assert guess_people({"nombre": "X"}) is None
+
+
+def test_ring_doubling_back_on_itself_is_dissolved_into_one_valid_polygon():
+    # found by Hypothesis: make_valid returned two triangles sharing an edge (invalid)
+    from shapely import wkt
+
+    geom = wkt.loads("POLYGON ((0 0, 0 1, 1 0, 0 0, 0 1, -1 0, 0 0))")
+    fixed, repairs = repair_geometry(geom, "feature 1")
+    assert fixed is not None and fixed.is_valid and fixed.geom_type == "Polygon"
+    assert fixed.area == pytest.approx(1.0) and len(repairs) == 1

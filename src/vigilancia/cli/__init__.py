@@ -24,6 +24,7 @@ from vigilancia.cli.common import (
     settings_from_env,
 )
 from vigilancia.cli.layers import KIND_LABELS, layers_app
+from vigilancia.cli.risk import risk_app
 from vigilancia.cli.routes import routes_command
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.domain.territories import TerritoryKind
@@ -50,6 +51,7 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(labels_app, name="labels")
 app.add_typer(airstrips_app, name="airstrips")
+app.add_typer(risk_app, name="risk")
 app.command("routes")(routes_command)
 
 

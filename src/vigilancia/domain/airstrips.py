@@ -72,7 +72,7 @@ so its footprint is up to one pixel wider than the runway (``max_width_m`` = 50 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -92,6 +92,7 @@ __all__ = [
     "candidate_features",
     "match_known",
     "runway_candidates",
+    "runway_opened_by",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -653,3 +654,29 @@ def match_known(
             dist[ci[j]] = d[j]
             overlap[ci[j]] = share[j]
     return KnownMatches(known, dist, overlap)
+
+
+#: Attribute names of the year a known runway was opened (ITU/Zindi labels: ``yr``).
+RUNWAY_YEAR_FIELDS: tuple[str, ...] = ("yr", "year", "anio", "año")
+
+
+def runway_opened_by(attrs: Mapping[str, Any] | None, as_of: date | None) -> bool:
+    """Whether a known runway existed by ``as_of``: its year (``yr``, ``year``...) is not later.
+
+    A runway without a readable year counts as existing.
+
+    >>> runway_opened_by({"yr": 2021}, date(2020, 6, 1)), runway_opened_by({"yr": 2019}, None)
+    (False, True)
+    """
+    if as_of is None or not attrs:
+        return True
+    lower = {str(k).lower(): v for k, v in attrs.items()}
+    for key in RUNWAY_YEAR_FIELDS:
+        value = lower.get(key)
+        if value is None:
+            continue
+        try:
+            return int(float(value)) <= as_of.year
+        except (TypeError, ValueError):
+            return True
+    return True

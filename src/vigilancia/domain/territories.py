@@ -73,6 +73,7 @@ class StoredTerritory:
     tenure: Tenure = Tenure.UNKNOWN
     title_date: date | None = None
     area_ha: float | None = None
+    attributes: Mapping[str, Any] | None = None  # the source attributes (JSON values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,10 @@ def repair_geometry(
     problem = _describe_invalidity(geom)
     try:
         fixed = polygonal_part(_make_valid(geom))
+        if fixed is not None and not fixed.is_valid:
+            # make_valid can return parts that share an edge (a ring doubling back
+            # along itself); dissolving them gives one valid polygon
+            fixed = polygonal_part(shapely.union_all(shapely.get_parts(fixed)))
     except shapely.errors.GEOSException:
         fixed = None
     if fixed is None or fixed.is_empty:

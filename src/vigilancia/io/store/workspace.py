@@ -202,6 +202,33 @@ class ClearingColumns:
 # ------------------------------------------------------------ engine, alembic
 
 
+@dataclass(frozen=True)
+class ClearingPoints:
+    """Stored clearings as points with their area, first date and driver probabilities.
+
+    One entry per clearing, ordered by id; ``first_date`` is ``datetime64[D]``
+    (NaT when unknown); ``probs`` maps each driver name to its probabilities,
+    NaN where a clearing is not classified.
+    """
+
+    id: NDArray[np.int64]
+    first_date: NDArray[np.datetime64]
+    area_ha: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    probs: dict[str, NDArray[np.float64]]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def subset(self, keep: NDArray[np.bool_]) -> ClearingPoints:
+        """The clearings where ``keep`` is True."""
+        return ClearingPoints(
+            self.id[keep], self.first_date[keep], self.area_ha[keep], self.lon[keep],
+            self.lat[keep], {k: v[keep] for k, v in self.probs.items()},
+        )
+
+
 def sqlite_url(path: Path) -> str:
     """SQLAlchemy URL of a SQLite file."""
     return sa.engine.URL.create("sqlite", database=str(path)).render_as_string()
@@ -833,6 +860,7 @@ class WorkspaceStore:
             t.c.tenure,
             t.c.title_date,
             t.c.area_ha,
+            t.c.attributes,
         ).order_by(t.c.id)
         if kinds is not None:
             stmt = stmt.where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
@@ -853,6 +881,7 @@ class WorkspaceStore:
                 tenure=Tenure(r.tenure),
                 title_date=r.title_date,
                 area_ha=r.area_ha,
+                attributes=r.attributes,
             )
             for r, g in zip(rows, geoms, strict=True)
         ]
@@ -1580,6 +1609,107 @@ class WorkspaceStore:
         if row[0] is None:
             return None
         return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+    def clearing_points(self, *, conn: Connection | None = None) -> ClearingPoints:
+        """Every stored clearing as a centroid point with area, first date and driver probabilities.
+
+        Lean on purpose (no geometry): the risk score and its back-test read
+        hundreds of thousands of clearings.
+        """
+        c = s.clearings
+        stmt = sa.select(
+            c.c.id,
+            self._date_text(c.c.first_date),
+            c.c.area_ha,
+            c.c.centroid_lon,
+            c.c.centroid_lat,
+            sa.type_coerce(c.c.driver_probs, sa.Text),
+        ).order_by(c.c.id)
+        with self._reader(conn) as rc:
+            rows = self._fetch_all(rc, stmt)
+        n = len(rows)
+        ids, dates, area, lon, lat, probs_text = (
+            zip(*rows, strict=True) if rows else ((),) * 6
+        )
+        probs: dict[str, NDArray[np.float64]] = {}
+        for i, text in enumerate(probs_text):
+            if not text:
+                continue
+            for driver, p in json.loads(text).items():
+                col = probs.get(driver)
+                if col is None:
+                    col = probs[driver] = np.full(n, np.nan)
+                col[i] = float(p)
+        return ClearingPoints(
+            np.asarray(ids, np.int64),
+            np.array([d or "NaT" for d in dates], dtype="datetime64[D]"),
+            np.asarray(area, np.float64),
+            np.array([np.nan if v is None else v for v in lon], np.float64),
+            np.array([np.nan if v is None else v for v in lat], np.float64),
+            probs,
+        )
+
+    # ------------------------------------------------------------------- risk
+
+    def save_risk_assessment(
+        self,
+        conn: Connection,
+        *,
+        as_of: date,
+        unit: str,
+        weights: dict[str, float],
+        coverage: dict[str, str],
+        rows: Sequence[tuple[str, str | None, int | None, float, str, int, Any]],
+    ) -> int:
+        """Store one risk assessment, replacing the one of the same ``unit`` and ``as_of``.
+
+        ``rows``: ``(unit_key, name, territory_id, score, risk_class, rank,
+        contributions)`` with JSON-serialisable contributions. Returns its id.
+        """
+        self._require_tx(conn)
+        a, r = s.risk_assessments, s.risk_scores
+        old = conn.execute(
+            sa.select(a.c.id).where(a.c.unit == unit, a.c.as_of == as_of)
+        ).scalar_one_or_none()
+        if old is not None:
+            conn.execute(sa.delete(r).where(r.c.assessment_id == old))
+            conn.execute(sa.delete(a).where(a.c.id == old))
+        aid = self._next_id(conn, a)
+        conn.execute(sa.insert(a).values(
+            id=aid, created_at=datetime.now(UTC), as_of=as_of, unit=unit,
+            weights=weights, coverage=coverage,
+        ))
+        payload = [
+            {"assessment_id": aid, "unit_key": k, "name": name, "territory_id": tid,
+             "score": float(score), "risk_class": cls, "rank": int(rank),
+             "contributions": contributions}
+            for k, name, tid, score, cls, rank, contributions in rows
+        ]
+        for i in range(0, len(payload), CHUNK_ROWS):
+            conn.execute(sa.insert(r), payload[i : i + CHUNK_ROWS])
+        return aid
+
+    def risk_assessments(self, *, conn: Connection | None = None) -> list[dict[str, Any]]:
+        """Stored risk assessments, newest date first: id, as_of, unit, created_at, units."""
+        a, r = s.risk_assessments, s.risk_scores
+        stmt = (
+            sa.select(a.c.id, a.c.as_of, a.c.unit, a.c.created_at,
+                      sa.func.count(r.c.unit_key).label("units"))
+            .select_from(a.outerjoin(r, r.c.assessment_id == a.c.id))
+            .group_by(a.c.id, a.c.as_of, a.c.unit, a.c.created_at)
+            .order_by(a.c.as_of.desc(), a.c.id.desc())
+        )
+        with self._reader(conn) as c:
+            return [dict(row._mapping) for row in c.execute(stmt).all()]
+
+    def risk_scores(
+        self, assessment_id: int, *, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """The scores of one assessment, by rank."""
+        r = s.risk_scores
+        stmt = sa.select(r).where(r.c.assessment_id == assessment_id).order_by(r.c.rank)
+        with self._reader(conn) as c:
+            return [dict(row._mapping) for row in c.execute(stmt).all()]
 
     # -------------------------------------------------------------- corridors
 

@@ -1,0 +1,135 @@
+"""Risk scores in words: classes, factor names and one explained sentence per unit.
+
+Rendered through :func:`vigilancia.i18n._`, Spanish by default.
+
+>>> from vigilancia.domain.risk import Factor, FactorValue, score_unit
+>>> from vigilancia.i18n import set_language
+>>> s = score_unit("territory:1", "Comunidad X", [
+...     FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
+...     FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 2, "within_km": 5.0}),
+...     FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
+... ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
+>>> set_language("es"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
+Comunidad X: riesgo crítico (74 pts): territorio sin título, 2 pistas a menos de 5 km,
+14 claros nuevos en 3 meses
+>>> set_language("en"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
+Comunidad X: critical risk (74 pts): untitled territory, 2 airstrips within 5 km,
+14 new clearings in 3 months
+>>> set_language("es")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
+from vigilancia.i18n import _
+from vigilancia.services.driver_text import _number as number
+
+__all__ = ["class_name", "contribution_text", "explain", "factor_name"]
+
+#: Contributions shown in a sentence, at most.
+MAX_REASONS = 4
+#: Contributions below this many points are left out of the sentence.
+MIN_POINTS = 0.5
+
+
+def class_name(cls: RiskClass | str) -> str:
+    """Name of a risk class in the current language."""
+    names = {
+        RiskClass.CRITICAL: _("critical"),
+        RiskClass.HIGH: _("high"),
+        RiskClass.MEDIUM: _("medium"),
+        RiskClass.LOW: _("low"),
+    }
+    return names[RiskClass(cls)]
+
+
+def factor_name(factor: Factor | str) -> str:
+    """Short name of a factor in the current language."""
+    names = {
+        Factor.PRESSURE_LOCAL: _("nearby clearing pressure"),
+        Factor.PRESSURE_REGIONAL: _("regional clearing pressure"),
+        Factor.RECENT_CLEARINGS: _("recent clearings"),
+        Factor.TREND: _("clearing trend"),
+        Factor.COCA: _("coca-likely clearings"),
+        Factor.AIRSTRIPS: _("airstrips"),
+        Factor.CORRIDORS: _("trafficking corridors"),
+        Factor.TENURE: _("tenure"),
+        Factor.VIOLENCE: _("violence against defenders"),
+        Factor.ISOLATION: _("reserves for peoples in isolation"),
+    }
+    return names[Factor(factor)]
+
+
+def _tenure_text(d: Mapping[str, Any]) -> str:
+    status = {
+        "claimed": _("untitled territory"),
+        "in_process": _("titling in process"),
+        "recognised": _("recognised, not titled"),
+        "titled": _("titled territory"),
+    }.get(str(d.get("status")), "")
+    overlaps = int(d.get("overlaps") or 0)
+    if overlaps:
+        over = _("overlapped by {n} territories", n=overlaps)
+        return f"{status}, {over}" if status else over
+    return status
+
+
+_PHRASES: dict[Factor, Callable[[Mapping[str, Any]], str]] = {
+    Factor.PRESSURE_LOCAL: lambda d: _(
+        "{ha} ha of recent clearing nearby", ha=number(d.get("weighted_ha"), 1)),
+    Factor.PRESSURE_REGIONAL: lambda d: _(
+        "active frontier around ({ha} ha weighted)", ha=number(d.get("weighted_ha"), 1)),
+    Factor.RECENT_CLEARINGS: lambda d: _(
+        "{n} new clearings in {months} months", n=number(d.get("count")),
+        months=number(d.get("months"))),
+    Factor.TREND: lambda d: _(
+        "clearings rising ({recent} against {previous} in the {months} months before)",
+        recent=number(d.get("recent")), previous=number(d.get("previous")),
+        months=number(d.get("months"))),
+    Factor.COCA: lambda d: _(
+        "{n} coca-likely clearings in {months} months", n=number(d.get("likely")),
+        months=number(d.get("months"))),
+    Factor.AIRSTRIPS: lambda d: (
+        _("{n} airstrips within {km} km", n=number(d.get("near")), km=number(d.get("within_km")))
+        if int(d.get("near") or 0) > 0
+        else _("airstrip {km} km away", km=number(d.get("distance_km"), 1))
+    ),
+    Factor.CORRIDORS: lambda d: (
+        _("crossed by {n} trafficking corridors", n=number(d.get("crossing")))
+        if int(d.get("crossing") or 0) > 0
+        else _("{km} km from a trafficking corridor", km=number(d.get("distance_km"), 1))
+    ),
+    Factor.TENURE: _tenure_text,
+    Factor.VIOLENCE: lambda d: _(
+        "{n} incidents against defenders in the region in {years} years",
+        n=number(d.get("incidents")), years=number(d.get("years"))),
+    Factor.ISOLATION: lambda d: _(
+        "{km} km from the reserve {name}", km=number(d.get("distance_km"), 1),
+        name=d.get("reserve") or ""),
+}
+
+
+def contribution_text(c: Contribution) -> str:
+    """What one contribution says, e.g. "14 claros nuevos en 3 meses"."""
+    if not c.available:
+        return _("{factor}: no data", factor=factor_name(c.factor))
+    return _PHRASES[c.factor](c.detail)
+
+
+def explain(score: RiskScore) -> str:
+    """One sentence: name, class, points and the strongest reasons; missing data last."""
+    reasons = [
+        contribution_text(c)
+        for c in sorted(score.contributions, key=lambda c: -c.points)
+        if c.available and c.points >= MIN_POINTS
+    ][:MAX_REASONS]
+    head = _("{name}: {cls} risk ({points} pts)", name=score.name,
+             cls=class_name(score.risk_class), points=number(score.score))
+    text = f"{head}: {', '.join(r for r in reasons if r)}" if reasons else head
+    missing = [factor_name(c.factor) for c in score.missing]
+    if missing:
+        text += "; " + _("missing data: {factors}", factors=", ".join(missing))
+    return text
