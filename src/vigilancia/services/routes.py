@@ -39,6 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from vigilancia.config import Settings
 from vigilancia.domain import routes as domain_routes
+from vigilancia.domain.airstrips import runway_opened_by
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.routes import (
@@ -284,7 +285,7 @@ def build_corridors(
 
     runways = features.of_kind(ContextKind.AIRSTRIP)
     keep = np.array(
-        [_opened_by(attributes.get(int(i)), as_of) for i in runways.id], dtype=bool
+        [runway_opened_by(attributes.get(int(i)), as_of) for i in runways.id], dtype=bool
     ).reshape(-1)
     runway_ids = runways.id[keep]
     runway_geoms = runways.geometry[keep]
@@ -465,22 +466,6 @@ def _coca_clearings(
          frame["centroid_lat"].to_numpy(np.float64)[keep]]
     )
     return (ids, area, xy), bool(keep.any())
-
-
-def _opened_by(attrs: Mapping[str, Any] | None, as_of: date | None) -> bool:
-    """Whether a runway existed by ``as_of``: its year (``yr``, ``year``, ``anio``) is not later."""
-    if as_of is None or not attrs:
-        return True
-    lower = {str(k).lower(): v for k, v in attrs.items()}
-    for key in ("yr", "year", "anio", "año"):
-        value = lower.get(key)
-        if value is None:
-            continue
-        try:
-            return int(float(value)) <= as_of.year
-        except (TypeError, ValueError):
-            return True
-    return True
 
 
 def _frame(*groups: Any) -> CRS:
