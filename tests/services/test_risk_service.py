@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 from shapely.geometry import LineString, box, mapping
 
 from vigilancia.config import Settings
@@ -191,8 +192,14 @@ def test_backtest_grid_and_territory(workspace):
     assert "corridors" in data["missing"]
     terr = backtest(workspace, SETTINGS, cutoff=AS_OF, horizon_months=12, unit="territory")
     assert terr.n_units == 4
-    # all future alerts fell in Alfa and Beta: the top quarter (1 unit) holds the larger share
-    assert terr.metrics["auc"] is not None
+    # the top 1 % of 4 units is one unit: Alfa, the highest score at the cutoff
+    pts = workspace.clearing_points()
+    future = pts.first_date >= np.datetime64(AS_OF)
+    in_alfa = shapely.contains_xy(A, pts.lon, pts.lat) & future
+    in_any = shapely.contains_xy(shapely.union_all([A, B, B2, C]), pts.lon, pts.lat) & future
+    assert terr.future_area_ha == pytest.approx(pts.area_ha[in_any].sum())
+    assert terr.metrics["top1_capture"] == pytest.approx(
+        pts.area_ha[in_alfa].sum() / pts.area_ha[in_any].sum())
     with pytest.raises(InputError, match="2030"):
         backtest(workspace, SETTINGS, cutoff=date(2030, 1, 1), unit="grid")
     with pytest.raises(InputError, match="province"):
@@ -217,12 +224,17 @@ def test_no_units_is_a_clear_error(store_factory, tmp_path: Path):
 def test_classes_are_named_in_both_languages(workspace):
     res = assess_risk(workspace, SETTINGS, as_of=AS_OF, save=False)
     assert res.assessment_id is None
+    top = res.scores[0]
     set_language("en")
     try:
-        assert "risk (" in explain(res.scores[0]) and "missing data" in explain(res.scores[0])
+        english = explain(top)
     finally:
         set_language("es")
-    assert {s.risk_class for s in res.scores} <= set(RiskClass)
+    assert english.startswith(f"CN Alfa: {top.risk_class.value} risk (")
+    assert "missing data" in english
+    spanish = {RiskClass.CRITICAL: "crítico", RiskClass.HIGH: "alto",
+               RiskClass.MEDIUM: "medio", RiskClass.LOW: "bajo"}[top.risk_class]
+    assert explain(top).startswith(f"CN Alfa: riesgo {spanish} (")
 
 
 # ------------------------------------------------------------------ the shell

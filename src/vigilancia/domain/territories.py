@@ -389,7 +389,8 @@ def guess_people(props: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _normalise(text: str) -> str:
+def normalise_name(text: str) -> str:
+    """Upper case, accents, "_" and "-" removed, spaces collapsed: "Huánuco" -> "HUANUCO"."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.upper().replace("_", " ").replace("-", " ").split())
@@ -400,7 +401,7 @@ _FALSE_WORDS = {"NO", "N", "FALSE", "0", "F"}
 
 
 def _tenure_from_text(value: str) -> Tenure:
-    text = _normalise(value)
+    text = normalise_name(value)
     if not text:
         return Tenure.UNKNOWN
     words = set(text.split())
@@ -452,7 +453,7 @@ def guess_tenure(props: Mapping[str, Any]) -> Tenure:
             continue
         if isinstance(value, bool):
             value = "SI" if value else "NO"
-        text = _normalise(str(value))
+        text = normalise_name(str(value))
         if candidate.startswith("tit"):
             if text in _TRUE_WORDS:
                 return Tenure.TITLED

@@ -20,10 +20,10 @@ Columns are found by name (case and accents ignored): region
 from __future__ import annotations
 
 import csv
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigilancia.domain.territories import normalise_name
 from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
 
@@ -45,15 +45,10 @@ class Incident:
     count: int
 
 
-def _key(name: str) -> str:
-    raw = unicodedata.normalize("NFKD", name.strip().lower())
-    return "".join(c for c in raw if not unicodedata.combining(c))
-
-
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:
-    keys = [_key(h) for h in header]
+    keys = [normalise_name(h) for h in header]
     for name in names:
-        k = _key(name)
+        k = normalise_name(name)
         if k in keys:
             return keys.index(k)
     return None

@@ -32,7 +32,7 @@ from babel.numbers import format_decimal
 from vigilancia.domain.drivers import Driver, Reason
 from vigilancia.i18n import _, get_language
 
-__all__ = ["driver_name", "prediction_text", "reason_text", "reasons_text"]
+__all__ = ["driver_name", "number_text", "prediction_text", "reason_text", "reasons_text"]
 
 #: Probability from which a driver is "likely", and from which it is "possible".
 LIKELY = 0.7
@@ -52,7 +52,7 @@ def _locale(lang: str) -> str:
     return name
 
 
-def _number(value: object, digits: int = 0) -> str:
+def number_text(value: object, digits: int = 0) -> str:
     """``value`` with the language's separators; "?" when it is not a finite number."""
     try:
         x = float(value)  # type: ignore[arg-type]
@@ -65,7 +65,7 @@ def _number(value: object, digits: int = 0) -> str:
 
 
 def _metres(value: object) -> str:
-    return _number(value)
+    return number_text(value)
 
 
 def _hectares(value: object) -> str:
@@ -73,12 +73,12 @@ def _hectares(value: object) -> str:
         big = abs(float(value)) >= 10  # type: ignore[arg-type]
     except (TypeError, ValueError):
         big = False
-    return _number(value, 0 if big else 1)
+    return number_text(value, 0 if big else 1)
 
 
 def _percent(share: object) -> str:
     try:
-        return _number(100 * float(share))  # type: ignore[arg-type]
+        return number_text(100 * float(share))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "?"
 
@@ -134,13 +134,13 @@ def _feature_value(name: str, value: object) -> str:
     if name.endswith("_ha"):
         return f"{_hectares(value)} ha"
     if name.endswith("_deg"):
-        return f"{_number(value)}°"
+        return f"{number_text(value)}°"
     if name in ("inside_territory", "recleared"):
         try:
             return _("yes") if float(value) >= 0.5 else _("no")  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return "?"
-    return _number(value, 2)
+    return number_text(value, 2)
 
 
 def reason_text(reason: Reason) -> str:
@@ -174,7 +174,7 @@ def reason_text(reason: Reason) -> str:
         "small_patch": lambda: _("small patch of {area} ha", area=ha("area_ha")),
         "irregular_shape": lambda: _("irregular shape"),
         "clustered": lambda: _("{count} other clearings within 1 km",
-                               count=_number(p.get("count"))),
+                               count=number_text(p.get("count"))),
         "far_from_road": lambda: _("far from roads ({distance} m)", distance=m("distance_m")),
         "far_from_settlement": lambda: _("far from settlements ({distance} m)",
                                          distance=m("distance_m")),
@@ -184,7 +184,7 @@ def reason_text(reason: Reason) -> str:
         "long_strip": lambda: _("strip of {length} m, longer than any runway",
                                 length=m("length_m")),
         "branching_track": lambda: _("thin strip with {count} branches or bends",
-                                     count=_number(p.get("count"))),
+                                     count=number_text(p.get("count"))),
         "compact_block": lambda: _("compact block of {area} ha", area=ha("area_ha")),
         "tiny_patch": lambda: _("very small clearing ({area} ha)", area=ha("area_ha")),
         "no_clear_pattern": lambda: _("no clear pattern"),
@@ -201,7 +201,7 @@ def reason_text(reason: Reason) -> str:
         return make()
     if not p:
         return reason.code
-    inner = ", ".join(f"{k} {_number(v, 2) if not isinstance(v, str) else v}"
+    inner = ", ".join(f"{k} {number_text(v, 2) if not isinstance(v, str) else v}"
                       for k, v in p.items())
     return f"{reason.code} ({inner})"
 

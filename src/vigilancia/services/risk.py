@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,6 +31,8 @@ from vigilancia.config import Settings
 from vigilancia.domain.airstrips import runway_opened_by
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.risk import (
+    OVERLAP_LEVEL,
+    TENURE_LEVELS,
     Factor,
     FactorValue,
     Grid,
@@ -43,7 +44,12 @@ from vigilancia.domain.risk import (
     rank_scores,
     score_unit,
 )
-from vigilancia.domain.territories import StoredTerritory, Tenure, TerritoryKind
+from vigilancia.domain.territories import (
+    StoredTerritory,
+    Tenure,
+    TerritoryKind,
+    normalise_name,
+)
 from vigilancia.errors import InputError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
@@ -113,7 +119,6 @@ class RiskAssessment:
     units: Mapping[str, RiskUnit]
     weights: Mapping[Factor, float]
     missing: Mapping[Factor, str]
-    sources: Mapping[Factor, str]
     assessment_id: int | None = None
 
     def class_counts(self) -> dict[str, int]:
@@ -228,8 +233,7 @@ def _days_before(points: ClearingPoints, as_of: date) -> NDArray[np.float64]:
 
 
 def _normal(text: Any) -> str:
-    raw = unicodedata.normalize("NFKD", str(text or ""))
-    return " ".join("".join(c for c in raw if not unicodedata.combining(c)).upper().split())
+    return normalise_name(str(text or ""))
 
 
 _DEPARTMENT_KEYS = ("nombdep", "departamento", "departamen", "department", "region", "dpto")
@@ -407,18 +411,19 @@ def _score_all(
     settings: Settings,
     units: Sequence[tuple[RiskUnit, StoredTerritory]],
     territories: Sequence[StoredTerritory],
+    points: ClearingPoints,
     as_of: date,
     *,
     incidents: Sequence[Incident] | None,
     corridor_as_of: date | None,
     strict_corridors: bool,
     progress: Progress | None,
-) -> tuple[list[RiskScore], dict[Factor, str], dict[Factor, str]]:
-    """Measure every factor of every unit and score it (not ranked)."""
+) -> tuple[list[RiskScore], dict[Factor, str]]:
+    """Measure every factor of every unit and score it (not ranked); missing factors and why."""
     weights = merge_weights(settings.risk_weights)
     minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds([u.geometry
                                                                       for u, _t in units]))
-    frame = _frame(store.clearing_points(), as_of, (minx, miny, maxx, maxy),
+    frame = _frame(points, as_of, (minx, miny, maxx, maxy),
                    settings.risk_cell_km, margin_km=settings.buffer_km)
     metric = transform_geometries([u.geometry for u, _t in units], WGS84, frame.crs)
     buffered = shapely.buffer(metric, settings.buffer_km * 1000.0)
@@ -435,8 +440,9 @@ def _score_all(
             missing[f] = _("no alerts before {date}: run vigilancia monitor",
                            date=as_of.isoformat())
     coca = frame.points.probs.get("coca")
-    has_coca = coca is not None and bool(np.isfinite(coca).any())
-    if has_coca:
+    if coca is not None and not np.isfinite(coca).any():
+        coca = None  # no clearing is classified
+    if coca is not None:
         sources[Factor.COCA] = _("driver classifier")
     else:
         missing[Factor.COCA] = _("clearings are not classified: run vigilancia classifier apply")
@@ -507,7 +513,7 @@ def _score_all(
             values.append(FactorValue(Factor.TREND, (n_recent + 1.0) / (n_prev + 1.0),
                                       sources[Factor.TREND],
                                       {"recent": n_recent, "previous": n_prev, "months": 3}))
-            if has_coca and coca is not None:
+            if coca is not None:
                 sel = idx[ages < COCA_DAYS]
                 expected = float(np.nansum(coca[sel]))
                 likely = int((np.nan_to_num(coca[sel]) >= 0.5).sum())
@@ -569,7 +575,7 @@ def _score_all(
         missing[Factor.TENURE] = _(
             "titling status unknown: import territories with a titling field (e.g. titcom)"
         )
-    return scores, missing, sources
+    return scores, missing
 
 
 def _km(d: float) -> float | None:
@@ -594,8 +600,6 @@ def _tenure_level(
                 continue
             if shapely.intersection(geom, metric[other]).area >= OVERLAP_SHARE * geom.area:
                 overlaps += 1
-    from vigilancia.domain.risk import OVERLAP_LEVEL, TENURE_LEVELS
-
     level = TENURE_LEVELS.get(status.value)
     if overlaps:
         level = max(level or 0.0, OVERLAP_LEVEL)
@@ -635,11 +639,12 @@ def assess_risk(
             hint=_("import them with vigilancia territories import WORKSPACE FILE "
                    "--kind community (or --kind district)"),
         )
+    points = store.clearing_points()
     if as_of is None:
-        as_of = _default_as_of(store.clearing_points())
+        as_of = _default_as_of(points)
     rows = read_incidents(incidents) if incidents is not None else None
-    scores, missing, sources = _score_all(
-        store, settings, units, territories, as_of, incidents=rows,
+    scores, missing = _score_all(
+        store, settings, units, territories, points, as_of, incidents=rows,
         corridor_as_of=None, strict_corridors=False, progress=progress,
     )
     ranked = rank_scores(scores)
@@ -661,8 +666,7 @@ def assess_risk(
                     for s in ranked
                 ],
             )
-    return RiskAssessment(as_of, tuple(ranked), by_key, weights, missing, sources,
-                          assessment_id)
+    return RiskAssessment(as_of, tuple(ranked), by_key, weights, missing, assessment_id)
 
 
 # ------------------------------------------------------------------ back-test
@@ -718,8 +722,8 @@ def backtest(
         )
     units = [(RiskUnit(f"{unit}:{t.id}", t.name, "district" if unit == "district"
                        else "community", t.id, t.geometry), t) for t in chosen]
-    scores, missing, _sources = _score_all(
-        store, settings, units, territories, cutoff, incidents=None,
+    scores, missing = _score_all(
+        store, settings, units, territories, points, cutoff, incidents=None,
         corridor_as_of=cutoff, strict_corridors=True, progress=progress,
     )
     score = np.array([s.score for s in scores])

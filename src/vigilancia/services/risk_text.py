@@ -25,7 +25,7 @@ from typing import Any
 
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
 from vigilancia.i18n import _
-from vigilancia.services.driver_text import _number as number
+from vigilancia.services.driver_text import number_text as number
 
 __all__ = ["class_name", "contribution_text", "explain", "factor_name"]
 
