@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     )
     workers: int = Field(2, ge=1, description="Threads used to read and decode rasters.")
     log_level: str = Field("WARNING", description="Python logging level.")
+    # cases (vigilancia cases)
+    case_group_m: float = Field(
+        500.0, ge=0, description="Clearings of one territory closer than this (m) form one case."
+    )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(
         default_factory=dict,

@@ -254,6 +254,12 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "corridors": 0,
             "risk_assessments": 0,
             "risk_scores": 0,
+            "cases": 0,
+            "case_clearings": 0,
+            "case_events": 0,
+            "patrol_plans": 0,
+            "field_files": 0,
+            "field_observations": 0,
         }
     with store_factory.open(wdir) as st:
         assert st.name == "Federación"

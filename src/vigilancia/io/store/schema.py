@@ -317,6 +317,129 @@ risk_scores = sa.Table(
     sa.Column("contributions", sa.JSON, nullable=False),  # [{factor, value, points, source}]
 )
 
+# -- cases, patrols and field data (0005) ------------------------------------------
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),  # alerts, field
+    sa.Column(
+        "territory_id",
+        sa.Integer,
+        sa.ForeignKey("territories.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("priority_terms", sa.JSON, nullable=True),  # [{name, points, value}]
+    sa.Column("area_ha", sa.Float, nullable=False),
+    sa.Column("first_alert", sa.Date, nullable=True),
+    sa.Column("last_alert", sa.Date, nullable=True),
+    sa.Column("driver", sa.String(16), nullable=True),
+    sa.Column("driver_probability", sa.Float, nullable=True),
+    sa.Column("assignee", sa.Text, nullable=True),  # sensitive: never in public outputs
+    sa.Column("verdict", sa.String(32), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("geometry", sa.LargeBinary, nullable=True),  # WKB lon/lat
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "territory_id"),
+    sa.Index(None, "status"),
+)
+
+case_clearings = sa.Table(
+    "case_clearings",
+    metadata,
+    sa.Column(
+        "clearing_id",
+        BigId,
+        sa.ForeignKey("clearings.id", ondelete="CASCADE"),
+        primary_key=True,  # a clearing belongs to one case at most
+    ),
+    sa.Column(
+        "case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Index(None, "case_id"),
+)
+
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_status", sa.String(16), nullable=True),
+    sa.Column("to_status", sa.String(16), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Index(None, "case_id"),
+)
+
+patrol_plans = sa.Table(
+    "patrol_plans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "territory_id",
+        sa.Integer,
+        sa.ForeignKey("territories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("params", sa.JSON, nullable=True),  # max km, start, speeds
+    sa.Column("plan", sa.JSON, nullable=False),  # stops, totals, skipped cases
+    sa.Column("route", sa.LargeBinary, nullable=True),  # WKB lon/lat line
+    sa.Index(None, "territory_id"),
+)
+
+field_files = sa.Table(
+    "field_files",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),  # the bytes, kept as they came
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),  # name when first imported
+    sa.Column("stored_path", sa.Text, nullable=False),  # relative to the workspace folder
+    sa.Column("role", sa.String(16), nullable=False),  # original, data, attachment
+    sa.Column("source", sa.Text, nullable=False),  # path given to the import
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+field_observations = sa.Table(
+    "field_observations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # format+file+record hash
+    sa.Column(
+        "case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("distance_m", sa.Float, nullable=True),  # to the case it attached to
+    sa.Column("source_format", sa.String(16), nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=True),  # the file the record came in
+    sa.Column("record_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("geometry", sa.LargeBinary, nullable=True),  # WKB lon/lat; sensitive
+    sa.Column("footprint", sa.LargeBinary, nullable=True),  # nadir drone photo footprint
+    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("altitude_m", sa.Float, nullable=True),
+    sa.Column("accuracy_m", sa.Float, nullable=True),
+    sa.Column("verdict", sa.String(32), nullable=True),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("attributes", sa.JSON, nullable=True),
+    sa.Column("attachments", sa.JSON, nullable=True),  # [{name, sha256}]
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "case_id"),
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -347,4 +470,10 @@ TABLES: tuple[sa.Table, ...] = (
     corridors,
     risk_assessments,
     risk_scores,
+    cases,
+    case_clearings,
+    case_events,
+    patrol_plans,
+    field_files,
+    field_observations,
 )

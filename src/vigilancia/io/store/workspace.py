@@ -53,6 +53,7 @@ from alembic.util.exc import CommandError
 from numpy.typing import NDArray
 from sqlalchemy.engine import Connection, Engine
 
+from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.context import ContextFeatures, ContextKind
 from vigilancia.domain.routes import CorridorRun, StoredCorridor
@@ -1434,6 +1435,22 @@ class WorkspaceStore:
             rows = self._fetch_all(rc, stmt)
         return np.sort(np.array([r[0] for r in rows], dtype=np.int64))
 
+    def clearing_overlaps(
+        self, kinds: Iterable[TerritoryKind], *, conn: Connection | None = None
+    ) -> list[tuple[int, int, float]]:
+        """``(clearing_id, territory_id, share)`` for every overlap with a territory of
+        ``kinds`` (share: fraction of the clearing's area inside it), by clearing then
+        largest share."""
+        ct, t = s.clearing_territories, s.territories
+        stmt = (
+            sa.select(ct.c.clearing_id, ct.c.territory_id, ct.c.share)
+            .select_from(ct.join(t, t.c.id == ct.c.territory_id))
+            .where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
+            .order_by(ct.c.clearing_id, ct.c.share.desc(), ct.c.territory_id)
+        )
+        with self._reader(conn) as rc:
+            return [(int(a), int(b), float(c)) for a, b, c in self._fetch_all(rc, stmt)]
+
     def territory_kind_counts(self, *, conn: Connection | None = None) -> dict[TerritoryKind, int]:
         """Number of stored territories per kind (kinds without territories left out)."""
         t = s.territories
@@ -1838,6 +1855,283 @@ class WorkspaceStore:
             rows = c.execute(stmt.order_by(t.c.id)).all()
         return {int(r.id): dict(r.attributes) for r in rows if isinstance(r.attributes, dict)}
 
+    # ------------------------------------------------------------------ cases
+
+    def add_cases(self, conn: Connection, cases: Sequence[Case]) -> list[int]:
+        """Store new cases (their ``id`` is ignored; ids are given here) and their clearings.
+
+        A clearing may be in one case only: a clearing already in a case raises
+        :class:`~vigilancia.errors.ConflictError` and nothing is written.
+        Returns the new ids in the order of ``cases``.
+        """
+        self._require_tx(conn)
+        if not cases:
+            return []
+        cc = s.case_clearings
+        wanted = sorted({int(c) for case in cases for c in case.clearing_ids})
+        for i in range(0, len(wanted), _IN_CHUNK):
+            taken = conn.execute(
+                sa.select(cc.c.clearing_id, cc.c.case_id).where(
+                    cc.c.clearing_id.in_(wanted[i : i + _IN_CHUNK])
+                )
+            ).first()
+            if taken is not None:
+                raise ConflictError(
+                    _("Clearing {clearing} is already in case {case}",
+                      clearing=taken[0], case=f"C-{int(taken[1]):04d}")
+                )
+        first = self._next_id(conn, s.cases)
+        ids = list(range(first, first + len(cases)))
+        rows: list[dict[str, Any]] = []
+        links: list[dict[str, int]] = []
+        for cid, case in zip(ids, cases, strict=True):
+            rows.append(_case_row(case) | {"id": cid})
+            links.extend({"clearing_id": int(c), "case_id": cid} for c in case.clearing_ids)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            conn.execute(sa.insert(s.cases), rows[i : i + CHUNK_ROWS])
+        for i in range(0, len(links), CHUNK_ROWS):
+            conn.execute(sa.insert(cc), links[i : i + CHUNK_ROWS])
+        return ids
+
+    def update_case(self, conn: Connection, case_id: int, **values: Any) -> None:
+        """Change stored fields of one case (status, assignee, verdict, note, priority,
+        priority_terms, territory_id, updated_at)."""
+        self._require_tx(conn)
+        allowed = {"status", "assignee", "verdict", "note", "priority", "priority_terms",
+                   "territory_id", "updated_at", "area_ha", "first_alert", "last_alert",
+                   "driver", "driver_probability", "geometry", "lon", "lat"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"cannot update case fields {sorted(unknown)}")
+        payload = {k: (v.value if hasattr(v, "value") and k in ("status", "verdict") else v)
+                   for k, v in values.items()}
+        if "priority_terms" in payload and payload["priority_terms"] is not None:
+            payload["priority_terms"] = [
+                {"name": t.name, "points": t.points, "value": t.value}
+                for t in payload["priority_terms"]
+            ]
+        if "geometry" in payload and payload["geometry"] is not None:
+            payload["geometry"] = shapely.to_wkb(payload["geometry"])
+        if "driver" in payload and payload["driver"] is not None:
+            payload["driver"] = str(getattr(payload["driver"], "value", payload["driver"]))
+        done = conn.execute(sa.update(s.cases).where(s.cases.c.id == case_id).values(**payload))
+        if done.rowcount == 0:
+            raise NotFoundError(_("No case {case} in this workspace", case=f"C-{case_id:04d}"))
+
+    def cases(
+        self,
+        *,
+        territory_id: int | None = None,
+        statuses: Iterable[CaseStatus] | None = None,
+        ids: Iterable[int] | None = None,
+        conn: Connection | None = None,
+    ) -> list[Case]:
+        """Stored cases (filtered by community, statuses and ids), by id, with their clearings."""
+        t, cc = s.cases, s.case_clearings
+        stmt = sa.select(t).order_by(t.c.id)
+        link = sa.select(cc.c.case_id, cc.c.clearing_id).order_by(cc.c.case_id, cc.c.clearing_id)
+        if territory_id is not None:
+            stmt = stmt.where(t.c.territory_id == int(territory_id))
+            link = link.join(t, t.c.id == cc.c.case_id).where(
+                t.c.territory_id == int(territory_id)
+            )
+        if statuses is not None:
+            stmt = stmt.where(t.c.status.in_([CaseStatus(v).value for v in statuses]))
+        if ids is not None:
+            wanted = [int(v) for v in ids]
+            stmt = stmt.where(t.c.id.in_(wanted))
+            link = link.where(cc.c.case_id.in_(wanted))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+            links: dict[int, list[int]] = {}
+            if rows:
+                for case_id, clearing_id in c.execute(link).all():
+                    links.setdefault(int(case_id), []).append(int(clearing_id))
+        return [_case(r, tuple(links.get(int(r.id), ()))) for r in rows]
+
+    def case(self, case_id: int, *, conn: Connection | None = None) -> Case:
+        """One stored case; :class:`~vigilancia.errors.NotFoundError` if there is none."""
+        found = self.cases(ids=[case_id], conn=conn)
+        if not found:
+            raise NotFoundError(
+                _("No case {case} in this workspace", case=f"C-{int(case_id):04d}"),
+                hint=_("list the cases with: vigilancia cases list WORKSPACE"),
+            )
+        return found[0]
+
+    def cased_clearing_ids(self, *, conn: Connection | None = None) -> set[int]:
+        """Ids of the clearings that already belong to a case."""
+        cc = s.case_clearings
+        with self._reader(conn) as c:
+            return {int(v) for (v,) in c.execute(sa.select(cc.c.clearing_id)).all()}
+
+    def add_case_clearings(
+        self, conn: Connection, case_id: int, clearing_ids: Iterable[int]
+    ) -> None:
+        """Put more clearings in an existing case (none may be in a case already)."""
+        self._require_tx(conn)
+        rows = [{"clearing_id": int(c), "case_id": int(case_id)} for c in clearing_ids]
+        if rows:
+            conn.execute(sa.insert(s.case_clearings), rows)
+
+    def add_case_events(self, conn: Connection, events: Sequence[CaseEvent]) -> None:
+        """Append events to the cases' histories (never updated nor deleted)."""
+        self._require_tx(conn)
+        rows = [
+            {
+                "case_id": int(e.case_id),
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "from_status": None if e.from_status is None else CaseStatus(e.from_status).value,
+                "to_status": None if e.to_status is None else CaseStatus(e.to_status).value,
+                "detail": dict(e.detail) or None,
+            }
+            for e in events
+        ]
+        for i in range(0, len(rows), CHUNK_ROWS):
+            conn.execute(sa.insert(s.case_events), rows[i : i + CHUNK_ROWS])
+
+    def case_events(
+        self, case_id: int | None = None, *, conn: Connection | None = None
+    ) -> list[CaseEvent]:
+        """The history of one case (or of all), oldest first."""
+        t = s.case_events
+        stmt = sa.select(t).order_by(t.c.id)
+        if case_id is not None:
+            stmt = stmt.where(t.c.case_id == int(case_id))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+        return [
+            CaseEvent(
+                case_id=int(r.case_id),
+                at=_aware(r.at),
+                actor=r.actor,
+                action=r.action,
+                from_status=None if r.from_status is None else CaseStatus(r.from_status),
+                to_status=None if r.to_status is None else CaseStatus(r.to_status),
+                detail=dict(r.detail or {}),
+                id=int(r.id),
+            )
+            for r in rows
+        ]
+
+    def save_patrol_plan(
+        self,
+        conn: Connection,
+        *,
+        territory_id: int,
+        params: Mapping[str, Any],
+        plan: Mapping[str, Any],
+        route_wkb: bytes | None,
+    ) -> int:
+        """Store one patrol plan (JSON-able ``params`` and ``plan``, route as WKB); its id."""
+        self._require_tx(conn)
+        t = s.patrol_plans
+        pid = self._next_id(conn, t)
+        conn.execute(sa.insert(t).values(
+            id=pid, territory_id=int(territory_id), created_at=datetime.now(UTC),
+            params=dict(params), plan=dict(plan), route=route_wkb,
+        ))
+        return pid
+
+    def patrol_plans(
+        self, territory_id: int | None = None, *, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored patrol plans, newest first: id, territory_id, created_at, params, plan, route
+        (WKB or None)."""
+        t = s.patrol_plans
+        stmt = sa.select(t).order_by(t.c.id.desc())
+        if territory_id is not None:
+            stmt = stmt.where(t.c.territory_id == int(territory_id))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+        return [dict(r._mapping) | {"created_at": _aware(r.created_at)} for r in rows]
+
+    # ------------------------------------------------------------- field data
+
+    def add_field_files(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Record kept field files (columns of ``field_files``); a SHA-256 already stored
+        is skipped. Returns how many were added."""
+        self._require_tx(conn)
+        t = s.field_files
+        shas = sorted({str(r["sha256"]) for r in rows})
+        seen: set[str] = set()
+        for i in range(0, len(shas), _IN_CHUNK):
+            seen.update(
+                str(v) for (v,) in conn.execute(
+                    sa.select(t.c.sha256).where(t.c.sha256.in_(shas[i : i + _IN_CHUNK]))
+                ).all()
+            )
+        new = []
+        for r in rows:
+            if r["sha256"] in seen:
+                continue
+            seen.add(str(r["sha256"]))
+            new.append(dict(r))
+        if new:
+            conn.execute(sa.insert(t), new)
+        return len(new)
+
+    def field_files(
+        self, shas: Iterable[str] | None = None, *, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored field files (all, or those with ``shas``), by import time then name."""
+        t = s.field_files
+        stmt = sa.select(t).order_by(t.c.imported_at, t.c.name)
+        if shas is not None:
+            stmt = stmt.where(t.c.sha256.in_(list(shas)))
+        with self._reader(conn) as c:
+            return [dict(r._mapping) for r in c.execute(stmt).all()]
+
+    def field_observation_keys(
+        self, keys: Iterable[str], *, conn: Connection | None = None
+    ) -> set[str]:
+        """Which of ``keys`` are already stored observations."""
+        t = s.field_observations
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        with self._reader(conn) as c:
+            for i in range(0, len(wanted), _IN_CHUNK):
+                found.update(
+                    str(v) for (v,) in c.execute(
+                        sa.select(t.c.key).where(t.c.key.in_(wanted[i : i + _IN_CHUNK]))
+                    ).all()
+                )
+        return found
+
+    def add_field_observations(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """Store observations (columns of ``field_observations`` except ``id``). Returns ids."""
+        self._require_tx(conn)
+        t = s.field_observations
+        first = self._next_id(conn, t)
+        ids = list(range(first, first + len(rows)))
+        payload = [dict(r) | {"id": i} for i, r in zip(ids, rows, strict=True)]
+        for i in range(0, len(payload), CHUNK_ROWS):
+            conn.execute(sa.insert(t), payload[i : i + CHUNK_ROWS])
+        return ids
+
+    def field_observations(
+        self, case_id: int | None = None, *, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored observations (all, or one case's), by id, as column dicts (WKB geometry)."""
+        t = s.field_observations
+        stmt = sa.select(t).order_by(t.c.id)
+        if case_id is not None:
+            stmt = stmt.where(t.c.case_id == int(case_id))
+        with self._reader(conn) as c:
+            rows = c.execute(stmt).all()
+        out = []
+        for r in rows:
+            row = dict(r._mapping)
+            for key in ("observed_at", "end_at", "imported_at"):
+                if row[key] is not None:
+                    row[key] = _aware(row[key])
+            out.append(row)
+        return out
+
     # ---------------------------------------------------------------- helpers
 
     def _fetch_all(self, conn: Connection, stmt: sa.Select[Any]) -> list[Any]:
@@ -2085,4 +2379,65 @@ def _batch_record(row: sa.Row[Any]) -> BatchRecord:
         area_ha=float(row.area_ha),
         stats=dict(row.stats or {}),
         created_at=created,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """A stored timestamp as timezone-aware UTC (SQLite returns naive ones)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "status": CaseStatus(case.status).value,
+        "origin": case.origin.value,
+        "territory_id": case.territory_id,
+        "lon": float(case.lon),
+        "lat": float(case.lat),
+        "priority": float(case.priority),
+        "priority_terms": [
+            {"name": t.name, "points": t.points, "value": t.value} for t in case.priority_terms
+        ],
+        "area_ha": float(case.area_ha),
+        "first_alert": case.first_alert,
+        "last_alert": case.last_alert,
+        "driver": None if case.driver is None else case.driver.value,
+        "driver_probability": case.driver_probability,
+        "assignee": case.assignee,
+        "verdict": None if case.verdict is None else case.verdict.value,
+        "note": case.note,
+        "geometry": None if case.geometry is None else shapely.to_wkb(case.geometry),
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+    }
+
+
+def _case(row: sa.Row[Any], clearing_ids: tuple[int, ...]) -> Case:
+    from vigilancia.domain.drivers import Driver
+    from vigilancia.domain.field import Verdict
+
+    return Case(
+        id=int(row.id),
+        status=CaseStatus(row.status),
+        origin=CaseOrigin(row.origin),
+        territory_id=row.territory_id,
+        lon=float(row.lon),
+        lat=float(row.lat),
+        priority=float(row.priority),
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        clearing_ids=clearing_ids,
+        geometry=None if row.geometry is None else shapely.from_wkb(row.geometry),
+        area_ha=float(row.area_ha),
+        first_alert=_as_date(row.first_alert),
+        last_alert=_as_date(row.last_alert),
+        driver=None if row.driver is None else Driver(row.driver),
+        driver_probability=row.driver_probability,
+        priority_terms=tuple(
+            PriorityTerm(str(t["name"]), float(t["points"]), float(t["value"]))
+            for t in (row.priority_terms or [])
+        ),
+        assignee=row.assignee,
+        verdict=None if row.verdict is None else Verdict(row.verdict),
+        note=row.note,
     )

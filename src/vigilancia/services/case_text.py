@@ -1,0 +1,84 @@
+"""Cases in words: status and verdict names, and why a case has its priority.
+
+Rendered through :func:`vigilancia.i18n._`, Spanish by default.
+
+>>> from vigilancia.domain.cases import PriorityTerm
+>>> from vigilancia.i18n import set_language
+>>> set_language("es")
+>>> status_name("in_field"), verdict_name("coca_confirmed")
+('en campo', 'Coca confirmada')
+>>> priority_text((PriorityTerm("recency", 30.0, 12), PriorityTerm("size", 8.0, 2.5)))
+'alerta de hace 12 días (30 pts), 2,5 ha (8 pts)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vigilancia.domain.cases import CaseStatus, PriorityTerm
+from vigilancia.domain.field import Verdict
+from vigilancia.i18n import _, get_language
+from vigilancia.io.field.xlsform import VERDICT_LABELS
+from vigilancia.services.driver_text import driver_name
+from vigilancia.services.driver_text import number_text as number
+
+__all__ = ["STATUS_ALIASES", "priority_text", "status_name", "verdict_name"]
+
+#: Status names people type, in both languages, to the status.
+STATUS_ALIASES: dict[str, CaseStatus] = {
+    **{s.value.replace("_", " "): s for s in CaseStatus},
+    "nuevo": CaseStatus.NEW,
+    "asignado": CaseStatus.ASSIGNED,
+    "en campo": CaseStatus.IN_FIELD,
+    "verificado": CaseStatus.VERIFIED,
+    "denunciado": CaseStatus.REPORTED,
+    "reportado": CaseStatus.REPORTED,
+    "cerrado": CaseStatus.CLOSED,
+    "descartado": CaseStatus.DISMISSED,
+}
+
+
+def status_name(status: CaseStatus | str) -> str:
+    """Name of a case status in the current language."""
+    names = {
+        CaseStatus.NEW: _("new"),
+        CaseStatus.ASSIGNED: _("assigned"),
+        CaseStatus.IN_FIELD: _("in field"),
+        CaseStatus.VERIFIED: _("verified"),
+        CaseStatus.REPORTED: _("reported"),
+        CaseStatus.CLOSED: _("closed"),
+        CaseStatus.DISMISSED: _("dismissed"),
+    }
+    return names[CaseStatus(status)]
+
+
+def verdict_name(verdict: Verdict | str | None) -> str:
+    """The verdict as the verification form labels it, in the current language ("" for None)."""
+    if verdict is None:
+        return ""
+    es, en = VERDICT_LABELS[Verdict(verdict)]
+    return en if get_language() == "en" else es
+
+
+def priority_text(terms: Iterable[PriorityTerm], driver: str | None = None) -> str:
+    """The terms of a case's priority as a short phrase, largest first (``driver``: the
+    case's likely driver, named in the driver term)."""
+    parts = []
+    for t in terms:
+        pts = number(t.points, 0)
+        if t.name == "recency":
+            parts.append(_("alert {days} days ago ({pts} pts)", days=number(t.value, 0), pts=pts))
+        elif t.name == "size":
+            parts.append(_("{ha} ha ({pts} pts)", ha=number(t.value, 1), pts=pts))
+        elif t.name == "driver":
+            parts.append(_("likely {driver} {p} % ({pts} pts)", driver=driver_label(driver),
+                           p=number(100 * t.value, 0), pts=pts))
+        elif t.name == "risk":
+            parts.append(_("community risk {score} ({pts} pts)", score=number(t.value, 0),
+                           pts=pts))
+    return ", ".join(parts)
+
+
+def driver_label(driver: str | None) -> str:
+    """The driver's name in the current language ("" for None)."""
+    return "" if driver is None else driver_name(driver)

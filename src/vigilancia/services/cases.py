@@ -1,0 +1,466 @@
+"""Cases: open them from clearings, assign them, move them through their statuses.
+
+- :func:`open_cases` groups the clearings in or near each community territory
+  (or reserve) that are not yet in a case into cases: clearings within
+  ``case_group_m`` metres of each other form one case, and a new clearing that
+  close to an open case of the same territory joins it. Each case gets a
+  priority from its clearings' recency, size and likely driver and the
+  community's latest risk score (see :func:`vigilancia.domain.cases.case_priority`).
+  Re-running adds only what is new.
+- :func:`update_case` assigns, changes status, records a verdict or a note, and
+  writes the change to the case's history. A verdict turns the case's clearings
+  into training labels of the driver classifier (source ``case:C-0042@<time>``).
+
+Every change is one transaction: a refused transition changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy.engine import Connection
+
+from vigilancia.config import Settings
+from vigilancia.domain.cases import (
+    DRIVER_URGENCY,
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseOrigin,
+    CaseStatus,
+    TransitionError,
+    case_priority,
+    check_transition,
+    group_points,
+    status_after_verdict,
+    verdict_driver,
+)
+from vigilancia.domain.driver_training import LabelRow
+from vigilancia.domain.drivers import Driver
+from vigilancia.domain.field import Verdict
+from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.errors import ConflictError, InputError, NotFoundError
+from vigilancia.i18n import _
+from vigilancia.io.store import WorkspaceStore
+
+__all__ = [
+    "CASE_TERRITORY_KINDS",
+    "OpenCasesResult",
+    "find_territory",
+    "local_metres",
+    "open_cases",
+    "parse_case_id",
+    "parse_status",
+    "parse_verdict",
+    "territory_risk_scores",
+    "update_case",
+]
+
+#: Kinds of territory whose clearings become cases (patrolled by their communities).
+CASE_TERRITORY_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class OpenCasesResult:
+    """What :func:`open_cases` did: new case ids, cases that took new clearings, and
+    how many clearings went into cases (``per_territory``: new cases by territory name)."""
+
+    opened: tuple[int, ...]
+    grown: tuple[int, ...]
+    clearings: int
+    per_territory: dict[str, int] = field(default_factory=dict)
+
+
+def local_metres(
+    lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray, lat0: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat degrees to metres east/north in a plane tangent at latitude ``lat0``.
+
+    Good to well under 1 % over the tens of kilometres of one territory.
+    """
+    k = math.cos(math.radians(lat0))
+    return (np.asarray(lon, np.float64) * 111_320.0 * k,
+            np.asarray(lat, np.float64) * 110_574.0)
+
+
+def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
+    """The community territory or reserve named (accents and case ignored) or numbered.
+
+    An ambiguous or unknown name raises an :class:`~vigilancia.errors.InputError`
+    listing what matched or the names that come closest.
+    """
+    from vigilancia.domain.territories import normalise_name
+
+    territories = store.territories(CASE_TERRITORY_KINDS)
+    text = str(name_or_id).strip()
+    if text.isdigit():
+        for t in territories:
+            if t.id == int(text):
+                return t
+    wanted = normalise_name(text)
+    exact = [t for t in territories if normalise_name(t.name) == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    partial = exact or [t for t in territories if wanted and wanted in normalise_name(t.name)]
+    if len(partial) == 1:
+        return partial[0]
+    if len(partial) > 1:
+        listing = "; ".join(f"{t.id}: {t.name}" for t in partial[:8])
+        raise InputError(
+            _("Territory {name!r} matches {n} territories: {listing}",
+              name=text, n=len(partial), listing=listing),
+            hint=_("give the number (id) of the one you mean"),
+        )
+    raise NotFoundError(
+        _("No community territory or reserve called {name!r} in this workspace", name=text),
+        hint=_("list them with: vigilancia territories list WORKSPACE"),
+    )
+
+
+def territory_risk_scores(store: WorkspaceStore, *, conn: Connection | None = None
+                          ) -> dict[int, float]:
+    """The latest stored risk score (0-100) of each territory, by territory id."""
+    for a in store.risk_assessments(conn=conn):
+        if a["unit"] == "territory":
+            return {int(r["territory_id"]): float(r["score"])
+                    for r in store.risk_scores(a["id"], conn=conn)
+                    if r["territory_id"] is not None}
+    return {}
+
+
+def open_cases(
+    store: WorkspaceStore,
+    settings: Settings,
+    *,
+    territory: str | int | None = None,
+    since: date | None = None,
+    as_of: date | None = None,
+    actor: str = "vigilancia",
+    progress: Progress | None = None,
+) -> OpenCasesResult:
+    """Group the clearings in or near communities and reserves that are in no case yet into cases.
+
+    ``territory``: only that one; ``since``: only clearings whose last alert is
+    on or after that date; ``as_of``: the date recency is counted from (default:
+    today). Clearings outside every community and reserve and farther than
+    ``buffer_km`` from them are left alone.
+    """
+    tick = progress or (lambda stage, done, total: None)
+    only = None if territory is None else find_territory(store, territory)
+    territories = {t.id: t for t in store.territories(CASE_TERRITORY_KINDS)}
+    frame = store.clearings_frame()
+    dates = [d for d in frame["last_date"] if d]
+    when = as_of or (date.fromisoformat(max(dates)) if dates else datetime.now(UTC).date())
+    tick("Reading clearings", 1, 3)
+    cased = store.cased_clearing_ids()
+    owner: dict[int, int] = {}
+    for cid, tid, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
+        owner.setdefault(cid, tid)  # largest share first
+    ids = frame["id"].to_numpy()
+    nearest = frame["nearest_territory_id"].to_numpy(dtype=float, na_value=np.nan)
+    within = frame["within_buffer"].to_numpy()
+    last = frame["last_date"].to_numpy()
+    keep: list[int] = []
+    terr: list[int] = []
+    for i, cid in enumerate(ids.tolist()):
+        if cid in cased:
+            continue
+        tid: int | None = owner.get(cid)
+        if tid is None and within[i] and not math.isnan(nearest[i]):
+            tid = int(nearest[i]) if int(nearest[i]) in territories else None
+        if tid is None or (only is not None and tid != only.id):
+            continue
+        if since is not None and (last[i] is None or date.fromisoformat(last[i]) < since):
+            continue
+        keep.append(i)
+        terr.append(tid)
+    risk = territory_risk_scores(store)
+    opened: list[int] = []
+    grown: list[int] = []
+    per_territory: dict[str, int] = {}
+    now = datetime.now(UTC)
+    by_id = frame.set_index("id", drop=False)
+    with store.transaction() as conn:
+        rows = frame.iloc[keep]
+        by_territory: dict[int, list[int]] = {}
+        for pos, tid in enumerate(terr):
+            by_territory.setdefault(tid, []).append(pos)
+        total = len(by_territory)
+        for done, (tid, positions) in enumerate(sorted(by_territory.items()), start=1):
+            sub = rows.iloc[positions]
+            new_cases, grow = _cases_for_territory(
+                store, conn, sub, tid, settings, when, risk.get(tid), now
+            )
+            for case_id, clearing_ids in grow.items():
+                _grow_case(store, conn, store.case(case_id, conn=conn), by_id, clearing_ids,
+                           when, risk.get(tid), now, actor)
+                grown.append(case_id)
+            new_ids = store.add_cases(conn, new_cases)
+            store.add_case_events(conn, [
+                CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
+                          to_status=CaseStatus.NEW,
+                          detail={"clearings": len(case.clearing_ids)})
+                for cid, case in zip(new_ids, new_cases, strict=True)
+            ])
+            opened.extend(new_ids)
+            if new_ids:
+                per_territory[territories[tid].name] = len(new_ids)
+            tick("Opening cases", done, total)
+    return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), len(keep), per_territory)
+
+
+def _case_numbers(sub: Any) -> dict[str, Any]:
+    """Totals of a group of clearings (rows of the clearings frame)."""
+    areas = sub["area_ha"].to_numpy(dtype=float)
+    big = int(np.argmax(areas)) if len(areas) else 0
+    best_driver, best_p, best_u = None, None, -1.0
+    for d, p in zip(sub["driver"], sub["driver_probability"], strict=True):
+        if d is None or p is None or not math.isfinite(p):
+            continue
+        urgency = DRIVER_URGENCY[Driver(d)] * p
+        if urgency > best_u:
+            best_driver, best_p, best_u = Driver(d), float(p), urgency
+    firsts = [d for d in sub["first_date"] if d]
+    lasts = [d for d in sub["last_date"] if d]
+    geometry = shapely.union_all(sub.geometry.to_numpy())
+    return {
+        "lon": float(sub["centroid_lon"].iloc[big]),
+        "lat": float(sub["centroid_lat"].iloc[big]),
+        "area_ha": float(areas.sum()),
+        "first_alert": date.fromisoformat(min(firsts)) if firsts else None,
+        "last_alert": date.fromisoformat(max(lasts)) if lasts else None,
+        "driver": best_driver,
+        "driver_probability": best_p,
+        "geometry": geometry,
+    }
+
+
+def _cases_for_territory(
+    store: WorkspaceStore,
+    conn: Connection,
+    sub: Any,
+    tid: int,
+    settings: Settings,
+    when: date,
+    risk_score: float | None,
+    now: datetime,
+) -> tuple[list[Case], dict[int, list[int]]]:
+    """New cases for one territory's uncased clearings, and clearings that join open cases."""
+    gap = settings.case_group_m
+    lon = sub["centroid_lon"].to_numpy(dtype=float)
+    lat = sub["centroid_lat"].to_numpy(dtype=float)
+    lat0 = float(np.mean(lat)) if len(lat) else 0.0
+    x, y = local_metres(lon, lat, lat0)
+    labels = group_points(x, y, gap)
+    open_here = [c for c in store.cases(territory_id=tid, statuses=OPEN_STATUSES, conn=conn)
+                 if c.origin is CaseOrigin.ALERTS]
+    grow: dict[int, list[int]] = {}
+    new_cases: list[Case] = []
+    ids = sub["id"].to_numpy()
+    for g in range(int(labels.max()) + 1 if len(labels) else 0):
+        members = np.flatnonzero(labels == g)
+        target = _nearby_case(open_here, x[members], y[members], lat0, gap)
+        if target is not None:
+            grow.setdefault(target, []).extend(int(v) for v in ids[members])
+            continue
+        nums = _case_numbers(sub.iloc[members])
+        priority, terms = case_priority(
+            area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
+            driver=nums["driver"], driver_probability=nums["driver_probability"],
+            risk_score=risk_score,
+        )
+        new_cases.append(Case(
+            id=0, status=CaseStatus.NEW, origin=CaseOrigin.ALERTS, territory_id=tid,
+            priority=priority, priority_terms=terms, created_at=now, updated_at=now,
+            clearing_ids=tuple(int(v) for v in ids[members]), **nums,
+        ))
+    return new_cases, grow
+
+
+def _nearby_case(cases: Sequence[Case], x: np.ndarray, y: np.ndarray, lat0: float,
+                 gap: float) -> int | None:
+    """The open case whose position or geometry lies within ``gap`` m of any of the points."""
+    best, best_d = None, math.inf
+    for case in cases:
+        cx, cy = local_metres([case.lon], [case.lat], lat0)
+        d = float(np.min(np.hypot(x - cx[0], y - cy[0])))
+        if case.geometry is not None and d > gap:
+            # distance to the case's clearings, not only its centre
+            k = 111_320.0 * math.cos(math.radians(lat0))
+            pts = shapely.points(x / k, y / 110_574.0)
+            d = min(d, float(np.min(shapely.distance(case.geometry, pts))) * 110_574.0)
+        if d <= gap and d < best_d:
+            best, best_d = case.id, d
+    return best
+
+
+def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, by_id: Any,
+               clearing_ids: list[int], when: date, risk_score: float | None,
+               now: datetime, actor: str) -> None:
+    """Add clearings to an open case and recompute its totals and priority."""
+    store.add_case_clearings(conn, case.id, clearing_ids)
+    rows = by_id.loc[list(case.clearing_ids) + clearing_ids]
+    nums = _case_numbers(rows)
+    priority, terms = case_priority(
+        area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
+        driver=nums["driver"], driver_probability=nums["driver_probability"],
+        risk_score=risk_score,
+    )
+    store.update_case(conn, case.id, priority=priority, priority_terms=terms,
+                      updated_at=now, **nums)
+    store.add_case_events(conn, [CaseEvent(
+        case_id=case.id, at=now, actor=actor, action="clearings_added",
+        from_status=case.status, to_status=case.status,
+        detail={"clearings": sorted(clearing_ids)},
+    )])
+
+
+def parse_status(value: str) -> CaseStatus:
+    """A status from its code or its Spanish/English name ("en campo", "in field"...)."""
+    from vigilancia.services.case_text import STATUS_ALIASES
+
+    key = " ".join(str(value).strip().lower().replace("_", " ").split())
+    if key in STATUS_ALIASES:
+        return STATUS_ALIASES[key]
+    raise InputError(
+        _("Unknown case status {value!r}", value=value),
+        hint=_("use one of: {names}", names=", ".join(s.value for s in CaseStatus)),
+    )
+
+
+def parse_verdict(value: str) -> Verdict:
+    """A verdict from its code or the Spanish/English label of the verification form."""
+    from vigilancia.io.field import verdict_from_answer
+
+    found = verdict_from_answer(value)
+    if found is None:
+        raise InputError(
+            _("Unknown verdict {value!r}", value=value),
+            hint=_("use one of: {names}", names=", ".join(v.value for v in Verdict)),
+        )
+    return found
+
+
+def parse_case_id(value: str | int) -> int:
+    """A case number from ``42``, ``C-0042`` or ``c42``."""
+    text = str(value).strip().upper().removeprefix("C").lstrip("-").strip()
+    if not text.isdigit():
+        raise InputError(_("{value!r} is not a case number (e.g. C-0042 or 42)", value=value))
+    return int(text)
+
+
+def update_case(
+    store: WorkspaceStore,
+    case_id: int,
+    *,
+    actor: str,
+    status: CaseStatus | None = None,
+    assignee: str | None = None,
+    verdict: Verdict | None = None,
+    note: str | None = None,
+    observed_at: date | None = None,
+    detail: dict[str, Any] | None = None,
+    conn: Connection | None = None,
+) -> Case:
+    """Change one case and record who changed what, in one transaction (or in ``conn``).
+
+    - ``assignee``: hands the case to a monitor or team; a new case becomes assigned;
+    - ``verdict``: what the visit found; verifies the case (or, for "not
+      reached", hands it back) and stores its clearings' driver label;
+    - ``status``: any move :data:`~vigilancia.domain.cases.TRANSITIONS` allows
+      (verifying needs a verdict);
+    - ``note``: free text added to the history.
+
+    A move the status machine does not allow raises a
+    :class:`~vigilancia.errors.ConflictError` and nothing changes.
+    """
+    if conn is None:
+        with store.transaction() as tx:
+            return update_case(store, case_id, actor=actor, status=status, assignee=assignee,
+                               verdict=verdict, note=note, observed_at=observed_at,
+                               detail=detail, conn=tx)
+    case = store.case(case_id, conn=conn)
+    now = datetime.now(UTC)
+    current = case.status
+    events: list[CaseEvent] = []
+    values: dict[str, Any] = {}
+    extra = dict(detail or {})
+
+    def move(to: CaseStatus, action: str, info: dict[str, Any]) -> None:
+        nonlocal current
+        try:
+            check_transition(current, to)
+        except TransitionError:
+            raise ConflictError(
+                _("Case {case} is {status} and cannot become {new}",
+                  case=case.code, status=current.value, new=to.value),
+                hint=_("see its history with: vigilancia cases show WORKSPACE {case}",
+                       case=case.code),
+            ) from None
+        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action=action,
+                                from_status=current, to_status=to, detail=info | extra))
+        current = to
+        values["status"] = to
+
+    if assignee is not None:
+        target = CaseStatus.ASSIGNED if current is CaseStatus.NEW else current
+        if target is not current or current is CaseStatus.ASSIGNED:
+            move(target, "assigned", {"assignee": assignee})
+        else:
+            events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action="assigned",
+                                    from_status=current, to_status=current,
+                                    detail={"assignee": assignee} | extra))
+        values["assignee"] = assignee
+    if status is not None and verdict is None:
+        if status is CaseStatus.VERIFIED:
+            raise InputError(_("A case is verified with a verdict"),
+                             hint=_("give --verdict, e.g. --verdict coca_confirmed"))
+        move(CaseStatus(status), "status", {})
+    if verdict is not None:
+        verdict = Verdict(verdict)
+        has_assignee = bool(values.get("assignee", case.assignee))
+        to = status_after_verdict(verdict, assigned=has_assignee)
+        move(to, "verdict", {"verdict": verdict.value})
+        if to is CaseStatus.VERIFIED:
+            values["verdict"] = verdict
+            _label_clearings(store, conn, case, verdict, observed_at or now.date(), now)
+    if note:
+        values["note"] = note
+        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action="note",
+                                from_status=current, to_status=current,
+                                detail={"note": note} | extra))
+    if not events:
+        return case
+    values["updated_at"] = now
+    store.update_case(conn, case.id, **values)
+    store.add_case_events(conn, events)
+    return store.case(case.id, conn=conn)
+
+
+def _label_clearings(store: WorkspaceStore, conn: Connection, case: Case, verdict: Verdict,
+                     observed: date, now: datetime) -> None:
+    driver = verdict_driver(verdict)
+    if driver is None or not case.clearing_ids:
+        return
+    source = f"case:{case.code}@{now.strftime('%Y%m%dT%H%M%S%f')}"
+    store.add_labels(conn, [
+        LabelRow(clearing_id=cid, driver=driver, source=source, observed_at=observed,
+                 note=verdict.value)
+        for cid in case.clearing_ids
+    ])
+
+
+def cases_of(store: WorkspaceStore, *, territory: str | int | None = None,
+             statuses: Iterable[CaseStatus] | None = None) -> list[Case]:
+    """Cases of one territory (or all), highest priority first, then by id."""
+    tid = None if territory is None else find_territory(store, territory).id
+    found = store.cases(territory_id=tid, statuses=statuses)
+    return sorted(found, key=lambda c: (-c.priority, c.id))
