@@ -162,8 +162,8 @@ def open_cases(
     tick("Reading clearings", 1, 3)
     cased = store.cased_clearing_ids()
     owner: dict[int, int] = {}
-    for cid, tid, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
-        owner.setdefault(cid, tid)  # largest share first
+    for cid, overlapped, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
+        owner.setdefault(cid, overlapped)  # largest share first
     ids = frame["id"].to_numpy()
     nearest = frame["nearest_territory_id"].to_numpy(dtype=float, na_value=np.nan)
     within = frame["within_buffer"].to_numpy()
@@ -173,7 +173,7 @@ def open_cases(
     for i, cid in enumerate(ids.tolist()):
         if cid in cased:
             continue
-        tid: int | None = owner.get(cid)
+        tid = owner.get(cid)
         if tid is None and within[i] and not math.isnan(nearest[i]):
             tid = int(nearest[i]) if int(nearest[i]) in territories else None
         if tid is None or (only is not None and tid != only.id):
