@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from vigilancia.cli.airstrips import airstrips_app
+from vigilancia.cli.cases import cases_app
 from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.common import (
     out,
@@ -52,6 +53,7 @@ app.add_typer(classifier_app, name="classifier")
 app.add_typer(labels_app, name="labels")
 app.add_typer(airstrips_app, name="airstrips")
 app.add_typer(risk_app, name="risk")
+app.add_typer(cases_app, name="cases")
 app.command("routes")(routes_command)
 
 
@@ -116,6 +118,35 @@ def territories_import(
             out.print(_("  ... and {n} more", n=len(res.repairs) - 20))
     for d in res.dropped[:20]:
         out.print(f"  ! {d}", highlight=False)
+
+
+@territories_app.command("list")
+def territories_list(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    kind: Annotated[
+        TerritoryKind | None, typer.Option(help="Only territories of this kind.")
+    ] = None,
+) -> None:
+    """List the imported territories with their number (id), kind and tenure.
+
+    Example: vigilancia territories list ws --kind community
+    """
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return store.territories(None if kind is None else [kind])
+
+    found = run_reported(go)
+    table = Table(title=_("{n} territories", n=len(found)))
+    for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
+        table.add_column(col)
+    for t in found:
+        table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
+                      "-" if t.area_ha is None else f"{t.area_ha:,.0f}")
+    out.print(table)
 
 
 @app.command()

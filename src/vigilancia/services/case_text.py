@@ -8,7 +8,7 @@ Rendered through :func:`vigilancia.i18n._`, Spanish by default.
 >>> status_name("in_field"), verdict_name("coca_confirmed")
 ('en campo', 'Coca confirmada')
 >>> priority_text((PriorityTerm("recency", 30.0, 12), PriorityTerm("size", 8.0, 2.5)))
-'alerta de hace 12 días (30 pts), 2,5 ha (8 pts)'
+'alerta de hace 12 días (30 pts), 2.5 ha (8 pts)'
 """
 
 from __future__ import annotations

@@ -340,7 +340,10 @@ def parse_verdict(value: str) -> Verdict:
     """A verdict from its code or the Spanish/English label of the verification form."""
     from vigilancia.io.field import verdict_from_answer
 
-    found = verdict_from_answer(value)
+    try:
+        found = verdict_from_answer(value)
+    except ValueError:
+        found = None
     if found is None:
         raise InputError(
             _("Unknown verdict {value!r}", value=value),
@@ -428,7 +431,12 @@ def update_case(
         verdict = Verdict(verdict)
         has_assignee = bool(values.get("assignee", case.assignee))
         to = status_after_verdict(verdict, assigned=has_assignee)
-        move(to, "verdict", {"verdict": verdict.value})
+        if to is current and current in OPEN_STATUSES:  # not reached, still waiting: a visit
+            events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action="verdict",
+                                    from_status=current, to_status=current,
+                                    detail={"verdict": verdict.value} | extra))
+        else:
+            move(to, "verdict", {"verdict": verdict.value})
         if to is CaseStatus.VERIFIED:
             values["verdict"] = verdict
             _label_clearings(store, conn, case, verdict, observed_at or now.date(), now)

@@ -1,0 +1,286 @@
+"""``vigilancia cases``: open cases from clearings, list them, assign them, record verdicts."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
+from vigilancia.i18n import _
+
+cases_app = typer.Typer(
+    help="Cases to verify in the field: open, list, assign, verdicts and history.\n\n"
+    "Example: vigilancia cases open ws --territory \"CN Puerto Azul\"",
+    no_args_is_help=True,
+)
+
+Workspace = Annotated[Path, typer.Argument(help="Workspace folder.")]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the change, for the history (default: your user name)."),
+]
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "vigilancia"
+
+
+@cases_app.command("open")
+def cases_open(
+    workspace: Workspace,
+    territory: Annotated[
+        str | None, typer.Option("--territory", "-t", help="Only this community (name or id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only clearings with alerts since YYYY-MM-DD.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date recency is counted from "
+                                 "(default: the newest alert).")
+    ] = None,
+    by: ByOption = None,
+) -> None:
+    """Group new clearings in or near each community into cases, with a priority.
+
+    Clearings closer than VIGILANCIA_CASE_GROUP_M metres form one case; a new
+    clearing next to an open case joins it. Re-running adds only what is new.
+
+    Example: vigilancia cases open ws --since 2024-06-01
+    """
+    from vigilancia.services.cases import open_cases
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
+            return open_cases(store, settings, territory=territory,
+                              since=parse_date(since, "--since"),
+                              as_of=parse_date(as_of, "--as-of"), actor=_actor(by),
+                              progress=tick)
+
+    res = run_reported(go)
+    out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
+                n=len(res.opened), clearings=res.clearings, grown=len(res.grown)))
+    for name, n in sorted(res.per_territory.items(), key=lambda kv: -kv[1]):
+        out.print(f"  {name}: {n}", highlight=False)
+
+
+@cases_app.command("list")
+def cases_list(
+    workspace: Workspace,
+    territory: Annotated[
+        str | None, typer.Option("--territory", "-t", help="Only this community (name or id).")
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", "-s", help="Only these statuses (repeatable): new, assigned, "
+                     "in_field, verified, reported, closed, dismissed."),
+    ] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only cases still to verify.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Rows shown in the table.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the cases as JSON.")] = False,
+) -> None:
+    """List cases, highest priority first.
+
+    Example: vigilancia cases list ws --territory "CN Puerto Azul" --open
+    """
+    from vigilancia.domain.cases import OPEN_STATUSES
+    from vigilancia.services.case_text import status_name, verdict_name
+    from vigilancia.services.cases import cases_of, parse_status
+    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        wanted = [parse_status(s) for s in status] if status else None
+        if open_only:
+            wanted = sorted(OPEN_STATUSES) if wanted is None else [
+                s for s in wanted if s in OPEN_STATUSES]
+        with open_workspace(workspace, settings) as store:
+            names = {t.id: t.name for t in store.territories()}
+            return cases_of(store, territory=territory, statuses=wanted), names
+
+    found, names = run_reported(go)
+    if as_json:
+        print(json.dumps([_case_json(c, names) for c in found], ensure_ascii=False, indent=1))
+        return
+    table = Table(title=_("{n} cases", n=len(found)))
+    for col in (_("Case"), _("Community"), _("Status"), _("Priority"), _("Driver"), "ha",
+                _("Last alert")):
+        table.add_column(col)
+    for c in found[:top]:
+        state = status_name(c.status)
+        if c.verdict is not None:
+            state += f" ({verdict_name(c.verdict)})"
+        table.add_row(
+            c.code, names.get(c.territory_id or -1, "-"), state, f"{c.priority:.0f}",
+            driver_name(c.driver) if c.driver else "-", f"{c.area_ha:.1f}",
+            c.last_alert.isoformat() if c.last_alert else "-",
+        )
+    out.print(table)
+
+
+@cases_app.command("show")
+def cases_show(
+    workspace: Workspace,
+    case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the case as JSON.")] = False,
+) -> None:
+    """Show one case: where it is, its clearings, priority, verdict and full history.
+
+    Example: vigilancia cases show ws C-0042
+    """
+    from vigilancia.services.case_text import priority_text, status_name, verdict_name
+    from vigilancia.services.cases import parse_case_id
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            found = store.case(parse_case_id(case))
+            names = {t.id: t.name for t in store.territories()}
+            return found, store.case_events(found.id), names
+
+    found, events, names = run_reported(go)
+    if as_json:
+        data = _case_json(found, names)
+        data["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+             "from": e.from_status, "to": e.to_status, "detail": dict(e.detail)}
+            for e in events
+        ]
+        print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+        return
+    out.print(f"[bold]{found.code}[/] · {names.get(found.territory_id or -1, '-')} · "
+              f"{status_name(found.status)}"
+              + (f" · {verdict_name(found.verdict)}" if found.verdict else ""))
+    out.print(_("Position: {lat}, {lon}; {n} clearings, {ha} ha; alerts {first} to {last}",
+                lat=f"{found.lat:.5f}", lon=f"{found.lon:.5f}", n=len(found.clearing_ids),
+                ha=f"{found.area_ha:.1f}", first=found.first_alert or "-",
+                last=found.last_alert or "-"), highlight=False)
+    out.print(_("Priority {p}: {why}", p=f"{found.priority:.0f}",
+                why=priority_text(found.priority_terms, found.driver)), highlight=False)
+    if found.assignee:
+        out.print(_("Assigned to: {who}", who=found.assignee), highlight=False)
+    table = Table(title=_("History"))
+    for col in (_("When"), _("Who"), _("What"), _("Status"), _("Details")):
+        table.add_column(col)
+    for e in events:
+        moved = "" if e.to_status is None else (
+            status_name(e.to_status) if e.from_status in (None, e.to_status)
+            else f"{status_name(e.from_status)} → {status_name(e.to_status)}")
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, moved,
+                      ", ".join(f"{k}: {v}" for k, v in dict(e.detail).items()))
+    out.print(table)
+
+
+@cases_app.command("assign")
+def cases_assign(
+    workspace: Workspace,
+    cases: Annotated[list[str], typer.Argument(help="Case codes (C-0042) or numbers.")],
+    to: Annotated[str, typer.Option("--to", help="Monitor or patrol team that will visit.")],
+    by: ByOption = None,
+) -> None:
+    """Assign cases to a monitor or patrol team (the name stays in the workspace only).
+
+    Example: vigilancia cases assign ws C-0042 C-0043 --to "Equipo Yamino"
+    """
+    from vigilancia.services.case_text import status_name
+    from vigilancia.services.cases import parse_case_id, update_case
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        ids = [parse_case_id(c) for c in cases]
+        with open_workspace(workspace, settings) as store, store.transaction() as conn:
+            return [update_case(store, i, actor=_actor(by), assignee=to, conn=conn) for i in ids]
+
+    for c in run_reported(go):
+        out.print(f"{c.code}: {status_name(c.status)}", highlight=False)
+
+
+@cases_app.command("update")
+def cases_update(
+    workspace: Workspace,
+    case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
+    status: Annotated[
+        str | None, typer.Option("--status", help="New status: in_field, reported, closed, "
+                                 "dismissed, new (reopen)...")
+    ] = None,
+    verdict: Annotated[
+        str | None, typer.Option("--verdict", help="What the visit found: coca_confirmed, "
+                                 "airstrip_confirmed, mining, logging, road, agriculture, "
+                                 "natural_cause, false_alarm, not_reached.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note for the history.")] = None,
+    observed: Annotated[
+        str | None, typer.Option("--observed", help="Date of the visit (YYYY-MM-DD).")
+    ] = None,
+    by: ByOption = None,
+) -> None:
+    """Change a case's status, record its verdict or add a note; every change goes to its history.
+
+    A verdict verifies the case and labels its clearings for the driver
+    classifier ("not reached" hands the case back for the next patrol).
+
+    Example: vigilancia cases update ws C-0042 --verdict coca_confirmed --note "3 ha, plantones"
+    """
+    from vigilancia.services.case_text import status_name, verdict_name
+    from vigilancia.services.cases import parse_case_id, parse_status, parse_verdict, update_case
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        cid = parse_case_id(case)
+        new_status = None if status is None else parse_status(status)
+        new_verdict = None if verdict is None else parse_verdict(verdict)
+        with open_workspace(workspace, settings) as store:
+            return update_case(store, cid, actor=_actor(by), status=new_status,
+                               verdict=new_verdict, note=note,
+                               observed_at=parse_date(observed, "--observed"))
+
+    c = run_reported(go)
+    text = f"{c.code}: {status_name(c.status)}"
+    if c.verdict is not None:
+        text += f" ({verdict_name(c.verdict)})"
+    out.print(text, highlight=False)
+
+
+def _case_json(c: Any, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "case": c.code,
+        "id": c.id,
+        "territory_id": c.territory_id,
+        "territory": names.get(c.territory_id or -1),
+        "status": c.status.value,
+        "origin": c.origin.value,
+        "priority": round(c.priority, 2),
+        "priority_terms": [{"name": t.name, "points": round(t.points, 2), "value": t.value}
+                           for t in c.priority_terms],
+        "lon": c.lon,
+        "lat": c.lat,
+        "area_ha": round(c.area_ha, 4),
+        "clearings": list(c.clearing_ids),
+        "first_alert": c.first_alert.isoformat() if c.first_alert else None,
+        "last_alert": c.last_alert.isoformat() if c.last_alert else None,
+        "driver": None if c.driver is None else c.driver.value,
+        "driver_probability": c.driver_probability,
+        "assignee": c.assignee,
+        "verdict": None if c.verdict is None else c.verdict.value,
+        "note": c.note,
+    }
