@@ -90,3 +90,8 @@ class Settings(BaseSettings):
     route_density_bandwidth_km: float = Field(
         5.0, gt=0, description="A route counts in the cells within this distance (km)."
     )
+    # patrol plans (vigilancia patrol plan)
+    patrol_care_km: float = Field(
+        2.0, ge=0, description="Cases within this distance (km) of a known airstrip, a camp or "
+        "a runway-like clearing are approached with care."
+    )

@@ -25,6 +25,7 @@ from vigilancia.cli.common import (
     settings_from_env,
 )
 from vigilancia.cli.layers import KIND_LABELS, layers_app
+from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.routes import routes_command
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
@@ -54,6 +55,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(airstrips_app, name="airstrips")
 app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
+app.add_typer(patrol_app, name="patrol")
 app.command("routes")(routes_command)
 
 
