@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     case_group_m: float = Field(
         500.0, ge=0, description="Clearings of one territory closer than this (m) form one case."
     )
+    # field data (vigilancia field import)
+    field_match_m: float = Field(
+        300.0, ge=0, description="A field observation attaches to the nearest open case "
+        "within this distance (m); farther, a field report opens a new case."
+    )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(
         default_factory=dict,

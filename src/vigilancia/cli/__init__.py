@@ -24,6 +24,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
+from vigilancia.cli.field import field_app
 from vigilancia.cli.layers import KIND_LABELS, layers_app
 from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
@@ -50,6 +51,7 @@ clearings_app = typer.Typer(help="Clearings found in the alerts.", no_args_is_he
 app.add_typer(territories_app, name="territories")
 app.add_typer(clearings_app, name="clearings")
 app.add_typer(layers_app, name="layers")
+app.add_typer(field_app, name="field")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(labels_app, name="labels")
 app.add_typer(airstrips_app, name="airstrips")

@@ -1,0 +1,178 @@
+"""``vigilancia field``: import what patrols bring back, and list it."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigilancia.cli.common import console, out, progress_bar, run_reported, settings_from_env
+from vigilancia.i18n import _
+
+field_app = typer.Typer(
+    help="Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.\n\n"
+    "Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
+    no_args_is_help=True,
+)
+
+
+@field_app.command("import")
+def field_import(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
+                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder)."),
+    ],
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who imports (kept in the private case history); "
+                                  "default: the user name."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Keep field files byte for byte, store their observations and attach them to cases.
+
+    An observation that names a case (the ODK form's case_id) attaches to it; otherwise
+    to the nearest open case within VIGILANCIA_FIELD_MATCH_M metres (300); a report
+    (verdict, notes, photo) far from every case opens a new case. Verdicts verify
+    cases and label their clearings. Re-importing the same files adds nothing; broken
+    files are named and the rest import (exit code 2 only when nothing could be read).
+
+    Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/
+    """
+    from vigilancia.services.field import import_field
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+    actor = by or _user_name()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
+            return import_field(store, settings, paths, actor=actor, progress=tick)
+
+    res = run_reported(go)
+    if as_json:
+        print(json.dumps(_result_json(res), ensure_ascii=False, indent=2, default=str))
+        raise typer.Exit(res.exit_code)
+    from vigilancia.services.case_text import status_name, verdict_name
+
+    if res.cases:
+        table = Table(title=_("Cases touched"))
+        for col in (_("Case"), _("Status"), _("Observations"), _("Verdict"), _("New")):
+            table.add_column(col)
+        for c in res.cases:
+            table.add_row(c.code, status_name(c.status), str(c.observations),
+                          verdict_name(c.verdict), _("yes") if c.opened else "")
+        out.print(table)
+    for track in res.tracks:
+        out.print(_("Track {record} of {source} passed cases: {cases}", record=track.record_id,
+                    source=Path(track.source).name, cases=", ".join(track.cases)))
+    out.print(_("{n} observations added ({skipped} already imported), {attached} attached "
+                "to cases, {opened} new cases, {verdicts} verdicts applied",
+                n=res.observations_added, skipped=res.observations_skipped,
+                attached=res.attached, opened=len(res.new_cases),
+                verdicts=res.verdicts_applied))
+    out.print(_("{n} files kept as evidence ({known} were already kept)",
+                n=res.files_kept, known=res.files_known))
+    for w in res.warnings:
+        console.print(f"[yellow]{_('Warning')}:[/] {w.message}", highlight=False,
+                      soft_wrap=True)
+    for f in res.failures:
+        console.print(f"[bold red]{_('Not imported')}:[/] {f.message}", highlight=False,
+                      soft_wrap=True)
+    raise typer.Exit(res.exit_code)
+
+
+@field_app.command("list")
+def field_list(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only the observations of this case (C-0042).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List stored field observations: format, kind, time, case, distance and verdict.
+
+    Positions are not printed (tracks and report points are sensitive).
+
+    Example: vigilancia field list ws --case C-0042
+    """
+    from vigilancia.services.field import list_observations
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return list_observations(store, case=case)
+
+    rows = run_reported(go)
+    if as_json:
+        print(json.dumps([_observation_json(o) for o in rows], ensure_ascii=False, indent=2,
+                         default=str))
+        return
+    from vigilancia.services.case_text import verdict_name
+
+    table = Table(title=_("Field observations"))
+    for col in ("#", _("Format"), _("Kind"), _("Record"), _("Time (UTC)"), _("Case"),
+                _("Distance (m)"), _("Verdict"), _("Files")):
+        table.add_column(col)
+    for o in rows:
+        kind = o.kind.value if o.points <= 1 else f"{o.kind.value} ({o.points})"
+        table.add_row(
+            str(o.id), o.source_format, kind, o.record_id,
+            o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
+            o.case_code or "", "" if o.distance_m is None else f"{o.distance_m:.0f}",
+            verdict_name(o.verdict), str(o.attachments),
+        )
+    out.print(table)
+    out.print(_("{n} observations", n=len(rows)))
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "vigilancia"
+
+
+def _result_json(res: Any) -> dict[str, Any]:
+    return {
+        "paths": res.paths,
+        "read": res.read,
+        "files_kept": res.files_kept,
+        "files_known": res.files_known,
+        "observations_added": res.observations_added,
+        "observations_skipped": res.observations_skipped,
+        "attached": res.attached,
+        "new_cases": [f"C-{c:04d}" for c in res.new_cases],
+        "verdicts_applied": res.verdicts_applied,
+        "cases": [{"case": c.code, "status": c.status.value, "observations": c.observations,
+                   "verdict": None if c.verdict is None else c.verdict.value,
+                   "opened": c.opened} for c in res.cases],
+        "tracks": [{"source": t.source, "record": t.record_id, "cases": list(t.cases)}
+                   for t in res.tracks],
+        "warnings": [{"source": w.source, "message": w.message} for w in res.warnings],
+        "failures": [{"source": f.source, "message": f.message} for f in res.failures],
+    }
+
+
+def _observation_json(o: Any) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "format": o.source_format,
+        "kind": o.kind.value,
+        "source_file": o.source_file,
+        "record": o.record_id,
+        "observed_at": None if o.observed_at is None else o.observed_at.isoformat(),
+        "case": o.case_code,
+        "distance_m": o.distance_m,
+        "verdict": None if o.verdict is None else o.verdict.value,
+        "points": o.points,
+        "attachments": o.attachments,
+    }
