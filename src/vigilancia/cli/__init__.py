@@ -26,6 +26,7 @@ from vigilancia.cli.common import (
 )
 from vigilancia.cli.field import field_app
 from vigilancia.cli.layers import KIND_LABELS, layers_app
+from vigilancia.cli.package import package_command
 from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.routes import routes_command
@@ -59,6 +60,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
 app.command("routes")(routes_command)
+app.command("package")(package_command)
 
 
 @app.command()

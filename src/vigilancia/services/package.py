@@ -1,0 +1,781 @@
+"""Offline package of one community: its open cases and patrol plan, for phones and paper.
+
+:func:`build_package` gathers the open cases of one community territory (and
+its newest stored patrol plan, when there is one) and writes, into a folder or
+one ZIP:
+
+- ``casos.gpkg``: layers ``territorio``, ``casos`` (points), ``claros`` (the
+  cases' clearings), ``plan_ruta`` and ``plan_paradas`` (when there is a plan),
+  for QGIS;
+- ``casos.geojson``, ``claros.geojson`` and ``plan.geojson``;
+- ``casos.gpx``: a waypoint per case, the planned route and its path, for
+  Locus Map, OsmAnd and Garmin devices;
+- ``casos.kmz``: styled placemarks in folders, for Google Earth;
+- ``comapeo_alertas.json``: the cases as CoMapeo ``remoteDetectionAlert``s;
+- ``casos.csv`` (the ODK entity list) and ``visita_verificacion.xlsx`` (the
+  verification form that reads it), for ODK Collect and KoboCollect;
+- ``mapa.pmtiles``: a vector tileset of the territory, cases and plan (zooms
+  8-16), for offline maps;
+- ``mapa.pdf``: a one-page printable map with the visit order and a table;
+- ``LEEME.txt``: what each file is and how to open it, in the user's language.
+
+Cases are numbered in visiting order (the plan's stops first, then the other
+open cases by priority), and that number is the same in every file.
+
+What a package never carries: assignees (monitors' names), other communities'
+names, geometries or cases, field observations and tracks, case notes and
+histories. Only the chosen territory's open cases are read, and only the
+fields listed above are written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry.base import BaseGeometry
+
+from vigilancia.config import Settings
+from vigilancia.domain.cases import OPEN_STATUSES, Case
+from vigilancia.domain.context import ContextKind
+from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
+from vigilancia.domain.territories import StoredTerritory, polygonal_part
+from vigilancia.errors import ConflictError, InputError, VigilanciaError
+from vigilancia.i18n import _, get_language, set_language
+from vigilancia.io.field.xlsform import xlsform_path
+from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
+from vigilancia.io.package.common import MapFeature, replace_bytes
+from vigilancia.io.package.gpx import GpxPoint, gpx_document, write_gpx
+from vigilancia.io.package.kml import KmlFolder, KmlPlacemark, KmlStyle, write_kmz
+from vigilancia.io.package.odk import entity_geometry, write_entity_list
+from vigilancia.io.package.tiles import TileLayer, write_pmtiles
+from vigilancia.io.package.vectors import write_geojson, write_gpkg
+from vigilancia.io.store import WorkspaceStore
+from vigilancia.services.case_text import priority_text, status_name
+from vigilancia.services.cases import find_territory
+from vigilancia.services.driver_text import driver_name
+from vigilancia.services.driver_text import number_text as number
+
+__all__ = [
+    "MAX_PACKAGE_BYTES",
+    "PAPERS",
+    "PackageCase",
+    "PackageFile",
+    "PackageMap",
+    "PackageResult",
+    "build_package",
+    "care_text",
+    "human_size",
+]
+
+#: Largest package that still goes through messaging apps (bytes): 15 MB.
+MAX_PACKAGE_BYTES = 15 * 1000 * 1000
+#: Paper sizes of the printable map: (width, height) in inches, landscape.
+PAPERS: dict[str, tuple[float, float]] = {"a4": (11.69, 8.27), "letter": (11.0, 8.5)}
+#: Zooms of the vector tileset.
+TILE_ZOOMS = (8, 16)
+#: How far (degrees) around the territory context lines are drawn on the map.
+CONTEXT_PAD_DEG = 0.02
+
+Progress = Callable[[str, int, int], None]
+
+
+# --------------------------------------------------------------------------------------
+# What goes in a package
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageCase:
+    """One open case as packaged: its map ``number`` (visiting order, then priority), the
+    plan's ``stop`` when it is visited, and its texts in the user's language."""
+
+    case: Case
+    number: int
+    stop: PatrolStop | None
+    driver: str
+    care: str
+
+    @property
+    def code(self) -> str:
+        return self.case.code
+
+    @property
+    def needs_care(self) -> bool:
+        return bool(self.care)
+
+    @property
+    def clearings(self) -> BaseGeometry | None:
+        """The case's clearings (polygons, lon/lat), or None (a field report)."""
+        return polygonal_part(self.case.geometry)
+
+
+@dataclass(frozen=True)
+class PackageMap:
+    """What the printable map shows (drawn by
+    :func:`vigilancia.services.package_map.render_package_map`).
+
+    ``territory``: the community's boundary; ``cases`` in map-number order;
+    ``route``: the plan's path (or None); ``start``: where the patrol leaves
+    from; ``rivers``/``roads``/``trails``: context lines near the territory,
+    without names; ``paper``: a key of :data:`PAPERS`. Texts are in the user's
+    language.
+    """
+
+    community: str
+    title: str
+    subtitle: str
+    territory: BaseGeometry
+    cases: tuple[PackageCase, ...]
+    route: BaseGeometry | None
+    start: tuple[float, float] | None
+    rivers: tuple[BaseGeometry, ...]
+    roads: tuple[BaseGeometry, ...]
+    trails: tuple[BaseGeometry, ...]
+    created: date
+    paper: str = "a4"
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One file of a package: its name, size in bytes (compressed size inside a ZIP) and
+    what it is for."""
+
+    name: str
+    size: int
+    description: str
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    """What :func:`build_package` wrote: the folder or ZIP, its files and total size."""
+
+    output: Path
+    territory: str
+    files: tuple[PackageFile, ...]
+    total_bytes: int
+    cases: int
+    stops: int
+    plan_id: int | None
+    zipped: bool
+    tiles_max_zoom: int | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fits_messaging(self) -> bool:
+        """Whether the package is under :data:`MAX_PACKAGE_BYTES`."""
+        return self.total_bytes < MAX_PACKAGE_BYTES
+
+
+def human_size(n: int) -> str:
+    """Bytes as a person reads them, in the user's language: ``850 B``, ``12,4 kB``, ``3,1 MB``.
+
+    >>> from vigilancia.i18n import set_language
+    >>> set_language("en"); human_size(3_100_000)
+    '3.1 MB'
+    """
+    value = float(n)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000 or unit == "MB":
+            return f"{number(value, 0 if unit == 'B' else 1)} {unit}"
+        value /= 1000
+    return f"{number(value, 1)} GB"  # pragma: no cover
+
+
+def care_text(care: Sequence[CareReason]) -> str:
+    """Why to approach with care, as a short phrase ("" when there is no reason).
+
+    Names of runways and camps are left out on purpose: a package carries only
+    the kind and the distance.
+    """
+    parts = []
+    for c in sorted(care, key=lambda c: c.distance_m):
+        metres = number(round(c.distance_m, -1))
+        if c.kind == "airstrip":
+            parts.append(_("known airstrip at {m} m", m=metres))
+        elif c.kind == "camp":
+            parts.append(_("camp at {m} m", m=metres))
+        elif c.kind == "runway_clearing":
+            parts.append(_("runway-like clearing at {m} m", m=metres))
+        else:
+            parts.append(_("{kind} at {m} m", kind=c.kind, m=metres))
+    return ", ".join(parts)
+
+
+def _driver_text(case: Case) -> str:
+    if case.driver is None:
+        return ""
+    if case.driver_probability is None or not math.isfinite(case.driver_probability):
+        return driver_name(case.driver)
+    return _("{driver} ({p} %)", driver=driver_name(case.driver),
+             p=number(100 * case.driver_probability, 0))
+
+
+def _newest_plan(store: WorkspaceStore, territory_id: int) -> PatrolPlan | None:
+    for row in store.patrol_plans(territory_id):
+        plan = plan_from_json(row["plan"], plan_id=int(row["id"]))
+        if plan.territory_id != territory_id:
+            continue
+        if plan.route is None and row.get("route"):
+            plan = replace(plan, route=shapely.from_wkb(row["route"]))
+        return plan
+    return None
+
+
+def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None) -> list[PackageCase]:
+    """The open cases in map-number order: the plan's stops (only those still open and of
+    this territory), then the rest by priority."""
+    by_id = {c.id: c for c in cases}
+    out: list[PackageCase] = []
+    seen: set[int] = set()
+    for stop in sorted(plan.stops, key=lambda s: s.order) if plan else ():
+        case = by_id.get(stop.case_id)
+        if case is None or case.id in seen:
+            continue
+        seen.add(case.id)
+        out.append(PackageCase(case, len(out) + 1, stop, _driver_text(case),
+                               care_text(stop.care)))
+    for case in sorted(cases, key=lambda c: (-c.priority, c.id)):
+        if case.id in seen:
+            continue
+        out.append(PackageCase(case, len(out) + 1, None, _driver_text(case), ""))
+    return out
+
+
+def _summary(pc: PackageCase) -> str:
+    """One line a monitor reads on the phone: driver, size, priority, care."""
+    c = pc.case
+    parts = [pc.driver or _("driver unknown"), _("{ha} ha", ha=number(c.area_ha, 1)),
+             _("priority {p}", p=number(c.priority, 0))]
+    if c.last_alert is not None:
+        parts.append(_("last alert {date}", date=c.last_alert.isoformat()))
+    text = " · ".join(parts)
+    if pc.care:
+        text += " · " + _("APPROACH WITH CARE: {reasons}", reasons=pc.care)
+    return text
+
+
+def _visit_text(pc: PackageCase, stops: int) -> str:
+    if pc.stop is None:
+        return _("not in the patrol plan")
+    return _("visit {n} of {total}", n=pc.number, total=stops)
+
+
+def _in_languages(make: Callable[[], str]) -> dict[str, str]:
+    """``make()`` rendered in Spanish and in English (the current language restored)."""
+    current = get_language()
+    try:
+        texts = {}
+        for lang in ("es", "en"):
+            set_language(lang)
+            texts[lang] = make()
+        return texts
+    finally:
+        set_language(current)
+
+
+# --------------------------------------------------------------------------------------
+# Features of every format
+# --------------------------------------------------------------------------------------
+
+
+def _case_properties(pc: PackageCase, stops: int) -> dict[str, Any]:
+    c = pc.case
+    return {
+        "numero": pc.number,
+        "codigo": pc.code,
+        "orden": pc.stop.order if pc.stop else None,
+        "estado": status_name(c.status),
+        "prioridad": round(c.priority, 1),
+        "causa": driver_name(c.driver) if c.driver else None,
+        "probabilidad": (None if c.driver_probability is None
+                         or not math.isfinite(c.driver_probability)
+                         else round(c.driver_probability, 2)),
+        "area_ha": round(c.area_ha, 2),
+        "primera_alerta": c.first_alert.isoformat() if c.first_alert else None,
+        "ultima_alerta": c.last_alert.isoformat() if c.last_alert else None,
+        "cuidado": pc.needs_care,
+        "motivo_cuidado": pc.care or None,
+        "visita": _visit_text(pc, stops),
+        "resumen": _summary(pc),
+        "por_que": priority_text(c.priority_terms, c.driver) or None,
+        "lon": round(c.lon, 7),
+        "lat": round(c.lat, 7),
+    }
+
+
+def _territory_feature(territory: StoredTerritory) -> MapFeature:
+    return MapFeature(territory.geometry, {
+        "nombre": territory.name,
+        "pueblo": territory.people,
+        "area_ha": None if territory.area_ha is None else round(territory.area_ha, 1),
+    })
+
+
+def _plan_features(plan: PatrolPlan | None, pcs: Sequence[PackageCase]
+                   ) -> tuple[list[MapFeature], list[MapFeature]]:
+    """The route line and the plan's points (start, then the stops) as features."""
+    if plan is None:
+        return [], []
+    route: list[MapFeature] = []
+    if plan.route is not None and not plan.route.is_empty:
+        route.append(MapFeature(plan.route, {
+            "km": round(plan.total_km, 2), "horas": round(plan.total_hours, 2),
+            "paradas": sum(1 for pc in pcs if pc.stop), "vuelve": plan.returns,
+            "creado": plan.created_at.date().isoformat(),
+        }))
+    points = [MapFeature(Point(plan.start), {
+        "orden": 0, "codigo": None, "nombre": _("Start"), "tramo_km": 0.0,
+        "acumulado_km": 0.0, "tramo_horas": 0.0, "modos": None, "cuidado": False,
+    })]
+    for pc in pcs:
+        s = pc.stop
+        if s is None:
+            continue
+        points.append(MapFeature(Point(s.lon, s.lat), {
+            "orden": pc.number, "codigo": pc.code, "nombre": f"{pc.number} · {pc.code}",
+            "tramo_km": round(s.leg_km, 2), "acumulado_km": round(s.cumulative_km, 2),
+            "tramo_horas": round(s.leg_hours, 2), "modos": ", ".join(s.leg_modes) or None,
+            "cuidado": pc.needs_care,
+        }))
+    return route, points
+
+
+def _gpx(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: PatrolPlan | None,
+         stops: int, created: datetime) -> Any:
+    waypoints = [
+        GpxPoint(
+            name=pc.code, lon=pc.case.lon, lat=pc.case.lat,
+            description=_summary(pc),
+            comment=f"{pc.number} · {_visit_text(pc, stops)}",
+            symbol="Flag, Red" if pc.needs_care else "Flag, Blue",
+            type=pc.driver or _("case"),
+        )
+        for pc in pcs
+    ]
+    route: list[GpxPoint] = []
+    track = None
+    if plan is not None:
+        start = GpxPoint(name=_("Start"), lon=plan.start[0], lat=plan.start[1],
+                         symbol="Flag, Green")
+        route.append(start)
+        route.extend(GpxPoint(name=pc.code, lon=pc.stop.lon, lat=pc.stop.lat,
+                              description=_summary(pc),
+                              symbol="Flag, Red" if pc.needs_care else "Flag, Blue")
+                     for pc in pcs if pc.stop is not None)
+        if plan.returns and len(route) > 1:
+            route.append(start)
+        if isinstance(plan.route, LineString | MultiLineString):
+            track = plan.route
+    return gpx_document(
+        name=_("Cases of {community}", community=territory.name),
+        description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
+                      plan=_plan_text(plan, stops)),
+        waypoints=waypoints, route=route,
+        route_name=_("Patrol of {community}", community=territory.name),
+        track=track, time=created,
+    )
+
+
+def _plan_text(plan: PatrolPlan | None, stops: int) -> str:
+    if plan is None:
+        return _("none (cases by priority)")
+    return _("{stops} stops, {km} km, about {hours} h", stops=stops,
+             km=number(plan.total_km, 1), hours=number(plan.total_hours, 1))
+
+
+_STYLES = (
+    KmlStyle("territorio", line="#1b7837", line_width=2.5, fill="#a6dba0", fill_opacity=0.15,
+             icon_scale=0),
+    KmlStyle("claro", line="#b2182b", line_width=1.5, fill="#ef8a62", fill_opacity=0.6,
+             icon_scale=0),
+    KmlStyle("caso", line="#2166ac", icon="#2166ac", icon_scale=1.0),
+    KmlStyle("caso_cuidado", line="#d7301f", icon="#d7301f", icon_scale=1.3),
+    KmlStyle("ruta", line="#6a3d9a", line_width=3.0, icon_scale=0),
+    KmlStyle("salida", line="#000000", icon="#000000", icon_scale=1.1),
+)
+
+
+def _kml_data(props: dict[str, Any]) -> dict[str, str]:
+    yes, no = _("yes"), _("no")
+    return {k: (yes if v else no) if isinstance(v, bool) else ("" if v is None else str(v))
+            for k, v in props.items() if k not in ("lon", "lat")}
+
+
+def _kmz_folders(territory: StoredTerritory, pcs: Sequence[PackageCase],
+                 plan: PatrolPlan | None, stops: int) -> list[KmlFolder]:
+    folders = [KmlFolder(_("Territory"), [KmlPlacemark(
+        name=territory.name, geometry=territory.geometry, style="territorio",
+        description=_("Community territory"))])]
+    folders.append(KmlFolder(_("Cases"), [
+        KmlPlacemark(
+            name=f"{pc.number} · {pc.code}", geometry=Point(pc.case.lon, pc.case.lat),
+            style="caso_cuidado" if pc.needs_care else "caso",
+            description=f"{_summary(pc)}\n{_visit_text(pc, stops)}",
+            data=_kml_data(_case_properties(pc, stops)),
+        )
+        for pc in pcs
+    ]))
+    folders.append(KmlFolder(_("Clearings"), [
+        KmlPlacemark(name=pc.code, geometry=pc.clearings, style="claro",
+                     description=_summary(pc))
+        for pc in pcs if pc.clearings is not None
+    ]))
+    if plan is not None:
+        marks = [KmlPlacemark(name=_("Start"), geometry=Point(plan.start), style="salida",
+                              description=_plan_text(plan, stops))]
+        if plan.route is not None and not plan.route.is_empty:
+            marks.insert(0, KmlPlacemark(name=_("Patrol route"), geometry=plan.route,
+                                         style="ruta", description=_plan_text(plan, stops)))
+        folders.append(KmlFolder(_("Patrol plan"), marks))
+    return folders
+
+
+def _comapeo_alerts(territory: StoredTerritory, pcs: Sequence[PackageCase],
+                    stops: int, created: datetime) -> list[dict[str, Any]]:
+    alerts = []
+    for pc in pcs:
+        c = pc.case
+        geometry = pc.clearings if pc.clearings is not None else Point(c.lon, c.lat)
+        alerts.append(remote_detection_alert(
+            source_id=f"vigilancia:{pc.code}",
+            start=c.first_alert or c.created_at,
+            end=c.last_alert or c.first_alert or c.created_at,
+            geometry=geometry,
+            metadata={
+                "alert_type": f"{pc.number} · {pc.code} · {pc.driver or _('clearing')}",
+                "territory": territory.name,
+                "alert_source": "vigilancia",
+                "package_date": created.date().isoformat(),
+                **_case_properties(pc, stops),
+            },
+        ))
+    return alerts
+
+
+ODK_COLUMNS = ("name", "label", "label::Español (es)", "label::English (en)", "geometry",
+               "numero", "orden", "prioridad", "causa", "area_ha", "cuidado", "motivo_cuidado",
+               "ultima_alerta")
+
+
+def _odk_rows(pcs: Sequence[PackageCase], stops: int) -> list[dict[str, Any]]:
+    rows = []
+    for pc in pcs:
+        c = pc.case
+
+        def label(pc: PackageCase = pc) -> str:
+            parts = [f"{pc.number} · {pc.code}", pc.driver or _("driver unknown"),
+                     _("{ha} ha", ha=number(pc.case.area_ha, 1))]
+            if pc.needs_care:
+                parts.append(_("care"))
+            return " · ".join(parts)
+
+        labels = _in_languages(label)
+        props = _case_properties(pc, stops)
+        rows.append({
+            "name": pc.code,
+            "label": label(),
+            "label::Español (es)": labels["es"],
+            "label::English (en)": labels["en"],
+            "geometry": entity_geometry(c.lon, c.lat),
+            "numero": pc.number,
+            "orden": props["orden"],
+            "prioridad": props["prioridad"],
+            "causa": props["causa"],
+            "area_ha": props["area_ha"],
+            "cuidado": "1" if pc.needs_care else "0",
+            "motivo_cuidado": props["motivo_cuidado"],
+            "ultima_alerta": props["ultima_alerta"],
+        })
+    return rows
+
+
+def _context_lines(store: WorkspaceStore, territory: StoredTerritory
+                   ) -> dict[ContextKind, tuple[BaseGeometry, ...]]:
+    """Rivers, roads and trails clipped to a box a little larger than the territory."""
+    minx, miny, maxx, maxy = territory.geometry.bounds
+    pad = CONTEXT_PAD_DEG
+    frame = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    kinds = (ContextKind.RIVER, ContextKind.ROAD, ContextKind.TRAIL)
+    found = store.context_features(kinds, bounds=frame.bounds)
+    out: dict[ContextKind, list[BaseGeometry]] = {k: [] for k in kinds}
+    for kind, geom in zip(found.kind, found.geometry, strict=True):
+        clipped = geom.intersection(frame)
+        if not clipped.is_empty:
+            out[ContextKind(kind)].append(clipped)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------
+# The package
+# --------------------------------------------------------------------------------------
+
+
+def _files_text() -> dict[str, str]:
+    return {
+        "casos.gpkg": _("GeoPackage with the layers territorio, casos, claros, plan_ruta and "
+                        "plan_paradas: open it in QGIS (drag the file onto the map)."),
+        "casos.geojson": _("The cases as points (GeoJSON): QGIS, geojson.io or any GIS."),
+        "claros.geojson": _("The clearings of each case as polygons (GeoJSON)."),
+        "plan.geojson": _("The patrol route and its stops (GeoJSON)."),
+        "casos.gpx": _("Waypoints (one per case, named with its code), the route and its "
+                       "path: Locus Map, OsmAnd, Garmin (BaseCamp or copy it to the "
+                       "device's Garmin/GPX folder)."),
+        "casos.kmz": _("Google Earth (desktop or phone): open the file; folders for the "
+                       "territory, cases, clearings and plan."),
+        "comapeo_alertas.json": _("The cases as CoMapeo alerts (remoteDetectionAlert): "
+                                  "load them into the CoMapeo project through its archive "
+                                  "server or the coordinator's tools."),
+        "casos.csv": _("ODK entity list for the verification form: attach it to the form "
+                       "in ODK Central or KoboToolbox (same name, casos.csv)."),
+        "visita_verificacion.xlsx": _("The verification-visit form (XLSForm, Spanish and "
+                                      "English): upload it to ODK Central or KoboToolbox."),
+        "mapa.pmtiles": _("Vector map of the territory, cases and plan for offline use: QGIS "
+                          "(Layer > Add layer > Vector tiles) or any PMTiles viewer."),
+        "mapa.pdf": _("Printable one-page map with the visit order and a table of the cases."),
+        "LEEME.txt": _("This file."),
+    }
+
+
+def _readme(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: PatrolPlan | None,
+            stops: int, created: datetime, names: Sequence[str]) -> str:
+    texts = _files_text()
+    care = sum(1 for pc in pcs if pc.needs_care)
+    lines = [
+        _("Offline package of {community}", community=territory.name),
+        "=" * 60,
+        _("Made on {date} by vigilancia.", date=created.date().isoformat()),
+        _("Open cases: {n} ({care} to approach with care).", n=len(pcs), care=care),
+        _("Patrol plan: {plan}", plan=_plan_text(plan, stops)),
+        _("Cases are numbered in visiting order; the number and the code (C-0042) are the "
+          "same in every file."),
+        "",
+        _("Files"),
+        "-" * 60,
+    ]
+    for name in names:
+        lines.append(f"{name}")
+        lines.append(f"    {texts[name]}")
+    lines += [
+        "",
+        _("How to use it in the field"),
+        "-" * 60,
+        _("- Locus Map: Menu > Import > choose casos.gpx (or casos.kmz); the route can be "
+          "followed with guidance."),
+        _("- OsmAnd: open casos.gpx from the phone's files (or share it to OsmAnd); it "
+          "appears in My places > Tracks."),
+        _("- Garmin: copy casos.gpx into the Garmin/GPX folder of the device (USB cable)."),
+        _("- Google Earth: open casos.kmz."),
+        _("- ODK Collect / KoboCollect: the coordinator publishes visita_verificacion.xlsx "
+          "with casos.csv attached; in the form, choose the case by its code."),
+        _("- CoMapeo: the coordinator loads comapeo_alertas.json as alerts of the project; "
+          "they show on the map of every phone after syncing."),
+        _("- Paper: print mapa.pdf (landscape)."),
+        "",
+        _("This package carries no names of monitors nor data of other communities. Do not "
+          "share it outside the patrol."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_package(
+    store: WorkspaceStore,
+    settings: Settings,
+    *,
+    territory: str | int,
+    output: Path,
+    paper: str = "a4",
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> PackageResult:
+    """Write the offline package of one community (see the module docstring).
+
+    ``territory``: name or id (see :func:`~vigilancia.services.cases.find_territory`);
+    ``output``: a folder, or a file ending in ``.zip`` for one ZIP (deflate);
+    ``paper``: ``a4`` or ``letter`` (the printable map). An existing ZIP, or a
+    folder with files, is replaced only with ``overwrite`` (in a folder, only the
+    package's own files are replaced).
+    Nothing is left half-written: the files are made in a temporary folder and
+    moved into place at the end.
+    """
+    from vigilancia.services.package_map import render_package_map
+
+    del settings  # the package has no settings of its own yet; kept for the service signature
+    tick = progress or (lambda stage, done, total: None)
+    paper = paper.strip().lower()
+    if paper not in PAPERS:
+        raise InputError(_("Unknown paper size {paper!r}", paper=paper),
+                         hint=_("use one of: {names}", names=", ".join(PAPERS)))
+    zipped = output.suffix.lower() == ".zip"
+    _check_output(output, zipped=zipped, overwrite=overwrite)
+    found = find_territory(store, territory)
+    cases = store.cases(territory_id=found.id, statuses=OPEN_STATUSES)
+    cases = [c for c in cases if c.territory_id == found.id]
+    plan = _newest_plan(store, found.id)
+    pcs = _package_cases(cases, plan)
+    stops = sum(1 for pc in pcs if pc.stop is not None)
+    created = datetime.now(UTC)
+    context = _context_lines(store, found)
+
+    parent = output.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
+    steps = 11
+    try:
+        names: list[str] = []
+
+        def done(name: str) -> None:
+            names.append(name)
+            tick("Writing the package", len(names), steps)
+
+        territory_f = _territory_feature(found)
+        points = [MapFeature(Point(pc.case.lon, pc.case.lat), _case_properties(pc, stops))
+                  for pc in pcs]
+        polygons = [MapFeature(pc.clearings, {"numero": pc.number, "codigo": pc.code,
+                                              "area_ha": round(pc.case.area_ha, 2),
+                                              "cuidado": pc.needs_care})
+                    for pc in pcs if pc.clearings is not None]
+        route, plan_points = _plan_features(plan, pcs)
+
+        write_gpkg(work / "casos.gpkg", {
+            "territorio": [territory_f], "casos": points, "claros": polygons,
+            "plan_ruta": route, "plan_paradas": plan_points,
+        })
+        done("casos.gpkg")
+        write_geojson(work / "casos.geojson", points, "casos")
+        done("casos.geojson")
+        write_geojson(work / "claros.geojson", polygons, "claros")
+        done("claros.geojson")
+        if plan is not None:
+            write_geojson(work / "plan.geojson", route + plan_points, "plan")
+            done("plan.geojson")
+        write_gpx(work / "casos.gpx", _gpx(found, pcs, plan, stops, created))
+        done("casos.gpx")
+        write_kmz(work / "casos.kmz",
+                  name=_("Cases of {community}", community=found.name),
+                  description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
+                                plan=_plan_text(plan, stops)),
+                  styles=_STYLES, folders=_kmz_folders(found, pcs, plan, stops))
+        done("casos.kmz")
+        write_comapeo_alerts(work / "comapeo_alertas.json",
+                             _comapeo_alerts(found, pcs, stops, created))
+        done("comapeo_alertas.json")
+        write_entity_list(work / "casos.csv", _odk_rows(pcs, stops), ODK_COLUMNS)
+        shutil.copyfile(xlsform_path(), work / "visita_verificacion.xlsx")
+        done("casos.csv")
+        names.append("visita_verificacion.xlsx")
+        tiles = write_pmtiles(
+            work / "mapa.pmtiles",
+            [
+                TileLayer("territorio", [territory_f], _("Community territory")),
+                TileLayer("claros", polygons, _("Clearings of the cases")),
+                TileLayer("plan_ruta", route, _("Patrol route")),
+                TileLayer("casos", points, _("Open cases")),
+                TileLayer("plan_paradas", plan_points, _("Stops of the patrol plan")),
+            ],
+            name=_("Cases of {community}", community=found.name),
+            description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
+                          plan=_plan_text(plan, stops)),
+            attribution="vigilancia",
+            min_zoom=TILE_ZOOMS[0], max_zoom=TILE_ZOOMS[1],
+        )
+        done("mapa.pmtiles")
+        replace_bytes(work / "mapa.pdf", render_package_map(_map_data(
+            found, pcs, plan, stops, created, context, paper)))
+        done("mapa.pdf")
+        names.append("LEEME.txt")
+        replace_bytes(work / "LEEME.txt",
+                      _readme(found, pcs, plan, stops, created, names).encode("utf-8"))
+        tick("Writing the package", steps, steps)
+        files, total = _publish(work, names, output, zipped=zipped, overwrite=overwrite)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    warnings = []
+    if total >= MAX_PACKAGE_BYTES:
+        warnings.append(_("The package is {size}, more than messaging apps take ({limit})",
+                          size=human_size(total), limit=human_size(MAX_PACKAGE_BYTES)))
+    return PackageResult(
+        output=output, territory=found.name, files=files, total_bytes=total, cases=len(pcs),
+        stops=stops, plan_id=None if plan is None else plan.id, zipped=zipped,
+        tiles_max_zoom=tiles.max_zoom, warnings=tuple(warnings),
+    )
+
+
+def _map_data(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: PatrolPlan | None,
+              stops: int, created: datetime,
+              context: dict[ContextKind, tuple[BaseGeometry, ...]], paper: str) -> PackageMap:
+    care = sum(1 for pc in pcs if pc.needs_care)
+    return PackageMap(
+        community=territory.name,
+        title=_("{community}: cases to verify ({date})", community=territory.name,
+                date=created.date().isoformat()),
+        subtitle=_("{n} open cases, {care} to approach with care; patrol plan: {plan}",
+                   n=len(pcs), care=care, plan=_plan_text(plan, stops)),
+        territory=territory.geometry,
+        cases=tuple(pcs),
+        route=None if plan is None else plan.route,
+        start=None if plan is None else plan.start,
+        rivers=context[ContextKind.RIVER],
+        roads=context[ContextKind.ROAD],
+        trails=context[ContextKind.TRAIL],
+        created=created.date(),
+        paper=paper,
+    )
+
+
+def _check_output(output: Path, *, zipped: bool, overwrite: bool) -> None:
+    if overwrite:
+        return
+    if zipped and output.exists():
+        raise ConflictError(_("{path} already exists", path=output),
+                            hint=_("give another name, or --overwrite to replace it"))
+    if not zipped and output.exists():
+        if not output.is_dir():
+            raise InputError(_("{path} exists and is not a folder", path=output),
+                             hint=_("give a folder, or a name ending in .zip"))
+        if any(output.iterdir()):
+            raise ConflictError(_("The folder {path} is not empty", path=output),
+                                hint=_("give a new folder, or --overwrite to replace the "
+                                       "package's files in it"))
+
+
+def _publish(work: Path, names: Sequence[str], output: Path, *, zipped: bool,
+             overwrite: bool) -> tuple[tuple[PackageFile, ...], int]:
+    """Move the finished files into the folder, or write the ZIP; the files and total size."""
+    texts = _files_text()
+    try:
+        if zipped:
+            tmp = work / output.name
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                                 compresslevel=9) as zf:
+                for name in names:
+                    zf.write(work / name, arcname=name)
+            with zipfile.ZipFile(tmp) as zf:
+                files = tuple(PackageFile(i.filename, i.compress_size, texts[i.filename])
+                              for i in zf.infolist())
+            os.replace(tmp, output)
+            return files, output.stat().st_size
+        output.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name in names:
+            os.replace(work / name, output / name)
+            out.append(PackageFile(name, (output / name).stat().st_size, texts[name]))
+        if overwrite and "plan.geojson" not in names:
+            (output / "plan.geojson").unlink(missing_ok=True)  # a stale plan of an older package
+        return tuple(out), sum(f.size for f in out)
+    except OSError as exc:
+        raise VigilanciaError(
+            _("the package could not be written"),
+            hint=_("check that the disk is not full and that the folder may be written"),
+            source=str(output),
+        ) from exc
