@@ -324,6 +324,20 @@ def demo(
             )
         )
     _print_monitor(res.monitor)
+    from vigilancia.services.package import human_size
+    from vigilancia.services.risk_text import explain
+
+    out.print(f"[bold]{_('Community risk')}[/]:")
+    for score in res.risk.scores[:3]:
+        out.print(f"  {score.rank}. {explain(score)}", highlight=False)
+    out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
+                n=len(res.cases.opened), clearings=res.cases.clearings,
+                grown=len(res.cases.grown)))
+    out.print(_("Patrol of {name}: {stops} cases, {km} km, {hours} h",
+                name=res.plan.territory_name, stops=len(res.plan.stops),
+                km=f"{res.plan.total_km:.1f}", hours=f"{res.plan.total_hours:.1f}"))
+    out.print(_("Offline package: {n} files, {size}", n=len(res.package.files),
+                size=human_size(res.package.total_bytes)))
     out.print(f"[bold]{_('Outputs')}[/]:")
     out.print(f"  {_('workspace')}: {res.workspace}")
     for p in res.exports:

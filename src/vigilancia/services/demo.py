@@ -8,16 +8,24 @@ from datetime import date
 from pathlib import Path
 
 from vigilancia.config import Settings
+from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.services.airstrips import find_runways
+from vigilancia.services.cases import OpenCasesResult, open_cases
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
+from vigilancia.services.package import PackageResult, build_package
+from vigilancia.services.patrol import plan_patrol
+from vigilancia.services.risk import RiskAssessment, assess_risk
+from vigilancia.services.risk_export import export_risk
 from vigilancia.services.sample_region import SampleRegion, build_sample_region
 from vigilancia.services.territories import TerritoryImportResult, import_territories
 from vigilancia.services.workspace import init_workspace
 
 DEMO_SINCE = date(2023, 1, 1)
+#: Round-trip length (km) of the demo's patrol.
+DEMO_PATROL_KM = 20.0
 
 
 @dataclass(frozen=True)
@@ -28,12 +36,17 @@ class DemoResult:
     layers: list[LayerImportResult]
     monitor: MonitorResult
     exports: list[Path]
+    risk: RiskAssessment
+    cases: OpenCasesResult
+    plan: PatrolPlan
+    package: PackageResult
 
 
 def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:
     """Build the sample region under ``output``; import territories and context layers
     (rivers, roads, known airstrips); run ingest → clearings → placement → likely driver;
-    export the clearings and the runway candidates.
+    export the clearings and the runway candidates; score community risk; open cases;
+    plan a patrol of the community most at risk and build its offline package.
 
     ``output`` is recreated from scratch so the demo gives the same answer every time.
     """
@@ -69,6 +82,17 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
             export_clearings(store, output / "claros.geojson", "geojson").path,
             *([runways.path] if runways.path else []),
         ]
+        risk = assess_risk(store, settings, progress=progress)
+        risk_files = export_risk(risk, store, output / "riesgo")
+        exports += [risk_files.csv, risk_files.png]
+        cases = open_cases(store, settings, progress=progress)
+        with_cases = set(cases.per_territory)
+        target = next(s for s in risk.scores if s.name in with_cases)
+        plan = plan_patrol(store, settings, territory=risk.units[target.key].territory_id or 0,
+                           max_km=DEMO_PATROL_KM, actor="demo")
+        package = build_package(store, settings, territory=plan.territory_id,
+                                output=output / "paquete_patrulla.zip", progress=progress)
+        exports.append(package.output)
     finally:
         store.close()
-    return DemoResult(region, ws, imports, layers, result, exports)
+    return DemoResult(region, ws, imports, layers, result, exports, risk, cases, plan, package)

@@ -1,0 +1,60 @@
+"""`vigilancia demo`: the whole cycle on the seeded sample region, from an empty folder."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vigilancia.cli import app
+from vigilancia.domain.cases import CaseStatus
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    res = CliRunner().invoke(app, ["demo", "--output", str(out)], catch_exceptions=False)
+    return out, res
+
+
+def test_demo_runs_every_step_and_says_where_outputs_are(demo_run):
+    out, res = demo_run
+    assert res.exit_code == 0, res.output
+    for name in ("claros.gpkg", "claros.geojson", "pistas_candidatas.gpkg",
+                 "riesgo/riesgo.csv", "riesgo/riesgo.png", "paquete_patrulla.zip"):
+        assert (out / name).is_file(), name
+        assert str(out / name) in res.output.replace("\n", "")
+    assert "Riesgo de las comunidades" in res.output
+    assert "Patrullaje de" in res.output and "Paquete para el campo" in res.output
+
+
+def test_demo_workspace_holds_cases_plan_and_package(demo_run):
+    from vigilancia.io.store import WorkspaceStore
+
+    out, _res = demo_run
+    with WorkspaceStore.open(out / "espacio") as store:
+        cases = store.cases()
+        assert cases and all(c.status is CaseStatus.NEW for c in cases)
+        (plan,) = store.patrol_plans()
+        stops = plan["plan"]["stops"]
+        assert stops and plan["plan"]["total_km"] <= 20.0
+        planned = {s["case_id"] for s in stops}
+        assert {c.territory_id for c in cases if c.id in planned} == {plan["territory_id"]}
+    with zipfile.ZipFile(out / "paquete_patrulla.zip") as zf:
+        names = set(zf.namelist())
+    assert {"casos.gpkg", "casos.gpx", "casos.kmz", "casos.csv", "comapeo_alertas.json",
+            "mapa.pmtiles", "mapa.pdf"} <= names
+    assert (out / "paquete_patrulla.zip").stat().st_size < 15 * 1024 * 1024
+
+
+def test_demo_is_the_same_on_every_run(demo_run, tmp_path: Path):
+    out, first = demo_run
+    again = CliRunner().invoke(app, ["demo", "--output", str(out)], catch_exceptions=False)
+    assert again.exit_code == 0
+
+    def numbers(text: str) -> list[str]:
+        return [line for line in text.splitlines() if "casos" in line or "claros" in line]
+
+    assert numbers(again.output) == numbers(first.output)
