@@ -77,6 +77,12 @@ AIRSTRIP_NEAR_KM = 5.0
 #: Clearings with an airstrip probability from this on count as runways.
 RUNWAY_PROBABILITY = 0.5
 #: Kernel widths of the clearing pressure (km): local spread and the regional frontier.
+#: Measured on the MapBiomas alerts of Peru 2021-2024 (2 km grid, top-1 % capture at the
+#: 2022, 2023 and 2024 cutoffs): these two kernels sit on a broad plateau. Other kernel
+#: widths, half-lives, area powers, counts, momentum (recent against older pressure),
+#: frontier speed, alert size, district loss (Geobosques), roads, rivers, protected
+#: areas and models fitted on an earlier cutoff all moved it by less than the grid
+#: origin does (about 1 point), or lowered it.
 SIGMA_LOCAL_KM = 1.0
 SIGMA_REGIONAL_KM = 6.0
 #: Share of a territory's area another one must cover to count as an overlap.
