@@ -217,7 +217,10 @@ def test_clear_errors(workspace):
         plan_patrol(store, SETTINGS, territory="CN Beta", actor="test")
 
 
-def test_cli_prints_a_spanish_table_and_json(workspace):
+def test_cli_prints_a_spanish_table_and_json(workspace, monkeypatch):
+    from vigilancia.cli.common import out
+
+    monkeypatch.setattr(out, "_width", 200)  # the console may have fixed its width already
     store, ws, env = workspace
     env = {**env, "VIGILANCIA_LANGUAGE": "es", "COLUMNS": "200"}
     res = CliRunner().invoke(app, ["patrol", "plan", str(ws), "--territory", "CN Alfa",
