@@ -53,8 +53,9 @@ from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _, get_language, set_language
 from vigilancia.io.field.xlsform import xlsform_path
+from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
-from vigilancia.io.package.common import MapFeature, replace_bytes
+from vigilancia.io.package.common import MapFeature
 from vigilancia.io.package.gpx import GpxPoint, gpx_document, write_gpx
 from vigilancia.io.package.kml import KmlFolder, KmlPlacemark, KmlStyle, write_kmz
 from vigilancia.io.package.odk import entity_geometry, write_entity_list

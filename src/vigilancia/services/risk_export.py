@@ -18,8 +18,6 @@ Each file is written under a temporary name and moved into place.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +27,8 @@ import shapely
 
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.risk import Factor, RiskClass
-from vigilancia.errors import UnreadableFileError
 from vigilancia.i18n import _
+from vigilancia.io.files import replace_bytes
 from vigilancia.io.store.workspace import WorkspaceStore
 from vigilancia.services.export import write_layer
 from vigilancia.services.risk import RiskAssessment, assessment_json, dumps
@@ -92,20 +90,6 @@ def _frame(result: RiskAssessment) -> geopandas.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
 
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UnreadableFileError(
-            _("{path} could not be written", path=path),
-            hint=_("check the folder exists and that you may write there"),
-            source=str(path),
-        ) from exc
-
 
 def export_risk(result: RiskAssessment, store: WorkspaceStore, output: Path) -> RiskFiles:
     """Write the CSV, JSON, GeoPackage and map of ``result`` into the folder ``output``."""
@@ -114,11 +98,11 @@ def export_risk(result: RiskAssessment, store: WorkspaceStore, output: Path) -> 
     files = RiskFiles(output / "riesgo.csv", output / "riesgo.json", output / "riesgo.gpkg",
                       output / "riesgo.png")
     table = frame.drop(columns="geometry")
-    _replace(files.csv, table.to_csv(index=False).encode("utf-8-sig"))
-    _replace(files.json, dumps(assessment_json(result, explain)).encode("utf-8"))
+    replace_bytes(files.csv, table.to_csv(index=False).encode("utf-8-sig"))
+    replace_bytes(files.json, dumps(assessment_json(result, explain)).encode("utf-8"))
     files.gpkg.unlink(missing_ok=True)
     write_layer(frame, files.gpkg, "gpkg", "riesgo")
-    _replace(files.png, render_map(result, store))
+    replace_bytes(files.png, render_map(result, store))
     return files
 
 

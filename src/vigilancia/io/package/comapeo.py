@@ -33,7 +33,8 @@ from typing import Any
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.io.package.common import replace_bytes, rounded
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.package.common import rounded
 
 __all__ = ["ALLOWED_GEOMETRIES", "SCHEMA_NAME", "remote_detection_alert",
            "write_comapeo_alerts"]

@@ -17,7 +17,8 @@ from pathlib import Path
 import gpxpy.gpx
 from shapely.geometry import LineString, MultiLineString
 
-from vigilancia.io.package.common import COORD_DECIMALS, replace_bytes
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.package.common import COORD_DECIMALS
 
 __all__ = ["GpxPoint", "gpx_document", "write_gpx"]
 

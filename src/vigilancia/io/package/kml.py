@@ -17,7 +17,8 @@ from xml.etree.ElementTree import Element, SubElement, tostring  # noqa: S405  (
 
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.io.package.common import COORD_DECIMALS, replace_bytes
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.package.common import COORD_DECIMALS
 
 __all__ = ["KML_NS", "KmlFolder", "KmlPlacemark", "KmlStyle", "kml_colour", "kml_document",
            "write_kmz"]

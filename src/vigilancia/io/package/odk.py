@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vigilancia.io.package.common import COORD_DECIMALS, replace_bytes
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.package.common import COORD_DECIMALS
 
 __all__ = ["entity_geometry", "write_entity_list"]
 

@@ -19,7 +19,8 @@ from shapely.geometry import mapping
 
 from vigilancia.errors import VigilanciaError
 from vigilancia.i18n import _
-from vigilancia.io.package.common import MapFeature, replace_bytes, rounded
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.package.common import MapFeature, rounded
 
 __all__ = ["feature_collection", "write_geojson", "write_gpkg"]
 
