@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
+from vigilancia.cli.common import (
+    actor_name,
+    out,
+    parse_date,
+    progress_bar,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.i18n import _
 
 cases_app = typer.Typer(
@@ -25,14 +31,6 @@ ByOption = Annotated[
     typer.Option("--by", help="Who makes the change, for the history (default: your user name)."),
 ]
 
-
-def _actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "vigilancia"
 
 
 @cases_app.command("open")
@@ -66,7 +64,7 @@ def cases_open(
         with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
             return open_cases(store, settings, territory=territory,
                               since=parse_date(since, "--since"),
-                              as_of=parse_date(as_of, "--as-of"), actor=_actor(by),
+                              as_of=parse_date(as_of, "--as-of"), actor=actor_name(by),
                               progress=tick)
 
     res = run_reported(go)
@@ -206,8 +204,9 @@ def cases_assign(
 
     def go() -> Any:
         ids = [parse_case_id(c) for c in cases]
+        who = actor_name(by)
         with open_workspace(workspace, settings) as store, store.transaction() as conn:
-            return [update_case(store, i, actor=_actor(by), assignee=to, conn=conn) for i in ids]
+            return [update_case(store, i, actor=who, assignee=to, conn=conn) for i in ids]
 
     for c in run_reported(go):
         out.print(f"{c.code}: {status_name(c.status)}", highlight=False)
@@ -250,7 +249,7 @@ def cases_update(
         new_status = None if status is None else parse_status(status)
         new_verdict = None if verdict is None else parse_verdict(verdict)
         with open_workspace(workspace, settings) as store:
-            return update_case(store, cid, actor=_actor(by), status=new_status,
+            return update_case(store, cid, actor=actor_name(by), status=new_status,
                                verdict=new_verdict, note=note,
                                observed_at=parse_date(observed, "--observed"))
 

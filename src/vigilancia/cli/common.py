@@ -6,6 +6,7 @@ build a ``typer.Typer`` and are registered in ``cli/__init__.py``.
 
 from __future__ import annotations
 
+import getpass
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,16 @@ def settings_from_env() -> Settings:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     return settings
+
+
+def actor_name(by: str | None = None) -> str:
+    """Who makes a change, for the histories: ``--by`` if given, else the system user name."""
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "vigilancia"
 
 
 def run_reported(fn: Callable[[], Any]) -> Any:

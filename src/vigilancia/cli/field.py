@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import console, out, progress_bar, run_reported, settings_from_env
+from vigilancia.cli.common import (
+    actor_name,
+    console,
+    out,
+    progress_bar,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.i18n import _
 
 field_app = typer.Typer(
@@ -49,7 +55,7 @@ def field_import(
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
-    actor = by or _user_name()
+    actor = actor_name(by)
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
@@ -133,12 +139,6 @@ def field_list(
     out.print(table)
     out.print(_("{n} observations", n=len(rows)))
 
-
-def _user_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "vigilancia"
 
 
 def _result_json(res: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import out, run_reported, settings_from_env
+from vigilancia.cli.common import actor_name, out, run_reported, settings_from_env
 from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan, plan_to_json
 from vigilancia.i18n import _
 
@@ -48,14 +47,6 @@ def _number(value: float, digits: int = 1) -> str:
 
     return number_text(value, digits)
 
-
-def _actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "vigilancia"
 
 
 @patrol_app.command("plan")
@@ -108,7 +99,7 @@ def patrol_plan(
         where = parse_start(start)
         with open_workspace(workspace, settings) as store:
             return plan_patrol(store, settings, territory=territory, max_km=max_km,
-                               start=where, assign=assign, actor=_actor(by))
+                               start=where, assign=assign, actor=actor_name(by))
 
     plan: PatrolPlan = run_reported(go)
     if as_json:
