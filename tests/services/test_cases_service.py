@@ -221,3 +221,16 @@ def test_cli(workspace, store_factory, tmp_path, monkeypatch):
     assert res.exit_code == 0 and "CN Beta" in res.output
     res = runner.invoke(app, ["cases", "show", ws, "C-9999"])
     assert res.exit_code == 3
+
+
+def test_priority_uses_the_community_risk_when_assessed(workspace):
+    from vigilancia.services.risk import assess_risk
+
+    assessment = assess_risk(workspace, SETTINGS, as_of=date(2024, 7, 1))
+    score = {s.name: s.score for s in assessment.scores}
+    open_cases(workspace, SETTINGS, as_of=date(2024, 7, 1))
+    alfa = find_territory(workspace, "CN Alfa")
+    for case in workspace.cases(territory_id=alfa.id):
+        terms = {t.name: t for t in case.priority_terms}
+        assert terms["risk"].value == pytest.approx(score["CN Alfa"])
+        assert case.priority == pytest.approx(sum(t.points for t in case.priority_terms))
