@@ -880,6 +880,92 @@ def test_placement_is_validated(store: WorkspaceStore):
     assert store.counts()["clearing_territories"] == 10
 
 
+def _stored_rows(store: WorkspaceStore) -> tuple[list[tuple], list[tuple]]:
+    """Clearing and overlap rows as stored (NaN, which PostgreSQL keeps, read as None)."""
+    c, ct = ws_module.s.clearings, ws_module.s.clearing_territories
+
+    def plain(row: sa.Row) -> tuple:
+        return tuple(None if isinstance(v, float) and np.isnan(v) else v for v in row)
+
+    with store.engine.connect() as conn:
+        rows = [plain(r) for r in conn.execute(sa.select(c).order_by(c.c.id)).all()]
+        overlaps = [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(ct).order_by(ct.c.clearing_id, ct.c.territory_id)
+            ).all()
+        ]
+    return rows, overlaps
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["raw-sqlite", "core"])
+def test_bulk_transaction_stores_the_same_rows(store_factory, tmp_path: Path, fast: bool):
+    """A bulk transaction (parents checked per call, not per row) writes what a plain one
+    writes, and leaves the connections enforcing foreign keys."""
+    stored = []
+    for bulk in (False, True):
+        with store_factory.create(tmp_path / f"ws{bulk}") as st:
+            use_path(st, fast)
+            cs = make_clearings(6, seed=3)
+            with st.transaction() as conn:
+                a, b, _r, _p = st.add_territories(conn, make_territories())
+            placement = make_placement(
+                6,
+                [(0, a, 1.0, 1.0), (2, a, 0.5, 0.5), (2, b, 0.5, 0.5), (5, b, 2.0, 1.0)],
+                nearest=[a, a, b, -1, a, b],
+                distance=[0.0, 10.0, 0.0, np.nan, 35.5, 0.0],
+                within=[True, True, True, False, True, True],
+            )
+            with st.transaction(bulk=bulk) as conn:
+                bid = st.add_batch(conn, new_batch())
+                st.add_clearings(conn, bid, cs, placement)
+            stored.append(_stored_rows(st))
+            if st.is_sqlite:
+                for _ in range(3):  # every pooled connection enforces foreign keys again
+                    with st.engine.connect() as conn:
+                        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert stored[0] == stored[1]
+    assert len(stored[0][0]) == 6 and len(stored[0][1]) == 4
+
+
+def test_bulk_dates_are_iso_text_or_null(tmp_path: Path):
+    with WorkspaceStore.create(tmp_path / "ws") as st:
+        for values in (
+            ["2024-03-01", "NaT", "2019-12-31", "2024-03-01"],
+            ["NaT", "NaT"],
+            ["1970-01-01", "2250-06-30", "NaT"],  # far apart: formatted one by one
+            [],
+        ):
+            days = np.array(values, "datetime64[D]")
+            assert st._dates(days) == [None if v == "NaT" else v for v in values]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["raw-sqlite", "core"])
+def test_bulk_transaction_refuses_missing_parents(store: WorkspaceStore, fast: bool):
+    use_path(store, fast)
+    with store.transaction() as conn:
+        a, *_ = store.add_territories(conn, make_territories())
+    before = store.counts()
+    cases = [
+        (make_placement(2, [(0, 999, 1.0, 1.0)], nearest=[a, a]), None),  # unknown overlap
+        (make_placement(2, [], nearest=[a, 998]), None),  # unknown nearest territory
+        (make_placement(2, [], nearest=[a, a]), 12345),  # unknown batch
+    ]
+    for placement, batch in cases:
+        with pytest.raises(sa.exc.IntegrityError), store.transaction(bulk=True) as conn:
+            bid = store.add_batch(conn, new_batch())
+            store.add_clearings(conn, batch or bid, make_clearings(2), placement)
+        assert store.counts() == before
+    with pytest.raises(sa.exc.IntegrityError), store.transaction(bulk=True) as conn:
+        bid = store.add_batch(conn, new_batch())
+        ids = store.add_clearings(conn, bid, make_clearings(2))
+        store.add_placement(conn, ids, make_placement(2, [(1, 997, 1.0, 1.0)], nearest=[a, a]))
+    assert store.counts() == before
+    if store.is_sqlite:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
 def test_territory_summary_aggregates_by_hand(store: WorkspaceStore):
     w = stored_world(store)
     summary = store.territory_summary()

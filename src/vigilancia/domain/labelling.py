@@ -65,6 +65,12 @@ def _scan(codes, words, conf_lut, day_lut, row0, cap):  # pragma: no cover - com
             if v == 0:
                 if (j & 3) == 0:
                     q = j >> 2
+                    # 32 pixels (a cache line) at a time while they are all zero
+                    while q + 8 <= nw and (
+                        wl[q] | wl[q + 1] | wl[q + 2] | wl[q + 3]
+                        | wl[q + 4] | wl[q + 5] | wl[q + 6] | wl[q + 7]
+                    ) == 0:
+                        q += 8
                     while q < nw and wl[q] == 0:
                         q += 1
                     if (q << 2) > j:
@@ -544,13 +550,15 @@ def _finish(
             ring_start[nr] = nv
             below = min(r + 1, row_area_ha.size - 1)
             per = (cmax - cmin) * (mx[r] + mx[below]) + 2.0 * my[r]
-            px = np.empty(4, np.float64)
-            py = np.empty(4, np.float64)
-            for k in range(4):
-                px[k] = xs[ring_start[r_first] + k] - cmin
-                py[k] = ys[ring_start[r_first] + k] - rmin
+            # its minimum rectangle is itself (what _hull_rect gives for the four corners:
+            # the long side's orientation, 90 degrees for a row of pixels, 0 for a column)
             rc = min(int(srow / npix), row_area_ha.size - 1)
-            ln_, wd_, ang = _hull_rect(px, py, mx[rc], my[rc] * ysign)
+            along = (cmax - cmin) * mx[rc]
+            across = abs(my[rc] * ysign)
+            if along >= across:
+                ln_, wd_, ang = along, across, 90.0
+            else:
+                ln_, wd_, ang = across, along, 0.0
             feats[c, 0] = area
             feats[c, 1] = per
             feats[c, 2] = ln_
@@ -768,7 +776,19 @@ def _hits(
                 ja = math.ceil(xs[a] - 0.5)
                 jb = math.ceil(xs[b] - 0.5)
                 if jb > ja:
-                    for u in range(i, j):
+                    # the row's runs are disjoint and sorted, so c1 grows with c0: find the
+                    # first run ending after ja, then take runs until one starts at jb
+                    lo_u = i
+                    hi_u = j
+                    while lo_u < hi_u:
+                        mid = (lo_u + hi_u) >> 1
+                        if c1[mid] <= ja:
+                            lo_u = mid + 1
+                        else:
+                            hi_u = mid
+                    for u in range(lo_u, j):
+                        if c0[u] >= jb:
+                            break
                         lo = max(c0[u], ja)
                         hi = min(c1[u], jb)
                         if hi > lo:

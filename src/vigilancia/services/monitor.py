@@ -233,16 +233,16 @@ def _pixel_rings(
 
 def _territory_indexes(
     info: RasterInfo, territories: list[StoredTerritory]
-) -> tuple[TerritoryScanline | None, BoundaryIndex, frozenset[int]]:
-    """The overlap scanline (every kind, touching the raster), the nearest-boundary index
-    (communities and reserves, wherever they are) and the ids of the latter."""
+) -> tuple[TerritoryScanline | None, list[tuple[int, np.ndarray]], frozenset[int]]:
+    """The overlap scanline (every kind, touching the raster), the rings of the
+    nearest-boundary index (communities and reserves, wherever they are) and the ids
+    of the latter."""
     near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
     if not territories:
-        return None, BoundaryIndex([]), near_ids
+        return None, [], near_ids
     rings, touching = _pixel_rings(info, territories)
     scanline = TerritoryScanline([r for r, hit in zip(rings, touching, strict=True) if hit])
-    index = BoundaryIndex([r for r in rings if r[0] in near_ids])
-    return scanline, index, near_ids
+    return scanline, [r for r in rings if r[0] in near_ids], near_ids
 
 
 def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
@@ -487,7 +487,7 @@ def _ingest_raster(
     )
     territories = store.territories()
     grid = _grid(info)
-    scanline, index, near_ids = _territory_indexes(info, territories)
+    scanline, near_rings, near_ids = _territory_indexes(info, territories)
     labeller = Labeller(grid, scanline)
     spec = RASTER_PRODUCTS[product]
     buffer_m = settings.buffer_km * 1000.0
@@ -497,8 +497,12 @@ def _ingest_raster(
     # One transaction for the whole batch. A single writer thread stores each chunk of
     # clearings while the next chunk is read, labelled and placed; at most one chunk
     # waits, so memory stays bounded, and a writer error surfaces at the next flush.
-    with store.transaction() as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
+    # (bulk: parents are checked per chunk instead of per row; see WorkspaceStore.transaction)
+    with store.transaction(bulk=True) as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
         batch_id = store.add_batch(conn, _new_batch(key, req, product, sha))
+        # the nearest-boundary index is first needed at the first flush: the writer
+        # thread, idle until then, builds it while the first strips are read and labelled
+        index_job = writer.submit(BoundaryIndex, near_rings)
         pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
@@ -506,7 +510,7 @@ def _ingest_raster(
             comps, ov = labeller.finish() if final else labeller.take()
             if len(comps):
                 clearings = _to_clearings(comps, info)
-                placement = _placement(comps, ov, grid, index, near_ids, buffer_m)
+                placement = _placement(comps, ov, grid, index_job.result(), near_ids, buffer_m)
                 tally.add(clearings, placement)
                 n_clear += len(clearings)
                 n_pix += int(clearings.pixel_count.sum())

@@ -90,6 +90,8 @@ CHUNK_ROWS = 20_000
 _IN_CHUNK = 900
 
 _BEGIN_OPTION = "vigilancia_sqlite_begin"
+#: ``Connection.info`` key set while a bulk transaction runs without SQLite foreign-key checks.
+_FK_OFF = "vigilancia_foreign_keys_off"
 
 
 # --------------------------------------------------------------------- values
@@ -513,23 +515,55 @@ class WorkspaceStore:
     # ----------------------------------------------------------- transactions
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, bulk: bool = False) -> Iterator[Connection]:
         """One atomic unit of writes: commit at the end of the block, roll back on any exception.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` (write lock held for the
         whole block). Do not nest: a second ``transaction()`` inside the block
         waits for the first one's lock.
+
+        ``bulk=True`` (a monitoring run writing hundreds of thousands of
+        clearings): on SQLite the per-row foreign-key lookups are switched off
+        for this transaction; :meth:`add_clearings` checks the batch and every
+        territory id once per call instead, inside the write lock, so no row
+        can reference a missing parent. Atomicity and durability are unchanged.
         """
         try:
             with self.engine.connect() as conn:
                 if self.is_sqlite:
                     conn.execution_options(**{_BEGIN_OPTION: "immediate"})
-                with conn.begin():
+                with self._foreign_keys_off(conn, bulk and self.is_sqlite), conn.begin():
                     if conn.dialect.name == "postgresql":
                         self._pg_writer_lock(conn)
                     yield conn
         except sa.exc.OperationalError as exc:
             raise self._store_error(exc) from exc
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _foreign_keys_off(conn: Connection, off: bool) -> Iterator[None]:
+        """SQLite: no foreign-key enforcement on ``conn`` inside the block (when ``off``).
+
+        The pragma only takes effect outside a transaction, so it is set on the
+        driver connection before BEGIN and restored after COMMIT or ROLLBACK; a
+        connection that cannot be restored is discarded, never pooled.
+        """
+        if not off:
+            yield
+            return
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        conn.info[_FK_OFF] = True
+        try:
+            yield
+        finally:
+            conn.info.pop(_FK_OFF, None)
+            try:
+                raw.execute("PRAGMA foreign_keys=ON")
+            except Exception:  # the pooled connection must never keep FKs off
+                conn.invalidate()
+                raise
 
     @staticmethod
     def _pg_writer_lock(conn: Connection) -> None:
@@ -997,8 +1031,10 @@ class WorkspaceStore:
         bad = np.isnan(bounds).any(axis=1)  # missing or empty geometries have NaN bounds
         if bad.any():
             raise ValueError(f"clearing {int(np.argmax(bad))} of the set has no geometry")
+        if conn.info.get(_FK_OFF):
+            self._check_parents(conn, batch_id, placement)
         if placement is not None:
-            nearest = [None if v < 0 else v for v in placement.nearest_territory.tolist()]
+            nearest = _nullable_ids(placement.nearest_territory)
             distance: list[Any] = placement.boundary_distance_m.astype(np.float64).tolist()
             within: list[Any] = placement.within_buffer.astype(bool).tolist()
         else:
@@ -1013,7 +1049,12 @@ class WorkspaceStore:
                 name: getattr(clearings, name).astype(np.float64).tolist() for name in _FLOAT_FIELDS
             },
             **{name: getattr(clearings, name).astype(np.int64).tolist() for name in _INT_FIELDS},
-            "source_ref": [None if v is None else str(v) for v in clearings.source_ref.tolist()],
+        }
+        refs = clearings.source_ref
+        if refs.dtype != object or any(v is not None for v in refs.tolist()):
+            # (raster clearings have none: the column keeps its NULL default)
+            cols["source_ref"] = [None if v is None else str(v) for v in refs.tolist()]
+        cols |= {
             "nearest_territory_id": nearest,
             "boundary_distance_m": distance,
             "within_buffer": within,
@@ -1042,7 +1083,9 @@ class WorkspaceStore:
         _check_placement(len(ids), placement)
         if len(ids) == 0:
             return
-        nearest = [None if v < 0 else v for v in placement.nearest_territory.tolist()]
+        if conn.info.get(_FK_OFF):
+            self._check_parents(conn, None, placement)
+        nearest = _nullable_ids(placement.nearest_territory)
         rows = list(
             zip(
                 nearest,
@@ -2164,12 +2207,55 @@ class WorkspaceStore:
         """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""
         days = np.asarray(values).astype("datetime64[D]")
         if self._fast_bulk and self.is_sqlite:
-            # a batch spans a few hundred distinct days: format each once
-            uniq, inv = np.unique(days, return_inverse=True)
-            text = np.datetime_as_string(uniq, unit="D").astype(object)
-            text[np.isnat(uniq)] = None
-            return list(text[inv.ravel()].tolist())
+            # a batch spans a few thousand days at most: format each day of the span once
+            known = ~np.isnat(days)
+            if not known.any():
+                return [None] * len(days)
+            num = days.view(np.int64)
+            lo, hi = int(num[known].min()), int(num[known].max())
+            if hi - lo > 4 * len(days) + 1024:  # scattered dates: format the distinct ones
+                uniq, inv = np.unique(days, return_inverse=True)
+                text = np.datetime_as_string(uniq, unit="D").astype(object)
+                text[np.isnat(uniq)] = None
+                return list(text[inv.ravel()].tolist())
+            span = np.arange(lo, hi + 2, dtype=np.int64)  # the last slot is for NaT
+            text = np.datetime_as_string(span.view("datetime64[D]"), unit="D").astype(object)
+            text[-1] = None
+            slot = np.where(known, num - lo, hi + 1 - lo)
+            return list(text[slot].tolist())
         return list(days.astype(object).tolist())
+
+    def _check_parents(
+        self, conn: Connection, batch_id: int | None, placement: Placement | None
+    ) -> None:
+        """The checks of the foreign keys of clearings and overlap rows, once per call.
+
+        Used in a bulk transaction (no per-row enforcement): the batch and every
+        territory the placement names must exist. Raises ``IntegrityError`` as
+        the per-row checks would.
+        """
+        missing: list[str] = []
+        if batch_id is not None:
+            b = s.alert_batches
+            if conn.execute(sa.select(b.c.id).where(b.c.id == int(batch_id))).first() is None:
+                missing.append(f"alert batch {int(batch_id)}")
+        if placement is not None:
+            near = np.asarray(placement.nearest_territory, np.int64)
+            wanted = np.unique(
+                np.concatenate([near[near >= 0], np.asarray(placement.overlap_territory, np.int64)])
+            )
+            t = s.territories
+            found: set[int] = set()
+            for i in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[i : i + _IN_CHUNK].tolist()
+                found.update(int(v) for v in conn.execute(
+                    sa.select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+            missing += [f"territory {v}" for v in wanted.tolist() if v not in found]
+        if missing:
+            raise sa.exc.IntegrityError(
+                "add_clearings", None, ValueError("FOREIGN KEY constraint failed: no "
+                                                  + ", ".join(missing[:5]))
+            )
 
     def _insert_many(self, conn: Connection, table: sa.Table, cols: dict[str, list[Any]]) -> None:
         names = list(cols)
@@ -2270,6 +2356,14 @@ _KIND_COLUMNS = {
 }
 
 
+def _nullable_ids(values: NDArray[np.integer]) -> list[Any]:
+    """Ids as Python ints, None where negative (no id)."""
+    v = np.asarray(values, np.int64)
+    out = v.astype(object)
+    out[v < 0] = None
+    return list(out.tolist())
+
+
 def _check_placement(n: int, placement: Placement) -> None:
     for name in ("nearest_territory", "boundary_distance_m", "within_buffer"):
         if len(getattr(placement, name)) != n:
@@ -2284,7 +2378,8 @@ def _check_placement(n: int, placement: Placement) -> None:
             raise ValueError(f"Placement.overlap_clearing must index the {n} clearings")
         # one int64 key per pair (territory ids fit in 32 bits)
         keys = (oc << 32) | np.asarray(placement.overlap_territory, dtype=np.int64)
-        if len(np.unique(keys)) != k:
+        # pairs come sorted from the raster pipeline: then strictly increasing means unique
+        if not bool(np.all(keys[1:] > keys[:-1])) and len(np.unique(keys)) != k:
             raise ValueError("Placement has a clearing/territory pair twice")
 
 
