@@ -352,6 +352,8 @@ class _TerritoryTally:
 
     def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, ...]] = []
+        #: the territories the batch was placed on (read once by the ingest)
+        self.territories: list[StoredTerritory] | None = None
 
     def add(self, clearings: ClearingSet, placement: Placement) -> None:
         oc = placement.overlap_clearing
@@ -434,7 +436,8 @@ def run_monitor(
         summary = store.territory_summary([outcome.batch_id])
         drivers, version = store.driver_counts([outcome.batch_id])
     else:  # what was just written, summed on the way (the same figures as the queries)
-        summary = tally.summary(store.territories())
+        known = tally.territories
+        summary = tally.summary(store.territories() if known is None else known)
         if request.classify and outcome.clearings:
             from vigilancia.services.classify import classify_clearings
 
@@ -485,7 +488,7 @@ def _ingest_raster(
     conf_lut, day_lut = lookup_tables(
         product, AlertFilter(req.since, req.until, req.min_confidence)
     )
-    territories = store.territories()
+    territories = tally.territories = store.territories()
     grid = _grid(info)
     scanline, near_rings, near_ids = _territory_indexes(info, territories)
     labeller = Labeller(grid, scanline)
@@ -598,7 +601,7 @@ def _ingest_vector(
     alerts = read_vector_alerts(req.source)
     clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
     tick("place", 1, 3)
-    territories = store.territories()
+    territories = tally.territories = store.territories()
     use_point = _bbox_only(alerts, clearings)
     placement = place_clearings(
         clearings, territories, buffer_m=settings.buffer_km * 1000.0, use_point=use_point
