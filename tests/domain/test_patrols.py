@@ -11,18 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
-from vigilancia.domain.patrols import (
-    CareReason,
+from vigilancia.domain.patrol_planning import (
     Hazard,
     PatrolCandidate,
     TravelLegs,
     care_flags,
     choose_start,
     order_visits,
-    plan_from_json,
-    plan_to_json,
     plan_visits,
 )
+from vigilancia.domain.patrols import CareReason, plan_from_json, plan_to_json
 from vigilancia.domain.routes import Mode, NetworkLine, RouteParams
 
 PARAMS = RouteParams()  # walk 2 km/h, trail 4, river 15, rural road 20

@@ -3,7 +3,7 @@
 :func:`plan_patrol` reads one community territory's open cases, the context
 layers around it (rivers, roads and trails for the network; settlements for the
 start; known airstrips and camps) and the runway-like clearings; plans the
-visits with :func:`vigilancia.domain.patrols.plan_visits` in a local metric
+visits with :func:`vigilancia.domain.patrol_planning.plan_visits` in a local metric
 frame; and stores the plan, and optionally assigns its cases, in one
 transaction.
 
@@ -37,17 +37,15 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES, Case
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import Driver
-from vigilancia.domain.patrols import (
-    DEFAULT_MAX_KM,
+from vigilancia.domain.patrol_planning import (
     Hazard,
     PatrolCandidate,
-    PatrolPlan,
     anchor_point,
     care_flags,
     choose_start,
-    plan_to_json,
     plan_visits,
 )
+from vigilancia.domain.patrols import DEFAULT_MAX_KM, PatrolPlan, plan_to_json
 from vigilancia.domain.routes import NetworkLine, classify_line
 from vigilancia.domain.territories import StoredTerritory, normalise_name
 from vigilancia.errors import InputError, NotFoundError
