@@ -30,11 +30,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.io.files import replace_bytes
-from vigilancia.io.package.common import rounded
+from vigilancia.io.package.common import geojson_geometry
 
 __all__ = ["ALLOWED_GEOMETRIES", "SCHEMA_NAME", "remote_detection_alert",
            "write_comapeo_alerts"]
@@ -64,13 +63,6 @@ def _metadata_value(value: Any) -> Any:
     return str(value)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
-
 
 def remote_detection_alert(
     *,
@@ -87,7 +79,7 @@ def remote_detection_alert(
     """
     if geometry.geom_type not in ALLOWED_GEOMETRIES:
         raise ValueError(f"CoMapeo alerts cannot carry a {geometry.geom_type}")
-    geo = _plain(mapping(rounded(geometry)))
+    geo = geojson_geometry(geometry)
     return {
         "schemaName": SCHEMA_NAME,
         "detectionDateStart": _timestamp(start, end=False),

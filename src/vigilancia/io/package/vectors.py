@@ -15,12 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping
-
 from vigilancia.errors import VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.files import replace_bytes
-from vigilancia.io.package.common import MapFeature, rounded
+from vigilancia.io.package.common import MapFeature, geojson_geometry, rounded
 
 __all__ = ["feature_collection", "write_geojson", "write_gpkg"]
 
@@ -68,7 +66,7 @@ def feature_collection(features: Sequence[MapFeature], name: str | None = None) 
         fc["name"] = name
     fc["features"] = [
         {"type": "Feature", "properties": dict(f.properties),
-         "geometry": _plain(mapping(rounded(f.geometry)))}
+         "geometry": geojson_geometry(f.geometry)}
         for f in features
     ]
     return fc
@@ -79,12 +77,3 @@ def write_geojson(path: Path, features: Sequence[MapFeature], name: str | None =
     text = json.dumps(feature_collection(features, name), ensure_ascii=False,
                       separators=(",", ":"))
     return replace_bytes(path, text.encode("utf-8"))
-
-
-def _plain(value: Any) -> Any:
-    """Tuples (as shapely's ``mapping`` gives them) to lists, recursively."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
