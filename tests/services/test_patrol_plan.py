@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -187,7 +188,8 @@ def test_start_given_as_point_or_name_and_centroid_fallback(workspace):
     # Gamma: no village of its own, and Beta's is in another community -> its centre
     ids = cases_by_alert(store)
     with store.transaction() as conn:
-        store.update_case(conn, ids["b2"], territory_id=store.territories()[2].id)
+        moved = replace(store.case(ids["b2"], conn=conn), territory_id=store.territories()[2].id)
+        store.update_case(conn, moved)
     gamma = plan_patrol(store, SETTINGS, territory="CN Gamma", max_km=40, actor="test")
     assert gamma.start_kind == "centroid" and gamma.start_name is None
     assert gamma.start == pytest.approx((-74.775, -9.475), abs=1e-4)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 import shapely
+from shapely.geometry import Point
 from sqlalchemy.engine import Connection
 
 from vigilancia.config import Settings
@@ -47,13 +48,13 @@ from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import _
+from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import WorkspaceStore
 
 __all__ = [
     "CASE_TERRITORY_KINDS",
     "OpenCasesResult",
     "find_territory",
-    "local_metres",
     "open_cases",
     "parse_case_id",
     "parse_status",
@@ -77,18 +78,6 @@ class OpenCasesResult:
     grown: tuple[int, ...]
     clearings: int
     per_territory: dict[str, int] = field(default_factory=dict)
-
-
-def local_metres(
-    lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray, lat0: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat degrees to metres east/north in a plane tangent at latitude ``lat0``.
-
-    Good to well under 1 % over the tens of kilometres of one territory.
-    """
-    k = math.cos(math.radians(lat0))
-    return (np.asarray(lon, np.float64) * 111_320.0 * k,
-            np.asarray(lat, np.float64) * 110_574.0)
 
 
 def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
@@ -257,17 +246,21 @@ def _cases_for_territory(
     gap = settings.case_group_m
     lon = sub["centroid_lon"].to_numpy(dtype=float)
     lat = sub["centroid_lat"].to_numpy(dtype=float)
-    lat0 = float(np.mean(lat)) if len(lat) else 0.0
-    x, y = local_metres(lon, lat, lat0)
+    frame = local_equal_area(*centre_of((lon.min(), lat.min(), lon.max(), lat.max())))
+    x, y = (np.asarray(v) for v in transformer(WGS84, frame).transform(lon, lat))
     labels = group_points(x, y, gap)
     open_here = [c for c in store.cases(territory_id=tid, statuses=OPEN_STATUSES, conn=conn)
                  if c.origin is CaseOrigin.ALERTS]
+    open_shapes = transform_geometries(
+        [Point(c.lon, c.lat) if c.geometry is None else c.geometry for c in open_here],
+        WGS84, frame)
     grow: dict[int, list[int]] = {}
     new_cases: list[Case] = []
     ids = sub["id"].to_numpy()
     for g in range(int(labels.max()) + 1 if len(labels) else 0):
         members = np.flatnonzero(labels == g)
-        target = _nearby_case(open_here, x[members], y[members], lat0, gap)
+        target = _nearby_case(open_here, open_shapes, shapely.points(x[members], y[members]),
+                              gap)
         if target is not None:
             grow.setdefault(target, []).extend(int(v) for v in ids[members])
             continue
@@ -285,18 +278,13 @@ def _cases_for_territory(
     return new_cases, grow
 
 
-def _nearby_case(cases: Sequence[Case], x: np.ndarray, y: np.ndarray, lat0: float,
+def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,
                  gap: float) -> int | None:
-    """The open case whose position or geometry lies within ``gap`` m of any of the points."""
+    """The case whose ``shapes`` (its clearings or position, metres) lie within ``gap`` m
+    of any of the ``points`` (same frame), the nearest if several."""
     best, best_d = None, math.inf
-    for case in cases:
-        cx, cy = local_metres([case.lon], [case.lat], lat0)
-        d = float(np.min(np.hypot(x - cx[0], y - cy[0])))
-        if case.geometry is not None and d > gap:
-            # distance to the case's clearings, not only its centre
-            k = 111_320.0 * math.cos(math.radians(lat0))
-            pts = shapely.points(x / k, y / 110_574.0)
-            d = min(d, float(np.min(shapely.distance(case.geometry, pts))) * 110_574.0)
+    for case, shape in zip(cases, shapes, strict=True):
+        d = float(np.min(shapely.distance(shape, points)))
         if d <= gap and d < best_d:
             best, best_d = case.id, d
     return best
@@ -314,8 +302,8 @@ def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, by_id: Any,
         driver=nums["driver"], driver_probability=nums["driver_probability"],
         risk_score=risk_score,
     )
-    store.update_case(conn, case.id, priority=priority, priority_terms=terms,
-                      updated_at=now, **nums)
+    store.update_case(conn, replace(case, priority=priority, priority_terms=terms,
+                                    updated_at=now, **nums))
     store.add_case_events(conn, [CaseEvent(
         case_id=case.id, at=now, actor=actor, action="clearings_added",
         from_status=case.status, to_status=case.status,
@@ -448,7 +436,7 @@ def update_case(
     if not events:
         return case
     values["updated_at"] = now
-    store.update_case(conn, case.id, **values)
+    store.update_case(conn, replace(case, **values))
     store.add_case_events(conn, events)
     return store.case(case.id, conn=conn)
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from vigilancia.config import Settings
+from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.services.airstrips import find_runways
@@ -86,10 +87,11 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         risk_files = export_risk(risk, store, output / "riesgo")
         exports += [risk_files.csv, risk_files.png]
         cases = open_cases(store, settings, progress=progress)
-        with_cases = set(cases.per_territory)
-        target = next(s for s in risk.scores if s.name in with_cases)
-        plan = plan_patrol(store, settings, territory=risk.units[target.key].territory_id or 0,
-                           max_km=DEMO_PATROL_KM, actor="demo")
+        with_cases = {c.territory_id for c in store.cases(statuses=OPEN_STATUSES)}
+        ranked = (risk.units[s.key].territory_id for s in risk.scores)
+        target = next(tid for tid in ranked if tid is not None and tid in with_cases)
+        plan = plan_patrol(store, settings, territory=target, max_km=DEMO_PATROL_KM,
+                           actor="demo")
         package = build_package(store, settings, territory=plan.territory_id,
                                 output=output / "paquete_patrulla.zip", progress=progress)
         exports.append(package.output)

@@ -1936,30 +1936,14 @@ class WorkspaceStore:
             conn.execute(sa.insert(cc), links[i : i + CHUNK_ROWS])
         return ids
 
-    def update_case(self, conn: Connection, case_id: int, **values: Any) -> None:
-        """Change stored fields of one case (status, assignee, verdict, note, priority,
-        priority_terms, territory_id, updated_at)."""
+    def update_case(self, conn: Connection, case: Case) -> None:
+        """Store the new state of an existing case (every field but its id and clearings)."""
         self._require_tx(conn)
-        allowed = {"status", "assignee", "verdict", "note", "priority", "priority_terms",
-                   "territory_id", "updated_at", "area_ha", "first_alert", "last_alert",
-                   "driver", "driver_probability", "geometry", "lon", "lat"}
-        unknown = set(values) - allowed
-        if unknown:
-            raise ValueError(f"cannot update case fields {sorted(unknown)}")
-        payload = {k: (v.value if hasattr(v, "value") and k in ("status", "verdict") else v)
-                   for k, v in values.items()}
-        if "priority_terms" in payload and payload["priority_terms"] is not None:
-            payload["priority_terms"] = [
-                {"name": t.name, "points": t.points, "value": t.value}
-                for t in payload["priority_terms"]
-            ]
-        if "geometry" in payload and payload["geometry"] is not None:
-            payload["geometry"] = shapely.to_wkb(payload["geometry"])
-        if "driver" in payload and payload["driver"] is not None:
-            payload["driver"] = str(getattr(payload["driver"], "value", payload["driver"]))
-        done = conn.execute(sa.update(s.cases).where(s.cases.c.id == case_id).values(**payload))
+        done = conn.execute(
+            sa.update(s.cases).where(s.cases.c.id == case.id).values(**_case_row(case))
+        )
         if done.rowcount == 0:
-            raise NotFoundError(_("No case {case} in this workspace", case=f"C-{case_id:04d}"))
+            raise NotFoundError(_("No case {case} in this workspace", case=case.code))
 
     def cases(
         self,
