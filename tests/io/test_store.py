@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -721,6 +721,27 @@ def test_bbox_columns_and_wkb(store: WorkspaceStore):
     for (wkb, *bounds), geom in zip(rows, cs.geometry, strict=True):
         assert shapely.from_wkb(bytes(wkb)).equals_exact(geom, 0)
         assert tuple(bounds) == geom.bounds
+
+
+def test_clearing_positions_are_lean_and_filtered(store: WorkspaceStore):
+    cs = make_clearings(12, seed=6)
+    lon = cs.centroid_lon.copy()
+    lon[3] = np.nan  # no stored centroid: the centre of its box stands in
+    cs = replace(cs, centroid_lon=lon)
+    with store.transaction() as conn:
+        first = store.add_clearings(conn, store.add_batch(conn, new_batch()), cs)
+        second = store.add_clearings(conn, store.add_batch(conn, new_batch("k2")), cs)
+    ids, x, y, bounds = store.clearing_positions(batch_ids=[1])
+    assert ids.tolist() == first.tolist()
+    np.testing.assert_allclose(y, cs.centroid_lat)
+    np.testing.assert_allclose(bounds, shapely.bounds(cs.geometry))
+    box_centre = (bounds[3, 0] + bounds[3, 2]) / 2
+    assert x[3] == pytest.approx(box_centre) and np.isfinite(x).all()
+    picked = [int(first[0]), int(second[5]), 999_999]
+    ids, x, y, bounds = store.clearing_positions(clearing_ids=picked)
+    assert ids.tolist() == picked[:2] and bounds.shape == (2, 4)
+    assert store.clearing_positions(batch_ids=[1], clearing_ids=picked)[0].tolist() == picked[:1]
+    assert len(store.clearing_positions(clearing_ids=[])[0]) == 0
 
 
 def test_empty_clearing_set(store: WorkspaceStore):

@@ -279,6 +279,30 @@ def test_train_status_evaluate_on_a_workspace(store_factory, tmp_path):
         store.close()
 
 
+def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path, monkeypatch):
+    """Memory is bounded by classifying a few thousand clearings at a time; clearings at the
+    edge of a part keep their neighbours in the next one, so nothing stored changes."""
+    from vigilancia.services import features
+    from vigilancia.services.classify import classify_clearings
+
+    store, _ids, _labels = synthetic_workspace(store_factory, tmp_path / "ws", 300)
+    try:
+        cols = ["id", "driver", "driver_probability", "driver_reasons", "model_version"]
+        whole = classify_clearings(store)
+        one_part = store.clearings_frame()[cols]
+        assert whole.clearings == 300
+        monkeypatch.setattr(features, "PART_SIZE", 37)
+        seen: list[tuple[int, int]] = []
+        parts = classify_clearings(store, progress=lambda d, t: seen.append((d, t)))
+        assert len(seen) == 9 and seen[-1] == (300, 300)  # ceil(300 / 37) parts
+        assert parts.by_driver == whole.by_driver
+        assert parts.mean_completeness == pytest.approx(whole.mean_completeness)
+        in_parts = store.clearings_frame()[cols]
+        assert in_parts.to_dict("records") == one_part.to_dict("records")
+    finally:
+        store.close()
+
+
 def test_too_few_labels_leave_the_rules_in_charge(store_factory, tmp_path):
     store, ids, labels = synthetic_workspace(store_factory, tmp_path / "ws", 60)
     try:

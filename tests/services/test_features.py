@@ -25,7 +25,7 @@ from vigilancia.domain.drivers import FEATURES
 from vigilancia.domain.territories import Territory, TerritoryKind
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.store import NewBatch, WorkspaceStore
-from vigilancia.services.features import clearing_features
+from vigilancia.services.features import clearing_features, iter_clearing_features
 from vigilancia.services.layers import import_layer
 from vigilancia.services.vector_alerts import place_clearings, shape_features
 
@@ -252,6 +252,32 @@ def test_one_batch_is_measured_against_every_stored_clearing(
     with store.transaction() as conn:  # inside a running transaction, through its connection
         ids, table = clearing_features(store, batch_ids=[1], conn=conn)
     assert len(ids) == 5
+
+
+def _recorder(seen: list[tuple[int, int]]):
+    return lambda done, total: seen.append((done, total))
+
+
+def test_parts_give_the_whole_table(store: WorkspaceStore, region: dict[str, int]) -> None:
+    # the parts are read with their own neighbours: a density count or a re-clearing
+    # across the edge of two parts comes out as in one read of everything
+    whole_ids, whole = clearing_features(store)
+    for size in (1, 2, 4):
+        seen: list[tuple[int, int]] = []
+        parts = list(iter_clearing_features(store, part_size=size, progress=_recorder(seen)))
+        assert all(0 < len(ids) <= size for ids, _table in parts)
+        ids = np.concatenate([p[0] for p in parts])
+        order = np.argsort(ids)
+        assert ids[order].tolist() == whole_ids.tolist()
+        for name in FEATURES:
+            np.testing.assert_array_equal(
+                np.concatenate([p[1][name] for p in parts])[order], whole[name], err_msg=name
+            )
+        assert len(seen) == len(parts) and seen[-1] == (6, 6)
+        assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+    # a part holds clearings of one band of latitude: D and F (the northernmost) together
+    (_first, _t1), *_rest, (last, _t2) = iter_clearing_features(store, part_size=2)
+    assert {int(i) for i in last} == {region["D"], region["F"]}
 
 
 def test_a_workspace_without_layers_or_territories(store: WorkspaceStore) -> None:

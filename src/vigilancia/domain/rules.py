@@ -128,6 +128,7 @@ candidates). Absent, it is unknown like any other feature.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -239,6 +240,13 @@ class _Columns:
             self._cache[name] = col
         return self._cache[name]
 
+    def derived(self, fn: Callable[[_Columns], FloatArray]) -> FloatArray:
+        """``fn(self)``, computed once: reasons read derived columns row by row."""
+        key = f"<{fn.__name__}>"
+        if key not in self._cache:
+            self._cache[key] = fn(self)
+        return self._cache[key]
+
     def nearest(self, *names: str) -> tuple[FloatArray, NDArray[np.bool_]]:
         """Distance to the nearest of several layers (NaN when none is known) and whether
         all of them were known."""
@@ -285,17 +293,20 @@ def _all_known(c: _Columns) -> NDArray[np.bool_]:
 
 def _m(x: float) -> float | str:
     """Metres for a reason: whole metres (tens above 1 km)."""
-    if not np.isfinite(x):
-        return str(float(x))
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
     return float(round(x, -1) if abs(x) >= 1000 else round(x))
 
 
 def _ha(x: float) -> float | str:
-    return float(round(x, 2)) if np.isfinite(x) else str(float(x))
+    x = float(x)
+    return round(x, 2) if math.isfinite(x) else str(x)
 
 
 def _count(x: float) -> float | str:
-    return float(round(x)) if np.isfinite(x) else str(float(x))
+    x = float(x)
+    return float(round(x)) if math.isfinite(x) else str(x)
 
 
 # shape -----------------------------------------------------------------
@@ -404,7 +415,7 @@ TERMS: tuple[Term, ...] = (
     # --- airstrip
     Term("straight_strip", Driver.AIRSTRIP, 5.0, True, _shape(_strip),
          lambda c, i: Reason("straight_strip", {"length_m": _m(c["length_m"][i]),
-                                                "width_m": _m(_mean_width(c)[i])})),
+                                                "width_m": _m(c.derived(_mean_width)[i])})),
     # 52 of 67 verified runways lie within 1 km of a river or road: weak evidence.
     Term("airstrip_near_river_or_road", Driver.AIRSTRIP, 0.5, True,
          _near_any(("dist_river_m", "dist_road_m"), 1000.0, 200.0),
@@ -536,15 +547,16 @@ class RulesModel:
         order = np.argsort(-own, axis=1, kind="stable")[:, :3]
         top = np.take_along_axis(own, order, axis=1)
         out: list[tuple[Reason, ...]] = []
-        for i in range(len(p)):
-            reasons = [self.terms[k].reason(c, i)
-                       for k, v in zip(order[i].tolist(), top[i].tolist(), strict=True)
+        low = (ev.completeness < LOW_COMPLETENESS).tolist()
+        share = np.round(ev.completeness, 2).tolist()
+        terms = self.terms
+        for i, (ks, vs) in enumerate(zip(order.tolist(), top.tolist(), strict=True)):
+            reasons = [terms[k].reason(c, i) for k, v in zip(ks, vs, strict=True)
                        if v >= MIN_REASON]
             if not reasons:
                 reasons.append(Reason("no_clear_pattern"))
-            if len(reasons) < 3 and ev.completeness[i] < LOW_COMPLETENESS:
-                reasons.append(Reason("little_context",
-                                      {"share_known": float(round(ev.completeness[i], 2))}))
+            if len(reasons) < 3 and low[i]:
+                reasons.append(Reason("little_context", {"share_known": share[i]}))
             out.append(tuple(reasons))
         return out
 

@@ -11,7 +11,7 @@ again replaces the predictions (e.g. after training a better model).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,36 +59,48 @@ def classify_clearings(
     *,
     batch_ids: Sequence[int] | None = None,
     model: DriverModel | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ClassifyResult:
-    """Predict and store the likely driver of the clearings of ``batch_ids`` (all when None)."""
-    from vigilancia.services.features import clearing_features
+    """Predict and store the likely driver of the clearings of ``batch_ids`` (all when None).
 
-    ids, table = clearing_features(store, batch_ids=batch_ids)
+    The clearings are measured and predicted one part at a time
+    (:func:`~vigilancia.services.features.iter_clearing_features`), so memory
+    stays bounded; every prediction is written in one transaction (all or
+    nothing). ``progress(done, total)`` is called after each part.
+    """
+    from vigilancia.services.features import iter_clearing_features
+
     chosen = model or active_model(store)
-    if len(ids) == 0:
-        return ClassifyResult(0, chosen.version, {str(d): 0 for d in DRIVERS}, 0.0)
-    preds = chosen.predict(table)
-    drivers = [str(d) for d in preds.driver]
+    names = [str(d) for d in DRIVERS]
+    counts: Counter[str] = Counter()
+    done = 0
+    completeness = 0.0
+    version = chosen.version
     with store.transaction() as conn:
-        store.set_driver_predictions(
-            conn,
-            ids,
-            drivers,
-            preds.probability,
-            [
-                {str(d): round(float(p), 4) for d, p in zip(DRIVERS, row, strict=True) if p > 0}
-                for row in preds.probabilities
-            ],
-            [
-                [{"code": r.code, "params": dict(r.params)} for r in reasons]
-                for reasons in preds.reasons
-            ],
-            preds.model_version,
-        )
-    counts = Counter(drivers)
+        parts = iter_clearing_features(store, batch_ids=batch_ids, conn=conn, progress=progress)
+        for ids, table in parts:
+            preds = chosen.predict(table)
+            drivers = [names[k] for k in np.argmax(preds.probabilities, axis=1).tolist()]
+            rounded = np.round(preds.probabilities, 4).tolist()
+            positive = (preds.probabilities > 0).tolist()
+            store.set_driver_predictions(
+                conn,
+                ids,
+                drivers,
+                preds.probability,
+                [{d: v for d, v, keep in zip(names, row, pos, strict=True) if keep}
+                 for row, pos in zip(rounded, positive, strict=True)],
+                [[{"code": r.code, "params": r.params} for r in reasons]
+                 for reasons in preds.reasons],
+                preds.model_version,
+            )
+            counts.update(drivers)
+            completeness += float(np.sum(preds.completeness))
+            version = preds.model_version
+            done += len(ids)
     return ClassifyResult(
-        clearings=len(ids),
-        model_version=preds.model_version,
-        by_driver={str(d): counts.get(str(d), 0) for d in DRIVERS},
-        mean_completeness=float(np.mean(preds.completeness)),
+        clearings=done,
+        model_version=version,
+        by_driver={d: counts.get(d, 0) for d in names},
+        mean_completeness=completeness / done if done else 0.0,
     )

@@ -32,8 +32,9 @@ array([ 612.4, 1830.0, nan])
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,6 +64,7 @@ __all__ = [
     "DENSITY_RADII_M",
     "FeatureStore",
     "clearing_features",
+    "iter_clearing_features",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -101,6 +103,9 @@ SHAPE_COLUMNS = (
 #: measured in several local frames, one per cell of this size, so that lengths
 #: stay within 0.1% (a local Lambert equal-area frame is that good to ~5 degrees).
 FRAME_CELL_DEG = 6.0
+#: Clearings measured at once by :func:`iter_clearing_features` (with their
+#: neighbours, a part of 50,000 raster clearings holds about 150 MB).
+PART_SIZE = 50_000
 _METRES_PER_DEGREE = 111_320.0
 
 
@@ -115,6 +120,14 @@ class FeatureStore(Protocol):
         bounds: tuple[float, float, float, float] | None = None,
         conn: Any = None,
     ) -> Any: ...
+
+    def clearing_positions(
+        self,
+        *,
+        clearing_ids: Any = None,
+        batch_ids: Sequence[int] | None = None,
+        conn: Any = None,
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]: ...
 
     def clearings_overlapping(
         self,
@@ -153,32 +166,101 @@ def clearing_features(
     ascending; row ``i`` of every column belongs to clearing ``ids[i]``.
     Density and re-clearing look at every stored clearing nearby, of any batch.
     Missing layers give NaN columns, never an error. ``conn`` reads inside a
-    running transaction (to see its uncommitted clearings).
+    running transaction (to see its uncommitted clearings). The whole table is
+    held at once: for a large selection use :func:`iter_clearing_features`.
     """
-    sel = store.clearing_columns(clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn)
-    n = len(sel)
-    table = empty_features(n)
-    if n == 0:
-        return np.asarray(sel.id, np.int64), table
+    parts = list(iter_clearing_features(store, clearing_ids=clearing_ids, batch_ids=batch_ids,
+                                        conn=conn))
+    if not parts:
+        return np.empty(0, np.int64), empty_features(0)
+    ids = np.concatenate([p[0] for p in parts])
+    order = np.argsort(ids, kind="stable")
+    table = {name: np.concatenate([p[1][name] for p in parts])[order] for name in parts[0][1]}
+    return ids[order], table
 
+
+def iter_clearing_features(
+    store: FeatureStore,
+    *,
+    clearing_ids: Sequence[int] | IntArray | None = None,
+    batch_ids: Sequence[int] | None = None,
+    conn: Any = None,
+    part_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[IntArray, dict[str, FloatArray]]]:
+    """The feature table of :func:`clearing_features`, one part at a time.
+
+    The selection is split into bands of latitude of at most ``part_size``
+    (default :data:`PART_SIZE`) clearings; each part is read with its
+    neighbours (the clearings within the largest density radius), measured and
+    yielded as ``(ids, table)`` (ids ascending within the part), so memory
+    stays bounded whatever the number of clearings. The values are those of
+    the whole table. ``progress(done, total)`` is called once a part has been
+    used (when the next one is asked for).
+    """
+    ids, lon, lat, bounds = store.clearing_positions(
+        clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn
+    )
+    if len(ids) == 0:
+        return
+    kinds = store.territory_kind_counts(conn=conn)
+    inside: IntArray | None = None
+    if any(kinds.get(k, 0) for k in INSIDE_KINDS):
+        inside = store.clearings_overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
+
+    context = store.context_features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
+    layers = {name: context.of_kind(kind).geometry for name, kind in CONTEXT_DISTANCES.items()}
+    if kinds.get(TerritoryKind.PROTECTED_AREA, 0):
+        protected = store.territories([TerritoryKind.PROTECTED_AREA], conn=conn)
+        geoms = np.empty(len(protected), dtype=object)
+        geoms[:] = [t.geometry for t in protected]
+        layers["dist_protected_area_m"] = geoms
+    layers = {name: geoms for name, geoms in layers.items() if len(geoms)}
+
+    done = 0
+    for members in _frame_groups(lon, lat):
+        crs = local_equal_area(*centre_of(_bounds(lon[members], lat[members])))
+        indexes = {name: NearestIndex(transform_geometries(geoms, WGS84, crs))
+                   for name, geoms in layers.items()}
+        by_lat = members[np.argsort(lat[members], kind="stable")]
+        size = max(1, part_size or PART_SIZE)
+        for start in range(0, len(by_lat), size):
+            part = by_lat[start : start + size]
+            # the part and every stored clearing that can be a neighbour or overlap one
+            near = store.clearing_columns(
+                bounds=_reach(bounds[part], max(DENSITY_RADII_M.values())), conn=conn
+            )
+            sel = _take(near, np.isin(near.id, ids[part]))
+            yield sel.id, _part_features(sel, near, crs, inside, indexes)
+            done += len(part)
+            if progress is not None:
+                progress(done, len(ids))
+
+
+def _take(cols: Any, mask: NDArray[np.bool_]) -> Any:
+    """The rows of ``mask`` of a column set (a dataclass of equal-length arrays)."""
+    return type(cols)(**{f.name: getattr(cols, f.name)[mask] for f in dataclasses.fields(cols)})
+
+
+def _part_features(
+    sel: Any,
+    near: Any,
+    crs: Any,
+    inside: IntArray | None,
+    indexes: dict[str, NearestIndex],
+) -> dict[str, FloatArray]:
+    """The feature table of the clearings ``sel``, measured in ``crs`` among ``near`` (the
+    stored clearings around them, ``sel`` included)."""
+    table = empty_features(len(sel))
     for name in SHAPE_COLUMNS:
         table[name] = np.asarray(getattr(sel, name), np.float64).copy()
     table["rectangularity"] = rectangularity(sel.area_ha, sel.length_m, sel.width_m)
     table["span_days"] = span_days(sel.first_date, sel.last_date)
     table["boundary_distance_m"] = np.asarray(sel.boundary_distance_m, np.float64).copy()
-
-    kinds = store.territory_kind_counts(conn=conn)
-    if any(kinds.get(k, 0) for k in INSIDE_KINDS):
-        inside = store.clearings_overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
+    if inside is not None:
         table["inside_territory"] = np.isin(sel.id, inside).astype(np.float64)
 
     lon, lat = _centroids(sel)
-    if clearing_ids is None and batch_ids is None:
-        near = sel
-    else:  # every stored clearing that can be a neighbour, or overlap one of them
-        near = store.clearing_columns(
-            bounds=_reach(sel.bounds, max(DENSITY_RADII_M.values())), conn=conn
-        )
     near_lon, near_lat = _centroids(near)
     # where each clearing is among its neighbours (near holds every selected clearing)
     position = np.minimum(np.searchsorted(near.id, sel.id), len(near) - 1)
@@ -195,50 +277,22 @@ def clearing_features(
         near.batch_id,
     )
 
-    context = store.context_features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
-    layers = {name: context.of_kind(kind).geometry for name, kind in CONTEXT_DISTANCES.items()}
-    if kinds.get(TerritoryKind.PROTECTED_AREA, 0):
-        protected = store.territories([TerritoryKind.PROTECTED_AREA], conn=conn)
-        geoms = np.empty(len(protected), dtype=object)
-        geoms[:] = [t.geometry for t in protected]
-        layers["dist_protected_area_m"] = geoms
-    layers = {name: geoms for name, geoms in layers.items() if len(geoms)}
+    # density: the neighbours within each radius
+    query_xy = _project_xy(lon, lat, crs)
+    neighbours = Neighbours(
+        _project_xy(near_lon, near_lat, crs), weights=near.area_ha, workers=-1
+    )
+    for name, radius in DENSITY_RADII_M.items():
+        table[name] = neighbours.count(query_xy, radius, self_index=self_index)
+    table["cleared_ha_1km"] = neighbours.weight(query_xy, CLEARED_HA_RADIUS_M,
+                                                self_index=self_index)
 
-    shapes = _measured_shapes(sel, lon, lat)
-    for members in _frame_groups(lon, lat):
-        g_lon, g_lat = lon[members], lat[members]
-        crs = local_equal_area(*centre_of(_bounds(g_lon, g_lat)))
-        query_xy = _project_xy(g_lon, g_lat, crs)
-
-        # density: neighbours of this frame's clearings
-        reach = _reach(np.column_stack([g_lon, g_lat, g_lon, g_lat]), max(DENSITY_RADII_M.values()))
-        cand = np.flatnonzero(
-            (near_lon >= reach[0])
-            & (near_lon <= reach[2])
-            & (near_lat >= reach[1])
-            & (near_lat <= reach[3])
-        )
-        remap = np.full(len(near) + 1, -1, np.int64)
-        remap[cand] = np.arange(len(cand))
-        own = remap[self_index[members]]
-        neighbours = Neighbours(
-            _project_xy(near_lon[cand], near_lat[cand], crs),
-            weights=near.area_ha[cand],
-            workers=-1,
-        )
-        for name, radius in DENSITY_RADII_M.items():
-            table[name][members] = neighbours.count(query_xy, radius, self_index=own)
-        table["cleared_ha_1km"][members] = neighbours.weight(
-            query_xy, CLEARED_HA_RADIUS_M, self_index=own
-        )
-
-        # distances to context layers and protected areas
-        if layers:
-            shapes_m = transform_geometries(shapes[members], WGS84, crs)
-            for name, geoms in layers.items():
-                index = NearestIndex(transform_geometries(geoms, WGS84, crs))
-                table[name][members] = index.distance(shapes_m)[0]
-    return np.asarray(sel.id, np.int64), table
+    # distances to context layers and protected areas
+    if indexes:
+        shapes_m = transform_geometries(_measured_shapes(sel, lon, lat), WGS84, crs)
+        for name, index in indexes.items():
+            table[name] = index.distance(shapes_m)[0]
+    return table
 
 
 def _centroids(cols: Any) -> tuple[FloatArray, FloatArray]:

@@ -441,9 +441,11 @@ def run_monitor(
         if request.classify and outcome.clearings:
             from vigilancia.services.classify import classify_clearings
 
-            tick("classify", 0, 1)
-            classified = classify_clearings(store, batch_ids=[outcome.batch_id])
-            tick("classify", 1, 1)
+            tick("classify", 0, outcome.clearings)
+            classified = classify_clearings(
+                store, batch_ids=[outcome.batch_id],
+                progress=lambda done, total: tick("classify", done, total),
+            )
             drivers, version = classified.counts(), classified.model_version
     return MonitorResult(
         batches=[outcome],

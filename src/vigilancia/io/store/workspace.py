@@ -1267,11 +1267,11 @@ class WorkspaceStore:
             return 0
         driver_text = [str(d) for d in drivers]
         prob = np.asarray(probability, np.float64).tolist()
-        probs = [dict(p) for p in probabilities]
-        why = [[dict(r) for r in rs] for rs in reasons]
+        probs = [p if type(p) is dict else dict(p) for p in probabilities]
+        why = [[r if type(r) is dict else dict(r) for r in rs] for rs in reasons]
         cids = ids.tolist()
         if self._fast_bulk and self.is_sqlite:
-            dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+            dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
             sql = (
                 "UPDATE clearings SET driver = ?, driver_probability = ?, driver_probs = ?, "
                 "driver_reasons = ?, model_version = ? WHERE id = ?"
@@ -1405,27 +1405,7 @@ class WorkspaceStore:
             c.c.maxy,
             c.c.geometry,
         ).order_by(c.c.id)
-        if batch_ids is not None:
-            stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
-        if bounds is not None:
-            minx, miny, maxx, maxy = (float(v) for v in bounds)
-            stmt = stmt.where(
-                c.c.minx <= maxx, c.c.maxx >= minx, c.c.miny <= maxy, c.c.maxy >= miny
-            )
-        wanted: NDArray[np.int64] | None = None
-        stmts = [stmt]
-        if clearing_ids is not None:
-            wanted = np.unique(np.asarray(clearing_ids, np.int64).reshape(-1))
-            if len(wanted) == 0:
-                stmts = []
-            elif wanted[-1] - wanted[0] < 4 * len(wanted) + _IN_CHUNK:
-                # dense ids (a batch, a selection): one range read, filtered here
-                stmts = [stmt.where(c.c.id >= int(wanted[0]), c.c.id <= int(wanted[-1]))]
-            else:
-                stmts = [
-                    stmt.where(c.c.id.in_(wanted[i : i + _IN_CHUNK].tolist()))
-                    for i in range(0, len(wanted), _IN_CHUNK)
-                ]
+        stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, bounds)
         rows: list[Any] = []
         with self._reader(conn) as rc:
             for one in stmts:
@@ -1454,6 +1434,33 @@ class WorkspaceStore:
             bounds=bounds_arr[keep],
             geometry=geometry[keep],
         )
+
+    def clearing_positions(
+        self,
+        *,
+        clearing_ids: Sequence[int] | NDArray[np.int64] | None = None,
+        batch_ids: Sequence[int] | None = None,
+        conn: Connection | None = None,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """``(ids, lon, lat, bounds)`` of stored clearings, by id: the centroid (the centre
+        of the bounding box where no centroid is stored) and the (n, 4) lon/lat bounding
+        box. Lean (no geometry), to split a large selection into parts before reading
+        it whole (filters as :meth:`clearing_columns`)."""
+        c = s.clearings
+        stmt = sa.select(
+            c.c.id, c.c.centroid_lon, c.c.centroid_lat, c.c.minx, c.c.miny, c.c.maxx, c.c.maxy
+        ).order_by(c.c.id)
+        stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, None)
+        rows: list[Any] = []
+        with self._reader(conn) as rc:
+            for one in stmts:
+                rows.extend(self._fetch_all(rc, one))
+        ids = np.array([r[0] for r in rows], np.int64)
+        v = np.array([r[1:] for r in rows], dtype=np.float64).reshape(-1, 6)  # None -> NaN
+        lon = np.where(np.isfinite(v[:, 0]), v[:, 0], (v[:, 2] + v[:, 4]) / 2.0)
+        lat = np.where(np.isfinite(v[:, 1]), v[:, 1], (v[:, 3] + v[:, 5]) / 2.0)
+        keep = slice(None) if wanted is None else np.isin(ids, wanted)
+        return ids[keep], lon[keep], lat[keep], v[keep, 2:]
 
     def clearings_overlapping(
         self,
@@ -2319,6 +2326,35 @@ class WorkspaceStore:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def _clearing_filters(
+    stmt: sa.Select[Any],
+    clearing_ids: Sequence[int] | NDArray[np.int64] | None,
+    batch_ids: Sequence[int] | None,
+    bounds: tuple[float, float, float, float] | None,
+) -> tuple[list[sa.Select[Any]], NDArray[np.int64] | None]:
+    """The statements that read the chosen clearings (ids, batches, bounding-box overlap),
+    and the wanted ids to keep from their rows (a dense id range is read whole)."""
+    c = s.clearings
+    if batch_ids is not None:
+        stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
+    if bounds is not None:
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+        stmt = stmt.where(c.c.minx <= maxx, c.c.maxx >= minx, c.c.miny <= maxy, c.c.maxy >= miny)
+    if clearing_ids is None:
+        return [stmt], None
+    wanted = np.unique(np.asarray(clearing_ids, np.int64).reshape(-1))
+    if len(wanted) == 0:
+        return [], wanted
+    if wanted[-1] - wanted[0] < 4 * len(wanted) + _IN_CHUNK:
+        # dense ids (a batch, a selection): one range read, filtered by the caller
+        return [stmt.where(c.c.id >= int(wanted[0]), c.c.id <= int(wanted[-1]))], wanted
+    return [
+        stmt.where(c.c.id.in_(wanted[i : i + _IN_CHUNK].tolist()))
+        for i in range(0, len(wanted), _IN_CHUNK)
+    ], wanted
+
 
 _FLOAT_FIELDS = (
     "area_ha",
