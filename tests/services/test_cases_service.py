@@ -105,6 +105,17 @@ def test_open_cases_groups_by_territory_and_distance(workspace):
     assert [e.action for e in events] == ["opened"]
 
 
+@pytest.mark.parametrize("at_once", [1, 4])
+def test_the_same_cases_whatever_is_read_at_once(workspace, monkeypatch, at_once):
+    # polygons are read for a few territories at a time (memory stays bounded)
+    from vigilancia.services import cases as service
+
+    monkeypatch.setattr(service, "READ_CLEARINGS", at_once)
+    res = open_cases(workspace, SETTINGS)
+    assert set(_by_alert(workspace)) == {(1, 2, 3), (4,), (5,), (6,)}
+    assert res.per_territory == {"CN Alfa": 2, "CN Beta": 2} and res.clearings == 6
+
+
 def test_rerun_adds_nothing_and_new_clearings_join_open_cases(workspace, tmp_path):
     open_cases(workspace, SETTINGS)
     again = open_cases(workspace, SETTINGS)

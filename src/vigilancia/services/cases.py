@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
-from vigilancia.io.store import WorkspaceStore
+from vigilancia.io.store import ClearingColumns, WorkspaceStore
 
 __all__ = [
     "CASE_TERRITORY_KINDS",
@@ -65,6 +65,8 @@ __all__ = [
 
 #: Kinds of territory whose clearings become cases (patrolled by their communities).
 CASE_TERRITORY_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
+#: Clearings read with their polygons at once when opening cases (bounded memory).
+READ_CLEARINGS = 20_000
 
 Progress = Callable[[str, int, int], None]
 
@@ -145,97 +147,122 @@ def open_cases(
     tick = progress or (lambda stage, done, total: None)
     only = None if territory is None else find_territory(store, territory)
     territories = {t.id: t for t in store.territories(CASE_TERRITORY_KINDS)}
-    frame = store.clearings_frame()
-    dates = [d for d in frame["last_date"] if d]
-    when = as_of or (date.fromisoformat(max(dates)) if dates else datetime.now(UTC).date())
+    # every clearing, without its polygon: which ones go into cases is decided first
+    cols = store.clearing_columns(with_geometry=False)
+    known = cols.last_date[~np.isnat(cols.last_date)]
+    when = as_of or (known.max().item() if len(known) else datetime.now(UTC).date())
     tick("Reading clearings", 1, 3)
     cased = store.cased_clearing_ids()
     owner: dict[int, int] = {}
     for cid, overlapped, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
         owner.setdefault(cid, overlapped)  # largest share first
-    ids = frame["id"].to_numpy()
-    nearest = frame["nearest_territory_id"].to_numpy(dtype=float, na_value=np.nan)
-    within = frame["within_buffer"].to_numpy()
-    last = frame["last_date"].to_numpy()
-    keep: list[int] = []
-    terr: list[int] = []
-    for i, cid in enumerate(ids.tolist()):
-        if cid in cased:
+    recent = (cols.last_date >= np.datetime64(since, "D") if since is not None
+              else np.ones(len(cols), bool)).tolist()  # an unknown last date is not recent
+    nearest = cols.nearest_territory_id.tolist()
+    within = cols.within_buffer.tolist()
+    by_territory: dict[int, list[int]] = {}
+    for i, cid in enumerate(cols.id.tolist()):
+        if cid in cased or not recent[i]:
             continue
         tid = owner.get(cid)
-        if tid is None and within[i] and not math.isnan(nearest[i]):
-            tid = int(nearest[i]) if int(nearest[i]) in territories else None
+        if tid is None and within[i] and nearest[i] in territories:
+            tid = nearest[i]
         if tid is None or (only is not None and tid != only.id):
             continue
-        if since is not None and (last[i] is None or date.fromisoformat(last[i]) < since):
-            continue
-        keep.append(i)
-        terr.append(tid)
+        by_territory.setdefault(tid, []).append(cid)
+    del cols
     risk = territory_risk_scores(store)
-    opened: list[int] = []
     grown: list[int] = []
+    new_cases: list[Case] = []
     per_territory: dict[str, int] = {}
     now = datetime.now(UTC)
-    by_id = frame.set_index("id", drop=False)
     with store.transaction() as conn:
-        rows = frame.iloc[keep]
-        by_territory: dict[int, list[int]] = {}
-        for pos, tid in enumerate(terr):
-            by_territory.setdefault(tid, []).append(pos)
+        open_cases_of: dict[int, list[Case]] = {}
+        for c in store.cases(statuses=OPEN_STATUSES, conn=conn):
+            if c.origin is CaseOrigin.ALERTS and c.territory_id is not None:
+                open_cases_of.setdefault(c.territory_id, []).append(c)
         total = len(by_territory)
-        for done, (tid, positions) in enumerate(sorted(by_territory.items()), start=1):
-            sub = rows.iloc[positions]
-            new_cases, grow = _cases_for_territory(
-                store, conn, sub, tid, settings, when, risk.get(tid), now
-            )
-            for case_id, clearing_ids in grow.items():
-                _grow_case(store, conn, store.case(case_id, conn=conn), by_id, clearing_ids,
-                           when, risk.get(tid), now, actor)
-                grown.append(case_id)
-            new_ids = store.add_cases(conn, new_cases)
-            store.add_case_events(conn, [
-                CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
-                          to_status=CaseStatus.NEW,
-                          detail={"clearings": len(case.clearing_ids)})
-                for cid, case in zip(new_ids, new_cases, strict=True)
-            ])
-            opened.extend(new_ids)
-            if new_ids:
-                per_territory[territories[tid].name] = len(new_ids)
-            tick("Opening cases", done, total)
-    return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), len(keep), per_territory)
+        done = 0
+        for group in _runs(sorted(by_territory.items()), READ_CLEARINGS):
+            # the clearings of a few territories at a time, with their polygons
+            ids = np.sort(np.concatenate([np.asarray(v, np.int64) for _tid, v in group]))
+            cols = store.clearing_columns(clearing_ids=ids, conn=conn)
+            for tid, clearing_ids in group:
+                sub = _take(cols, np.searchsorted(cols.id, clearing_ids))
+                made, grow = _cases_for_territory(
+                    sub, open_cases_of.get(tid, []), tid, settings, when, risk.get(tid), now
+                )
+                for case_id, joining in grow.items():
+                    _grow_case(store, conn, store.case(case_id, conn=conn), joining,
+                               when, risk.get(tid), now, actor)
+                    grown.append(case_id)
+                new_cases.extend(made)
+                if made:
+                    per_territory[territories[tid].name] = len(made)
+                done += 1
+                tick("Opening cases", done, total)
+        opened = store.add_cases(conn, new_cases)
+        store.add_case_events(conn, [
+            CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
+                      to_status=CaseStatus.NEW, detail={"clearings": len(case.clearing_ids)})
+            for cid, case in zip(opened, new_cases, strict=True)
+        ])
+    n_clearings = sum(len(v) for v in by_territory.values())
+    return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), n_clearings, per_territory)
 
 
-def _case_numbers(sub: Any) -> dict[str, Any]:
-    """Totals of a group of clearings (rows of the clearings frame)."""
-    areas = sub["area_ha"].to_numpy(dtype=float)
+def _runs(items: list[tuple[int, list[int]]], size: int) -> Iterable[list[tuple[int, list[int]]]]:
+    """Consecutive territories holding about ``size`` clearings together (one at least)."""
+    run: list[tuple[int, list[int]]] = []
+    n = 0
+    for item in items:
+        run.append(item)
+        n += len(item[1])
+        if n >= size:
+            yield run
+            run, n = [], 0
+    if run:
+        yield run
+
+
+def _case_numbers(sub: ClearingColumns, rows: Any = slice(None)) -> dict[str, Any]:
+    """Totals of a group of clearings (``rows`` of ``sub``; all by default)."""
+    areas = sub.area_ha[rows]
     big = int(np.argmax(areas)) if len(areas) else 0
     best_driver, best_p, best_u = None, None, -1.0
-    for d, p in zip(sub["driver"], sub["driver_probability"], strict=True):
-        if d is None or p is None or not math.isfinite(p):
+    for d, p in zip(sub.driver[rows].tolist(), sub.driver_probability[rows].tolist(),
+                    strict=True):
+        if d is None or not math.isfinite(p):
             continue
         urgency = DRIVER_URGENCY[Driver(d)] * p
         if urgency > best_u:
             best_driver, best_p, best_u = Driver(d), float(p), urgency
-    firsts = [d for d in sub["first_date"] if d]
-    lasts = [d for d in sub["last_date"] if d]
-    geometry = shapely.union_all(sub.geometry.to_numpy())
+    firsts = sub.first_date[rows]
+    lasts = sub.last_date[rows]
+    firsts, lasts = firsts[~np.isnat(firsts)], lasts[~np.isnat(lasts)]
+    geoms = sub.geometry[rows]
     return {
-        "lon": float(sub["centroid_lon"].iloc[big]),
-        "lat": float(sub["centroid_lat"].iloc[big]),
+        "lon": float(sub.centroid_lon[rows][big]),
+        "lat": float(sub.centroid_lat[rows][big]),
         "area_ha": float(areas.sum()),
-        "first_alert": date.fromisoformat(min(firsts)) if firsts else None,
-        "last_alert": date.fromisoformat(max(lasts)) if lasts else None,
+        "first_alert": firsts.min().item() if len(firsts) else None,
+        "last_alert": lasts.max().item() if len(lasts) else None,
         "driver": best_driver,
         "driver_probability": best_p,
-        "geometry": geometry,
+        "geometry": geoms[0] if len(geoms) == 1 else shapely.union_all(geoms),
     }
 
 
+def _frame_near(lon: np.ndarray, lat: np.ndarray) -> Any:
+    """A local equal-area frame for points a few km apart: centred on the nearest
+    2-degree node, so that territories of a region share one (and its transformer)."""
+    cx, cy = centre_of((float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
+    return local_equal_area(2.0 * round(cx / 2.0), 2.0 * round(cy / 2.0))
+
+
 def _cases_for_territory(
-    store: WorkspaceStore,
-    conn: Connection,
-    sub: Any,
+    sub: ClearingColumns,
+    open_here: list[Case],
     tid: int,
     settings: Settings,
     when: date,
@@ -244,27 +271,26 @@ def _cases_for_territory(
 ) -> tuple[list[Case], dict[int, list[int]]]:
     """New cases for one territory's uncased clearings, and clearings that join open cases."""
     gap = settings.case_group_m
-    lon = sub["centroid_lon"].to_numpy(dtype=float)
-    lat = sub["centroid_lat"].to_numpy(dtype=float)
-    frame = local_equal_area(*centre_of((lon.min(), lat.min(), lon.max(), lat.max())))
-    x, y = (np.asarray(v) for v in transformer(WGS84, frame).transform(lon, lat))
+    frame = _frame_near(sub.centroid_lon, sub.centroid_lat)
+    x, y = (np.asarray(v) for v in transformer(WGS84, frame).transform(sub.centroid_lon,
+                                                                         sub.centroid_lat))
     labels = group_points(x, y, gap)
-    open_here = [c for c in store.cases(territory_id=tid, statuses=OPEN_STATUSES, conn=conn)
-                 if c.origin is CaseOrigin.ALERTS]
     open_shapes = transform_geometries(
         [Point(c.lon, c.lat) if c.geometry is None else c.geometry for c in open_here],
         WGS84, frame)
     grow: dict[int, list[int]] = {}
     new_cases: list[Case] = []
-    ids = sub["id"].to_numpy()
-    for g in range(int(labels.max()) + 1 if len(labels) else 0):
-        members = np.flatnonzero(labels == g)
-        target = _nearby_case(open_here, open_shapes, shapely.points(x[members], y[members]),
-                              gap)
-        if target is not None:
-            grow.setdefault(target, []).extend(int(v) for v in ids[members])
-            continue
-        nums = _case_numbers(sub.iloc[members])
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(int(labels.max()) + 2 if len(labels) else 0))
+    for g in range(len(bounds) - 1):
+        members = order[bounds[g] : bounds[g + 1]]
+        if open_here:
+            target = _nearby_case(open_here, open_shapes,
+                                  shapely.points(x[members], y[members]), gap)
+            if target is not None:
+                grow.setdefault(target, []).extend(int(v) for v in sub.id[members])
+                continue
+        nums = _case_numbers(sub, members)
         priority, terms = case_priority(
             area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
             driver=nums["driver"], driver_probability=nums["driver_probability"],
@@ -273,9 +299,14 @@ def _cases_for_territory(
         new_cases.append(Case(
             id=0, status=CaseStatus.NEW, origin=CaseOrigin.ALERTS, territory_id=tid,
             priority=priority, priority_terms=terms, created_at=now, updated_at=now,
-            clearing_ids=tuple(int(v) for v in ids[members]), **nums,
+            clearing_ids=tuple(int(v) for v in sub.id[members]), **nums,
         ))
     return new_cases, grow
+
+
+def _take(cols: ClearingColumns, rows: np.ndarray) -> ClearingColumns:
+    """Some rows of a set of clearing columns."""
+    return ClearingColumns(**{f.name: getattr(cols, f.name)[rows] for f in fields(cols)})
 
 
 def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,
@@ -290,12 +321,11 @@ def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,
     return best
 
 
-def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, by_id: Any,
-               clearing_ids: list[int], when: date, risk_score: float | None,
-               now: datetime, actor: str) -> None:
+def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, clearing_ids: list[int],
+               when: date, risk_score: float | None, now: datetime, actor: str) -> None:
     """Add clearings to an open case and recompute its totals and priority."""
     store.add_case_clearings(conn, case.id, clearing_ids)
-    rows = by_id.loc[list(case.clearing_ids) + clearing_ids]
+    rows = store.clearing_columns(clearing_ids=[*case.clearing_ids, *clearing_ids], conn=conn)
     nums = _case_numbers(rows)
     priority, terms = case_priority(
         area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,

@@ -6,9 +6,17 @@
 from vigilancia.io.store.workspace import (
     DB_FILENAME,
     BatchRecord,
+    ClearingColumns,
     NewBatch,
     TerritorySummary,
     WorkspaceStore,
 )
 
-__all__ = ["DB_FILENAME", "BatchRecord", "NewBatch", "TerritorySummary", "WorkspaceStore"]
+__all__ = [
+    "DB_FILENAME",
+    "BatchRecord",
+    "ClearingColumns",
+    "NewBatch",
+    "TerritorySummary",
+    "WorkspaceStore",
+]

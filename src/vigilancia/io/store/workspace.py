@@ -177,7 +177,8 @@ class ClearingColumns:
 
     Dates are ``datetime64[D]`` (NaT when unknown), floats NaN when unknown;
     ``bounds`` is (n, 4) lon/lat (minx, miny, maxx, maxy) and ``geometry``
-    shapely objects in EPSG:4326.
+    shapely objects in EPSG:4326 (None when not read); ``nearest_territory_id``
+    is -1 where none; ``driver`` the likely driver's name (None until classified).
     """
 
     id: NDArray[np.int64]
@@ -197,6 +198,10 @@ class ClearingColumns:
     boundary_distance_m: NDArray[np.float64]
     bounds: NDArray[np.float64]
     geometry: NDArray[np.object_]
+    nearest_territory_id: NDArray[np.int64]
+    within_buffer: NDArray[np.bool_]
+    driver: NDArray[np.object_]
+    driver_probability: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.id)
@@ -1372,12 +1377,14 @@ class WorkspaceStore:
         batch_ids: Sequence[int] | None = None,
         bounds: tuple[float, float, float, float] | None = None,
         conn: Connection | None = None,
+        with_geometry: bool = True,
     ) -> ClearingColumns:
         """Stored clearings as :class:`ClearingColumns`, ordered by id.
 
         Filters combine: ``clearing_ids``, ``batch_ids``, and ``bounds`` (minx,
         miny, maxx, maxy, lon/lat: clearings whose bounding box meets it).
-        Unknown ids are ignored.
+        Unknown ids are ignored. ``with_geometry=False`` leaves the polygons
+        unread (much leaner for many clearings).
         """
         c = s.clearings
         float_names = (
@@ -1403,14 +1410,18 @@ class WorkspaceStore:
             c.c.miny,
             c.c.maxx,
             c.c.maxy,
-            c.c.geometry,
+            c.c.nearest_territory_id,
+            c.c.within_buffer,
+            c.c.driver,
+            c.c.driver_probability,
+            c.c.geometry if with_geometry else sa.null(),
         ).order_by(c.c.id)
         stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, bounds)
         rows: list[Any] = []
         with self._reader(conn) as rc:
             for one in stmts:
                 rows.extend(self._fetch_all(rc, one))
-        n_cols = 4 + len(float_names) + 6
+        n_cols = 4 + len(float_names) + 10
         cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
         it = iter(cols)
         ids = np.array(next(it), dtype=np.int64)
@@ -1422,7 +1433,15 @@ class WorkspaceStore:
         bounds_arr = np.column_stack(
             [np.array(next(it), dtype=np.float64) for _k in range(4)]
         ).reshape(-1, 4)
-        geometry = np.asarray(shapely.from_wkb(np.array(next(it), dtype=object)), dtype=object)
+        nearest = np.array([-1 if v is None else v for v in next(it)], dtype=np.int64)
+        within = np.array(next(it), dtype=bool)
+        driver = np.empty(len(ids), dtype=object)
+        driver[:] = next(it)
+        driver_p = np.array(next(it), dtype=np.float64)
+        wkb = next(it)
+        geometry = np.empty(len(ids), dtype=object)
+        if with_geometry:
+            geometry[:] = shapely.from_wkb(np.array(wkb, dtype=object))
         keep = slice(None) if wanted is None else np.isin(ids, wanted)
         return ClearingColumns(
             id=ids[keep],
@@ -1433,6 +1452,10 @@ class WorkspaceStore:
             pixel_count=pixels[keep],
             bounds=bounds_arr[keep],
             geometry=geometry[keep],
+            nearest_territory_id=nearest[keep],
+            within_buffer=within[keep],
+            driver=driver[keep],
+            driver_probability=driver_p[keep],
         )
 
     def clearing_positions(
