@@ -105,6 +105,17 @@ def test_open_cases_groups_by_territory_and_distance(workspace):
     assert [e.action for e in events] == ["opened"]
 
 
+def test_the_store_reads_what_choosing_clearings_needs(workspace):
+    assert workspace.latest_alert_date() == date(2024, 6, 25)
+    ids, nearest, within, last = workspace.uncased_clearings()
+    assert len(ids) == 7 and (nearest >= 0).all()
+    assert within.tolist() == [True] * 6 + [False]  # alert 7 lies beyond the buffer
+    assert last[:2].tolist() == [date(2024, 5, 1), date(2024, 5, 10)]
+    open_cases(workspace, SETTINGS)
+    ids, nearest, within, last = workspace.uncased_clearings()
+    assert len(ids) == 1 and not within[0]  # only the far clearing is in no case
+
+
 @pytest.mark.parametrize("at_once", [1, 4])
 def test_the_same_cases_whatever_is_read_at_once(workspace, monkeypatch, at_once):
     # polygons are read for a few territories at a time (memory stays bounded)

@@ -147,33 +147,30 @@ def open_cases(
     tick = progress or (lambda stage, done, total: None)
     only = None if territory is None else find_territory(store, territory)
     territories = {t.id: t for t in store.territories(CASE_TERRITORY_KINDS)}
-    # every clearing, without its polygon: which ones go into cases is decided first
-    cols = store.clearing_columns(with_geometry=False)
-    known = cols.last_date[~np.isnat(cols.last_date)]
-    when = as_of or (known.max().item() if len(known) else datetime.now(UTC).date())
+    # which clearings go into cases is decided first, without reading their polygons
+    ids, nearest, within, last = store.uncased_clearings()
+    latest = store.latest_alert_date()
+    when = as_of or latest or datetime.now(UTC).date()
     tick("Reading clearings", 1, 3)
-    cased = store.cased_clearing_ids()
     owner: dict[int, int] = {}
     for cid, overlapped, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
         owner.setdefault(cid, overlapped)  # largest share first
-    recent = (cols.last_date >= np.datetime64(since, "D") if since is not None
-              else np.ones(len(cols), bool)).tolist()  # an unknown last date is not recent
-    nearest = cols.nearest_territory_id.tolist()
-    within = cols.within_buffer.tolist()
+    recent = (last >= np.datetime64(since, "D") if since is not None
+              else np.ones(len(ids), bool)).tolist()  # an unknown last date is not recent
     by_territory: dict[int, list[int]] = {}
-    for i, cid in enumerate(cols.id.tolist()):
-        if cid in cased or not recent[i]:
+    for cid, near, inside_buffer, is_recent in zip(
+            ids.tolist(), nearest.tolist(), within.tolist(), recent, strict=True):
+        if not is_recent:
             continue
         tid = owner.get(cid)
-        if tid is None and within[i] and nearest[i] in territories:
-            tid = nearest[i]
+        if tid is None and inside_buffer and near in territories:
+            tid = near
         if tid is None or (only is not None and tid != only.id):
             continue
         by_territory.setdefault(tid, []).append(cid)
-    del cols
     risk = territory_risk_scores(store)
     grown: list[int] = []
-    new_cases: list[Case] = []
+    opened: list[int] = []
     per_territory: dict[str, int] = {}
     now = datetime.now(UTC)
     with store.transaction() as conn:
@@ -187,6 +184,7 @@ def open_cases(
             # the clearings of a few territories at a time, with their polygons
             ids = np.sort(np.concatenate([np.asarray(v, np.int64) for _tid, v in group]))
             cols = store.clearing_columns(clearing_ids=ids, conn=conn)
+            new_cases: list[Case] = []
             for tid, clearing_ids in group:
                 sub = _take(cols, np.searchsorted(cols.id, clearing_ids))
                 made, grow = _cases_for_territory(
@@ -201,12 +199,13 @@ def open_cases(
                     per_territory[territories[tid].name] = len(made)
                 done += 1
                 tick("Opening cases", done, total)
-        opened = store.add_cases(conn, new_cases)
-        store.add_case_events(conn, [
-            CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
-                      to_status=CaseStatus.NEW, detail={"clearings": len(case.clearing_ids)})
-            for cid, case in zip(opened, new_cases, strict=True)
-        ])
+            new_ids = store.add_cases(conn, new_cases)
+            store.add_case_events(conn, [
+                CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
+                          to_status=CaseStatus.NEW, detail={"clearings": len(case.clearing_ids)})
+                for cid, case in zip(new_ids, new_cases, strict=True)
+            ])
+            opened.extend(new_ids)
     n_clearings = sum(len(v) for v in by_territory.values())
     return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), n_clearings, per_territory)
 
