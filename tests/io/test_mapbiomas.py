@@ -240,7 +240,7 @@ def test_bad_date_names_file_row_column_and_value(tmp_path: Path) -> None:
     text = str(err.value)
     assert str(path) in text
     assert "row 17: detected_at '2021-13-45' is not a date" in text
-    assert "1 more rows" in text
+    assert "1 more row has problems" in text
     assert err.value.source == str(path)
 
 

@@ -413,7 +413,7 @@ def test_cli_import_and_list(workspace, store_factory, tmp_path):
     assert payload["observations_added"] == 0 and payload["observations_skipped"] == 3
     res = runner.invoke(app, ["field", "list", str(store.dir), "--case", case1.code], env=env)
     assert res.exit_code == 0, res.output
-    assert "Field observations" in res.output and "1 observations" in res.output
+    assert "Field observations" in res.output and "1 observation\n" in res.output
     res = runner.invoke(app, ["field", "list", str(store.dir), "--case", case1.code, "--json"],
                         env=env)
     assert [r["record"] for r in json.loads(res.stdout)] == ["uuid:visit-1"]

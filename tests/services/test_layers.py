@@ -374,7 +374,7 @@ def test_cli_import_and_list(store_factory, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "2 elementos importados como ríos" in res.output
-    assert "1 líneas, 1 polígonos" in res.output and "clases de: TIPO" in res.output
+    assert "1 línea, 1 polígono" in res.output and "clases de: TIPO" in res.output
 
     res = runner.invoke(app, ["layers", "import", str(ws), str(path), "--kind", "river"], env=env)
     assert res.exit_code == 0 and "Ya importado" in res.output

@@ -187,7 +187,7 @@ def test_points_only_is_an_error_and_stores_nothing(store: WorkspaceStore, tmp_p
     with pytest.raises(InputError) as err:
         import_territories(store, str(path), kind=TerritoryKind.COMMUNITY)
     assert err.value.source == str(path)
-    assert err.value.message == "the file has no polygons: it holds 3 points, 1 lines"
+    assert err.value.message == "the file has no polygons: it holds 3 points, 1 line"
     assert err.value.hint
     assert store.territories() == []
 
@@ -273,4 +273,4 @@ def test_messages_in_spanish(store: WorkspaceStore, tmp_path: Path) -> None:
     set_language("es")
     with pytest.raises(InputError) as err:
         import_territories(store, str(path), kind=TerritoryKind.COMMUNITY)
-    assert err.value.message == "el archivo no tiene polígonos: contiene 1 puntos"
+    assert err.value.message == "el archivo no tiene polígonos: contiene 1 punto"

@@ -33,7 +33,7 @@ from vigilancia.cli.routes import routes_command
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import InputError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.services.driver_text import driver_name
 
 app = typer.Typer(
@@ -115,9 +115,11 @@ def territories_import(
     if res.skipped_existing:
         out.print(_("Already imported: {source} (nothing added)", source=res.source))
         return
-    out.print(_("{n} territories imported from {source}", n=res.imported, source=res.source))
+    out.print(ngettext("{n} territory imported from {source}",
+                       "{n} territories imported from {source}",
+                       res.imported, source=res.source))
     if res.repairs:
-        out.print(_("{n} geometries repaired:", n=len(res.repairs)))
+        out.print(ngettext("{n} geometry repaired:", "{n} geometries repaired:", len(res.repairs)))
         for r in res.repairs[:20]:
             out.print(f"  - {r.feature}: {r.problem} → {r.action}", highlight=False)
         if len(res.repairs) > 20:
@@ -146,7 +148,7 @@ def territories_list(
             return store.territories(None if kind is None else [kind])
 
     found = run_reported(go)
-    table = Table(title=_("{n} territories", n=len(found)))
+    table = Table(title=ngettext("{n} territory", "{n} territories", len(found)))
     for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
         table.add_column(col)
     for t in found:
@@ -225,11 +227,12 @@ def _print_monitor(result: Any) -> None:
             out.print(_("Batch already ingested (nothing added): {source}", source=b.source))
         else:
             out.print(
-                _(
+                ngettext(
+                    "Ingested {source} ({product}): {n} clearing, {area:.1f} ha",
                     "Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                    b.clearings,
                     source=b.source,
                     product=b.product,
-                    n=b.clearings,
                     area=b.area_ha,
                 )
             )
@@ -253,7 +256,9 @@ def _print_monitor(result: Any) -> None:
             str(t.last_date or ""),
         )
     out.print(table)
-    out.print(_("Total: {n} clearings, {area:.1f} ha", n=result.clearings, area=result.area_ha))
+    out.print(ngettext("Total: {n} clearing, {area:.1f} ha",
+                       "Total: {n} clearings, {area:.1f} ha",
+                       result.clearings, area=result.area_ha))
     if result.drivers:
         drivers = Table(title=_("Likely driver ({model})", model=result.model_version))
         drivers.add_column(_("Driver"))
@@ -286,7 +291,9 @@ def clearings_export(
             return export_clearings(store, output, fmt, overwrite=overwrite)  # type: ignore[arg-type]
 
     res = run_reported(go)
-    out.print(_("{n} clearings written to {path}", n=res.count, path=res.path))
+    out.print(ngettext("{n} clearing written to {path}",
+                       "{n} clearings written to {path}",
+                       res.count, path=res.path))
 
 
 @app.command()
@@ -311,14 +318,18 @@ def demo(
     out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)
     for imp in res.imports:
         out.print(
-            _("{n} territories imported from {source}", n=imp.imported, source=imp.source)
-            + (" " + _("({n} repaired)", n=len(imp.repairs)) if imp.repairs else "")
+            ngettext("{n} territory imported from {source}",
+                     "{n} territories imported from {source}",
+                     imp.imported, source=imp.source)
+            + (" " + ngettext("({n} repaired)", "({n} repaired)", len(imp.repairs))
+               if imp.repairs else "")
         )
     for layer in res.layers:
         out.print(
-            _(
+            ngettext(
+                "{n} feature of kind {kind} imported from {source}",
                 "{n} features of kind {kind} imported from {source}",
-                n=layer.imported,
+                layer.imported,
                 kind=KIND_LABELS[layer.kind](),
                 source=layer.source,
             )
@@ -333,11 +344,14 @@ def demo(
     out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
                 n=len(res.cases.opened), clearings=res.cases.clearings,
                 grown=len(res.cases.grown)))
-    out.print(_("Patrol of {name}: {stops} cases, {km} km, {hours} h",
-                name=res.plan.territory_name, stops=len(res.plan.stops),
-                km=f"{res.plan.total_km:.1f}", hours=f"{res.plan.total_hours:.1f}"))
-    out.print(_("Offline package: {n} files, {size}", n=len(res.package.files),
-                size=human_size(res.package.total_bytes)))
+    out.print(ngettext("Patrol of {name}: {stops} case, {km} km, {hours} h",
+                       "Patrol of {name}: {stops} cases, {km} km, {hours} h",
+                       len(res.plan.stops),
+                       name=res.plan.territory_name, stops=len(res.plan.stops),
+                       km=f"{res.plan.total_km:.1f}", hours=f"{res.plan.total_hours:.1f}"))
+    out.print(ngettext("Offline package: {n} file, {size}",
+                       "Offline package: {n} files, {size}",
+                       len(res.package.files), size=human_size(res.package.total_bytes)))
     out.print(f"[bold]{_('Outputs')}[/]:")
     out.print(f"  {_('workspace')}: {res.workspace}")
     for p in res.exports:

@@ -17,7 +17,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 cases_app = typer.Typer(
     help="Cases to verify in the field: open, list, assign, verdicts and history.\n\n"
@@ -114,7 +114,7 @@ def cases_list(
     if as_json:
         print(json.dumps([_case_json(c, names) for c in found], ensure_ascii=False, indent=1))
         return
-    table = Table(title=_("{n} cases", n=len(found)))
+    table = Table(title=ngettext("{n} case", "{n} cases", len(found)))
     for col in (_("Case"), _("Community"), _("Status"), _("Priority"), _("Driver"), "ha",
                 _("Last alert")):
         table.add_column(col)
@@ -165,10 +165,12 @@ def cases_show(
     out.print(f"[bold]{found.code}[/] · {names.get(found.territory_id or -1, '-')} · "
               f"{status_name(found.status)}"
               + (f" · {verdict_name(found.verdict)}" if found.verdict else ""))
-    out.print(_("Position: {lat}, {lon}; {n} clearings, {ha} ha; alerts {first} to {last}",
-                lat=f"{found.lat:.5f}", lon=f"{found.lon:.5f}", n=len(found.clearing_ids),
-                ha=f"{found.area_ha:.1f}", first=found.first_alert or "-",
-                last=found.last_alert or "-"), highlight=False)
+    out.print(ngettext("Position: {lat}, {lon}; {n} clearing, {ha} ha; alerts {first} to {last}",
+                       "Position: {lat}, {lon}; {n} clearings, {ha} ha; alerts {first} to {last}",
+                       len(found.clearing_ids),
+                       lat=f"{found.lat:.5f}", lon=f"{found.lon:.5f}",
+                       ha=f"{found.area_ha:.1f}", first=found.first_alert or "-",
+                       last=found.last_alert or "-"), highlight=False)
     out.print(_("Priority {p}: {why}", p=f"{found.priority:.0f}",
                 why=priority_text(found.priority_terms, found.driver)), highlight=False)
     if found.assignee:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from vigilancia.cli.common import out, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 classifier_app = typer.Typer(
     help="The driver model: train it on labelled clearings, evaluate it, see its status.\n\n"
@@ -76,9 +76,13 @@ def labels_import(
     if res.skipped_existing:
         out.print(_("Already imported: {source} (nothing added)", source=res.path))
         return
-    out.print(_("{n} labels imported from {source}", n=res.added, source=res.path))
+    out.print(ngettext("{n} label imported from {source}",
+                       "{n} labels imported from {source}",
+                       res.added, source=res.path))
     if res.unmatched:
-        out.print(_("{n} labels matched no clearing and were left out", n=res.unmatched))
+        out.print(ngettext("{n} label matched no clearing and was left out",
+                           "{n} labels matched no clearing and were left out",
+                           res.unmatched))
     _print_counts(res.by_driver)
 
 
@@ -123,7 +127,9 @@ def classifier_train(
         _dump(res.to_dict())
         return
     if res.imported:
-        out.print(_("{n} labels imported from {source}", n=res.imported, source=labels))
+        out.print(ngettext("{n} label imported from {source}",
+                           "{n} labels imported from {source}",
+                           res.imported, source=labels))
     if res.reused:
         out.print(_("Model {version} was already trained on these labels; it is active again",
                     version=res.version))
@@ -136,7 +142,9 @@ def classifier_train(
         out.print(_("Left out (fewer than 5 labels): {drivers}", drivers=", ".join(
             f"{driver_name(d)} ({n})" for d, n in res.left_out.items())))
     _print_metrics(res.metrics, _("Cross-validated scores"))
-    out.print(_("{n} clearings classified again with the new model", n=res.reclassified))
+    out.print(ngettext("{n} clearing classified again with the new model",
+                       "{n} clearings classified again with the new model",
+                       res.reclassified))
 
 
 def _print_metrics(metrics: dict[str, Any], title: str) -> None:
@@ -281,8 +289,10 @@ def classifier_status(
     if st.can_train:
         out.print(_("{n} labelled clearings: enough to train", n=st.labelled_clearings))
     else:
-        out.print(_("{n} labelled clearings: too few to train (at least {m}, and 2 drivers with "
-                    "{k} each)", n=st.labelled_clearings, m=st.min_labels, k=st.min_per_class))
+        out.print(ngettext(
+            "{n} labelled clearing: too few to train (at least {m}, and 2 drivers with {k} each)",
+            "{n} labelled clearings: too few to train (at least {m}, and 2 drivers with {k} each)",
+            st.labelled_clearings, m=st.min_labels, k=st.min_per_class))
     if st.active is not None:
         _print_metrics(st.active["metrics"], _("Cross-validated scores"))
     if len(st.models) > 1:
@@ -330,5 +340,6 @@ def classifier_apply(
         if n:
             table.add_row(driver_name(driver), str(n))
     out.print(table)
-    out.print(_("{n} clearings classified; context known on average: {share:.0%}",
-                n=res.clearings, share=res.mean_completeness))
+    out.print(ngettext("{n} clearing classified; context known on average: {share:.0%}",
+                       "{n} clearings classified; context known on average: {share:.0%}",
+                       res.clearings, share=res.mean_completeness))

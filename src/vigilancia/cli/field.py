@@ -17,7 +17,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 field_app = typer.Typer(
     help="Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.\n\n"
@@ -137,7 +137,7 @@ def field_list(
             verdict_name(o.verdict), str(o.attachments),
         )
     out.print(table)
-    out.print(_("{n} observations", n=len(rows)))
+    out.print(ngettext("{n} observation", "{n} observations", len(rows)))
 
 
 

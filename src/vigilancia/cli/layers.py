@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.context import ContextKind
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 KINDS = ", ".join(k.value for k in ContextKind)
 
@@ -31,11 +32,11 @@ KIND_LABELS = {
     ContextKind.CAMP: lambda: _("camps"),
 }
 
-_FAMILY_LABELS = {
-    "point": lambda: _("points"),
-    "line": lambda: _("lines"),
-    "polygon": lambda: _("polygons"),
-    "mixed": lambda: _("mixed geometries"),
+_FAMILY_COUNTS: dict[str, Callable[[int], str]] = {
+    "point": lambda n: ngettext("{n} point", "{n} points", n),
+    "line": lambda n: ngettext("{n} line", "{n} lines", n),
+    "polygon": lambda n: ngettext("{n} polygon", "{n} polygons", n),
+    "mixed": lambda n: ngettext("{n} mixed geometry", "{n} mixed geometries", n),
 }
 
 
@@ -88,11 +89,12 @@ def layers_import(
             soft_wrap=True,
         )
         return
-    shapes = ", ".join(f"{n} {_FAMILY_LABELS[family]()}" for family, n in res.geometries.items())
+    shapes = ", ".join(_FAMILY_COUNTS[family](n) for family, n in res.geometries.items())
     out.print(
-        _(
+        ngettext(
+            "{n} feature imported as {kind} from {source} ({shapes})",
             "{n} features imported as {kind} from {source} ({shapes})",
-            n=res.imported,
+            res.imported,
             kind=KIND_LABELS[res.kind](),
             source=res.source,
             shapes=shapes,
@@ -110,7 +112,7 @@ def layers_import(
         soft_wrap=True,
     )
     if res.repairs:
-        out.print(_("{n} geometries repaired:", n=len(res.repairs)))
+        out.print(ngettext("{n} geometry repaired:", "{n} geometries repaired:", len(res.repairs)))
         for r in res.repairs[:20]:
             out.print(f"  - {r.feature}: {r.problem} → {r.action}", highlight=False)
         if len(res.repairs) > 20:

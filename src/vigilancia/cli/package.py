@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 
 def package_command(
@@ -54,8 +54,9 @@ def _print_result(result: Any) -> None:
     from vigilancia.services.package import human_size
 
     out.print(
-        _("Package of {community}: {n} open cases, {stops} in the patrol plan",
-          community=result.territory, n=result.cases, stops=result.stops),
+        ngettext("Package of {community}: {n} open case, {stops} in the patrol plan",
+                 "Package of {community}: {n} open cases, {stops} in the patrol plan",
+                 result.cases, community=result.territory, stops=result.stops),
         highlight=False, soft_wrap=True,
     )
     if result.plan_id is None:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from vigilancia.cli.common import actor_name, out, run_reported, settings_from_env
 from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan, plan_to_json
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 patrol_app = typer.Typer(
     help="Patrol plans: which open cases of a community to visit, in what order, how far.\n\n"
@@ -134,18 +134,24 @@ def _print_plan(plan: PatrolPlan, *, assigned: bool) -> None:
         table.add_row(_("back"), "", "", _number(plan.return_km), _number(plan.return_hours),
                       " > ".join(_mode_label(m) for m in plan.return_modes), "")
     out.print(table)
-    out.print(_("Total: {km} km, {hours} h (limit {max} km); {n} cases visited",
-                km=_number(plan.total_km), hours=_number(plan.total_hours),
-                max=_number(plan.max_km), n=len(plan.stops)), highlight=False)
+    out.print(ngettext("Total: {km} km, {hours} h (limit {max} km); {n} case visited",
+                       "Total: {km} km, {hours} h (limit {max} km); {n} cases visited",
+                       len(plan.stops), km=_number(plan.total_km),
+                       hours=_number(plan.total_hours), max=_number(plan.max_km)),
+              highlight=False)
     careful = sum(1 for s in plan.stops if s.care)
     if careful:
-        out.print(_("Approach with care: {n} cases near airstrips, camps or runway-like "
-                    "clearings", n=careful), highlight=False)
+        out.print(ngettext(
+            "Approach with care: {n} case near airstrips, camps or runway-like clearings",
+            "Approach with care: {n} cases near airstrips, camps or runway-like clearings",
+            careful), highlight=False)
     if plan.skipped:
         codes = [f"C-{c:04d}" for c in plan.skipped]
         shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
-        out.print(_("{n} open cases left out (they do not fit within {max} km): {codes}",
-                    n=len(codes), max=_number(plan.max_km), codes=shown),
+        out.print(ngettext("{n} open case left out (it does not fit within {max} km): {codes}",
+                           "{n} open cases left out (they do not fit within {max} km): {codes}",
+                           len(codes), max=_number(plan.max_km), codes=shown),
                   highlight=False, soft_wrap=True)
     if assigned:
-        out.print(_("{n} cases assigned", n=len(plan.stops)), highlight=False)
+        out.print(ngettext("{n} case assigned", "{n} cases assigned", len(plan.stops)),
+                  highlight=False)

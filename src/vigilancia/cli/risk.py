@@ -10,7 +10,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 
 class _AssessByDefault(TyperGroup):
@@ -90,10 +90,11 @@ def risk_assess(
                       f"{s.coverage:.0%}", explain(s).split(": ", 2)[-1])
     out.print(table)
     counts = result.class_counts()
-    out.print(_("{n} units: {critical} critical, {high} high, {medium} medium, {low} low",
-                n=len(result.scores), critical=counts.get("critical", 0),
-                high=counts.get("high", 0), medium=counts.get("medium", 0),
-                low=counts.get("low", 0)))
+    out.print(ngettext("{n} unit: {critical} critical, {high} high, {medium} medium, {low} low",
+                       "{n} units: {critical} critical, {high} high, {medium} medium, {low} low",
+                       len(result.scores), critical=counts.get("critical", 0),
+                       high=counts.get("high", 0), medium=counts.get("medium", 0),
+                       low=counts.get("low", 0)))
     for factor, reason in result.missing.items():
         out.print(_("Missing: {factor}: {reason}", factor=factor_name(factor), reason=reason))
     for path in vars(files).values():
@@ -147,9 +148,10 @@ def risk_backtest(
                       "" if data["lift_points"].get(key) is None
                       else f"{data['lift_points'][key]:+.1f}")
     out.print(table)
-    out.print(_("{n} units; alert area: {past} ha before the cutoff, {future} ha after",
-                n=res.n_units, past=f"{res.past_area_ha:,.0f}",
-                future=f"{res.future_area_ha:,.0f}"))
+    out.print(ngettext("{n} unit; alert area: {past} ha before the cutoff, {future} ha after",
+                       "{n} units; alert area: {past} ha before the cutoff, {future} ha after",
+                       res.n_units, past=f"{res.past_area_ha:,.0f}",
+                       future=f"{res.future_area_ha:,.0f}"))
     for factor, reason in res.missing.items():
         out.print(_("Missing: {factor}: {reason}", factor=factor, reason=reason))
 

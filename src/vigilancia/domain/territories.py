@@ -18,7 +18,7 @@ import shapely
 import shapely.errors
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 
 class TerritoryKind(StrEnum):
@@ -214,9 +214,10 @@ def repair_geometry(
     if fixed is None or fixed.is_empty:
         repairs.append(Repair(feature, problem, _("dropped: no polygon left after repair")))
         return None, repairs
-    action = _(
+    action = ngettext(
+        "made valid with shapely.make_valid ({n} part)",
         "made valid with shapely.make_valid ({n} parts)",
-        n=int(shapely.get_num_geometries(fixed)),
+        int(shapely.get_num_geometries(fixed)),
     )
     repairs.append(Repair(feature, problem, action))
     return fixed, repairs

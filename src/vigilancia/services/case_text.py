@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from vigilancia.domain.cases import CaseStatus, PriorityTerm
 from vigilancia.domain.field import Verdict
-from vigilancia.i18n import _, get_language
+from vigilancia.i18n import _, get_language, ngettext
 from vigilancia.io.field.xlsform import VERDICT_LABELS
 from vigilancia.services.driver_text import driver_name
 from vigilancia.services.driver_text import number_text as number
@@ -67,7 +67,10 @@ def priority_text(terms: Iterable[PriorityTerm], driver: str | None = None) -> s
     for t in terms:
         pts = number(t.points, 0)
         if t.name == "recency":
-            parts.append(_("alert {days} days ago ({pts} pts)", days=number(t.value, 0), pts=pts))
+            days = round(t.value)
+            parts.append(ngettext("alert {days} day ago ({pts} pts)",
+                                  "alert {days} days ago ({pts} pts)", days,
+                                  days=number(days, 0), pts=pts))
         elif t.name == "size":
             parts.append(_("{ha} ha ({pts} pts)", ha=number(t.value, 1), pts=pts))
         elif t.name == "driver":

@@ -30,7 +30,7 @@ from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 
 from vigilancia.domain.drivers import Driver, Reason
-from vigilancia.i18n import _, get_language
+from vigilancia.i18n import _, get_language, ngettext
 
 __all__ = ["driver_name", "number_text", "prediction_text", "reason_text", "reasons_text"]
 
@@ -62,6 +62,16 @@ def number_text(value: object, digits: int = 0) -> str:
         return "?"
     pattern = "#,##0" + ("." + "#" * digits if digits else "")
     return str(format_decimal(x, format=pattern, locale=_locale(get_language())))
+
+
+def count_of(value: object) -> int:
+    """``value`` as a whole count, the number that picks the singular or plural form of a
+    message (:func:`vigilancia.i18n.ngettext`); 0 when it is not a finite number."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+    return round(x) if math.isfinite(x) else 0
 
 
 def _metres(value: object) -> str:
@@ -183,8 +193,10 @@ def reason_text(reason: Reason) -> str:
         "winding_track": lambda: _("long winding strip of {length} m", length=m("length_m")),
         "long_strip": lambda: _("strip of {length} m, longer than any runway",
                                 length=m("length_m")),
-        "branching_track": lambda: _("thin strip with {count} branches or bends",
-                                     count=number_text(p.get("count"))),
+        "branching_track": lambda: ngettext("thin strip with {count} branch or bend",
+                                            "thin strip with {count} branches or bends",
+                                            count_of(p.get("count")),
+                                            count=number_text(p.get("count"))),
         "compact_block": lambda: _("compact block of {area} ha", area=ha("area_ha")),
         "tiny_patch": lambda: _("very small clearing ({area} ha)", area=ha("area_ha")),
         "no_clear_pattern": lambda: _("no clear pattern"),

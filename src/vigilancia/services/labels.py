@@ -45,7 +45,7 @@ from shapely.geometry.base import BaseGeometry
 from vigilancia.domain.driver_training import LabelRow, parse_driver, valid_driver_names
 from vigilancia.domain.drivers import DRIVERS, Driver
 from vigilancia.errors import DataFormatError, InputError, UnreadableFileError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.io.vectors import file_sha256, read_features
 
@@ -219,7 +219,9 @@ def _driver_of(value: Any, where: str, bad: list[str]) -> Driver | None:
 
 def _unknown_drivers(bad: list[str], src: str) -> InputError:
     return InputError(
-        _("unknown driver class in {n} labels: {first}", n=len(bad), first=_listing(bad)),
+        ngettext("unknown driver class in {n} label: {first}",
+                 "unknown driver class in {n} labels: {first}",
+                 len(bad), first=_listing(bad)),
         hint=_("use one of: {names}", names=valid_driver_names()),
         source=src,
     )
@@ -303,8 +305,9 @@ def _read_csv(p: Path, src: str) -> list[_Raw]:
         )
     if bad_id:
         raise DataFormatError(
-            _("clearing_id is not a whole number in {n} rows: {first}",
-              n=len(bad_id), first=_listing(bad_id)),
+            ngettext("clearing_id is not a whole number in {n} row: {first}",
+                     "clearing_id is not a whole number in {n} rows: {first}",
+                     len(bad_id), first=_listing(bad_id)),
             hint=_("use the clearing ids of the workspace (vigilancia clearings export)"),
             source=src,
         )
@@ -393,7 +396,9 @@ def _read_vector(p: Path, src: str) -> list[_Raw]:
         )
     if no_geom:
         raise DataFormatError(
-            _("{n} labels have no geometry: {first}", n=len(no_geom), first=_listing(no_geom)),
+            ngettext("{n} label has no geometry: {first}",
+                     "{n} labels have no geometry: {first}",
+                     len(no_geom), first=_listing(no_geom)),
             hint=_("draw a point or polygon for each label, or use a CSV with clearing_id"),
             source=src,
         )
@@ -513,8 +518,9 @@ def _one_per_clearing(
             )
     if clashes:
         raise InputError(
-            _("{n} clearings get two different drivers: {first}", n=len(clashes),
-              first=_listing(clashes)),
+            ngettext("{n} clearing gets two different drivers: {first}",
+                     "{n} clearings get two different drivers: {first}",
+                     len(clashes), first=_listing(clashes)),
             hint=_("keep one label per clearing"),
             source=src,
         )

@@ -46,7 +46,7 @@ from vigilancia.domain.labelling import (
 from vigilancia.domain.proximity import BoundaryIndex
 from vigilancia.domain.territories import StoredTerritory
 from vigilancia.errors import DataFormatError, InputError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
@@ -145,9 +145,10 @@ def detect_product(source: str, info: RasterInfo | None) -> str:
     if len(info.band_names) == 1:
         return "gfw"
     raise InputError(
-        _(
+        ngettext(
+            "cannot tell which alert product this is ({n} band: {names})",
             "cannot tell which alert product this is ({n} bands: {names})",
-            n=len(info.band_names),
+            len(info.band_names),
             names=", ".join(info.band_names),
         ),
         hint=_("name it with --product gfw|radd-gee|glad-l-gee|glad-s2|hansen|mapbiomas"),

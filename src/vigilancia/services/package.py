@@ -51,7 +51,7 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, get_language, set_language
+from vigilancia.i18n import _, get_language, ngettext, set_language
 from vigilancia.io.field.xlsform import xlsform_path
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
@@ -380,8 +380,9 @@ def _gpx(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: PatrolPla
             track = plan.route
     return gpx_document(
         name=_("Cases of {community}", community=territory.name),
-        description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
-                      plan=_plan_text(plan, stops)),
+        description=ngettext("{n} open case; patrol plan: {plan}",
+                             "{n} open cases; patrol plan: {plan}",
+                             len(pcs), plan=_plan_text(plan, stops)),
         waypoints=waypoints, route=route,
         route_name=_("Patrol of {community}", community=territory.name),
         track=track, time=created,
@@ -391,8 +392,9 @@ def _gpx(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: PatrolPla
 def _plan_text(plan: PatrolPlan | None, stops: int) -> str:
     if plan is None:
         return _("none (cases by priority)")
-    return _("{stops} stops, {km} km, about {hours} h", stops=stops,
-             km=number(plan.total_km, 1), hours=number(plan.total_hours, 1))
+    return ngettext("{stops} stop, {km} km, about {hours} h",
+                    "{stops} stops, {km} km, about {hours} h", stops, stops=stops,
+                    km=number(plan.total_km, 1), hours=number(plan.total_hours, 1))
 
 
 _STYLES = (
@@ -664,8 +666,9 @@ def build_package(
         done("casos.gpx")
         write_kmz(work / "casos.kmz",
                   name=_("Cases of {community}", community=found.name),
-                  description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
-                                plan=_plan_text(plan, stops)),
+                  description=ngettext("{n} open case; patrol plan: {plan}",
+                                       "{n} open cases; patrol plan: {plan}",
+                                       len(pcs), plan=_plan_text(plan, stops)),
                   styles=_STYLES, folders=_kmz_folders(found, pcs, plan, stops))
         done("casos.kmz")
         write_comapeo_alerts(work / "comapeo_alertas.json",
@@ -685,8 +688,9 @@ def build_package(
                 TileLayer("plan_paradas", plan_points, _("Stops of the patrol plan")),
             ],
             name=_("Cases of {community}", community=found.name),
-            description=_("{n} open cases; patrol plan: {plan}", n=len(pcs),
-                          plan=_plan_text(plan, stops)),
+            description=ngettext("{n} open case; patrol plan: {plan}",
+                                 "{n} open cases; patrol plan: {plan}",
+                                 len(pcs), plan=_plan_text(plan, stops)),
             attribution="vigilancia",
             min_zoom=TILE_ZOOMS[0], max_zoom=TILE_ZOOMS[1],
         )
@@ -720,8 +724,9 @@ def _map_data(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: Patr
         community=territory.name,
         title=_("{community}: cases to verify ({date})", community=territory.name,
                 date=created.date().isoformat()),
-        subtitle=_("{n} open cases, {care} to approach with care; patrol plan: {plan}",
-                   n=len(pcs), care=care, plan=_plan_text(plan, stops)),
+        subtitle=ngettext("{n} open case, {care} to approach with care; patrol plan: {plan}",
+                          "{n} open cases, {care} to approach with care; patrol plan: {plan}",
+                          len(pcs), care=care, plan=_plan_text(plan, stops)),
         territory=territory.geometry,
         cases=tuple(pcs),
         route=None if plan is None else plan.route,

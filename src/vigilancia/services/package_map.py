@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.services.driver_text import number_text as number
 
 if TYPE_CHECKING:
@@ -181,8 +181,9 @@ def _table(fig: Any, rect: tuple[float, float, float, float], data: PackageMap,
             ax.text(x, y, value, ha=align, va="center", fontsize=font, color=colour)
     if shown < len(cases):
         y -= step
-        ax.text(0.0, y, _("... and {n} more cases (see casos.gpkg or casos.gpx)",
-                          n=len(cases) - shown), ha="left", va="center", fontsize=font,
+        ax.text(0.0, y, ngettext("... and {n} more case (see casos.gpkg or casos.gpx)",
+                                 "... and {n} more cases (see casos.gpkg or casos.gpx)",
+                                 len(cases) - shown), ha="left", va="center", fontsize=font,
                 style="italic")
     if mixed:
         y -= step

@@ -51,7 +51,7 @@ from vigilancia.domain.territories import (
     normalise_name,
 )
 from vigilancia.errors import InputError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
 from vigilancia.io.store.workspace import ClearingPoints, WorkspaceStore
@@ -436,7 +436,9 @@ def _score_all(
     missing: dict[Factor, str] = {}
     sources: dict[Factor, str] = {}
     n_known = len(frame.points)
-    alerts_source = _("alerts ({n} clearings before {date})", n=n_known, date=as_of.isoformat())
+    alerts_source = ngettext("alerts ({n} clearing before {date})",
+                             "alerts ({n} clearings before {date})",
+                             n_known, date=as_of.isoformat())
     for f in (Factor.PRESSURE_LOCAL, Factor.PRESSURE_REGIONAL, Factor.RECENT_CLEARINGS,
               Factor.TREND):
         sources[f] = alerts_source

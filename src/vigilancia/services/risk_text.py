@@ -1,19 +1,20 @@
 """Risk scores in words: classes, factor names and one explained sentence per unit.
 
-Rendered through :func:`vigilancia.i18n._`, Spanish by default.
+Rendered through :func:`vigilancia.i18n._` and :func:`~vigilancia.i18n.ngettext` (counted
+nouns take the singular for 1), Spanish by default.
 
 >>> from vigilancia.domain.risk import Factor, FactorValue, score_unit
 >>> from vigilancia.i18n import set_language
 >>> s = score_unit("territory:1", "Comunidad X", [
 ...     FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
-...     FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 2, "within_km": 5.0}),
+...     FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 1, "within_km": 5.0}),
 ...     FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
 ... ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
 >>> set_language("es"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
-Comunidad X: riesgo crítico (74 pts): territorio sin título, 2 pistas a menos de 5 km,
+Comunidad X: riesgo crítico (76 pts): territorio sin título, 1 pista a menos de 5 km,
 14 claros nuevos en 3 meses
 >>> set_language("en"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
-Comunidad X: critical risk (74 pts): untitled territory, 2 airstrips within 5 km,
+Comunidad X: critical risk (76 pts): untitled territory, 1 airstrip within 5 km,
 14 new clearings in 3 months
 >>> set_language("es")
 """
@@ -24,7 +25,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
+from vigilancia.services.driver_text import count_of
 from vigilancia.services.driver_text import number_text as number
 
 __all__ = ["class_name", "contribution_text", "explain", "factor_name"]
@@ -72,7 +74,7 @@ def _tenure_text(d: Mapping[str, Any]) -> str:
     }.get(str(d.get("status")), "")
     overlaps = int(d.get("overlaps") or 0)
     if overlaps:
-        over = _("overlapped by {n} territories", n=overlaps)
+        over = ngettext("overlapped by {n} territory", "overlapped by {n} territories", overlaps)
         return f"{status}, {over}" if status else over
     return status
 
@@ -82,30 +84,36 @@ _PHRASES: dict[Factor, Callable[[Mapping[str, Any]], str]] = {
         "{ha} ha of recent clearing nearby", ha=number(d.get("weighted_ha"), 1)),
     Factor.PRESSURE_REGIONAL: lambda d: _(
         "active frontier around ({ha} ha weighted)", ha=number(d.get("weighted_ha"), 1)),
-    Factor.RECENT_CLEARINGS: lambda d: _(
-        "{n} new clearings in {months} months", n=number(d.get("count")),
-        months=number(d.get("months"))),
+    Factor.RECENT_CLEARINGS: lambda d: ngettext(
+        "{n} new clearing in {months} months", "{n} new clearings in {months} months",
+        count_of(d.get("count")), n=number(d.get("count")), months=number(d.get("months"))),
     Factor.TREND: lambda d: _(
         "clearings rising ({recent} against {previous} in the {months} months before)",
         recent=number(d.get("recent")), previous=number(d.get("previous")),
         months=number(d.get("months"))),
-    Factor.COCA: lambda d: _(
-        "{n} coca-likely clearings in {months} months", n=number(d.get("likely")),
-        months=number(d.get("months"))),
+    Factor.COCA: lambda d: ngettext(
+        "{n} coca-likely clearing in {months} months",
+        "{n} coca-likely clearings in {months} months",
+        count_of(d.get("likely")), n=number(d.get("likely")), months=number(d.get("months"))),
     Factor.AIRSTRIPS: lambda d: (
-        _("{n} airstrips within {km} km", n=number(d.get("near")), km=number(d.get("within_km")))
+        ngettext("{n} airstrip within {km} km", "{n} airstrips within {km} km",
+                 count_of(d.get("near")), n=number(d.get("near")),
+                 km=number(d.get("within_km")))
         if int(d.get("near") or 0) > 0
         else _("airstrip {km} km away", km=number(d.get("distance_km"), 1))
     ),
     Factor.CORRIDORS: lambda d: (
-        _("crossed by {n} trafficking corridors", n=number(d.get("crossing")))
+        ngettext("crossed by {n} trafficking corridor", "crossed by {n} trafficking corridors",
+                 count_of(d.get("crossing")), n=number(d.get("crossing")))
         if int(d.get("crossing") or 0) > 0
         else _("{km} km from a trafficking corridor", km=number(d.get("distance_km"), 1))
     ),
     Factor.TENURE: _tenure_text,
-    Factor.VIOLENCE: lambda d: _(
+    Factor.VIOLENCE: lambda d: ngettext(
+        "{n} incident against defenders in the region in {years} years",
         "{n} incidents against defenders in the region in {years} years",
-        n=number(d.get("incidents")), years=number(d.get("years"))),
+        count_of(d.get("incidents")), n=number(d.get("incidents")),
+        years=number(d.get("years"))),
     Factor.ISOLATION: lambda d: _(
         "{km} km from the reserve {name}", km=number(d.get("distance_km"), 1),
         name=d.get("reserve") or ""),

@@ -37,7 +37,7 @@ from vigilancia.domain.territories import (
     polygonal_part,
 )
 from vigilancia.errors import ConflictError, InputError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.io.sources.arcgis import Fetch, Progress, fetch_layer, is_arcgis_url
 from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
 
@@ -300,13 +300,15 @@ _DROP_REASONS = {
 def _summary(shapes: Counter[str]) -> str:
     parts = []
     if shapes["point"]:
-        parts.append(_("{n} points", n=shapes["point"]))
+        parts.append(ngettext("{n} point", "{n} points", shapes["point"]))
     if shapes["line"]:
-        parts.append(_("{n} lines", n=shapes["line"]))
+        parts.append(ngettext("{n} line", "{n} lines", shapes["line"]))
     if shapes["other"]:
-        parts.append(_("{n} other geometries", n=shapes["other"]))
+        parts.append(ngettext("{n} other geometry", "{n} other geometries", shapes["other"]))
     if shapes["none"]:
-        parts.append(_("{n} features without geometry", n=shapes["none"]))
+        parts.append(ngettext("{n} feature without geometry",
+                              "{n} features without geometry",
+                              shapes["none"]))
     return ", ".join(parts)
 
 

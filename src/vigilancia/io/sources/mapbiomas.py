@@ -45,7 +45,7 @@ from pyproj import CRS
 
 from vigilancia.domain.territories import Repair, polygonal_part
 from vigilancia.errors import DataFormatError, UnreadableFileError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, parse_crs, transform_geometries
 
 FloatArray = NDArray[np.float64]
@@ -421,7 +421,9 @@ def _fail(
         return
     i = int(idx[0])
     if len(idx) > 1:
-        hint = hint + "; " + _("{n} more rows have problems like this one", n=len(idx) - 1)
+        hint = hint + "; " + ngettext("{n} more row has problems like this one",
+                                      "{n} more rows have problems like this one",
+                                      len(idx) - 1)
     raise DataFormatError(f"{table.where(i)}: {describe(i)}", hint=hint, source=table.source)
 
 
