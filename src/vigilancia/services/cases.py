@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -182,11 +182,18 @@ def open_cases(
         done = 0
         for group in _runs(sorted(by_territory.items()), READ_CLEARINGS):
             # the clearings of a few territories at a time, with their polygons
-            ids = np.sort(np.concatenate([np.asarray(v, np.int64) for _tid, v in group]))
-            cols = store.clearing_columns(clearing_ids=ids, conn=conn)
+            wanted = np.concatenate([np.asarray(v, np.int64) for _tid, v in group])
+            cols = store.clearing_columns(clearing_ids=wanted, conn=conn)
             new_cases: list[Case] = []
             for tid, clearing_ids in group:
-                sub = _take(cols, np.searchsorted(cols.id, clearing_ids))
+                # (a clearing deleted since it was chosen is left out)
+                pos = np.minimum(np.searchsorted(cols.id, clearing_ids), max(len(cols) - 1, 0))
+                found = pos[cols.id[pos] == clearing_ids] if len(cols) else pos[:0]
+                done += 1
+                tick("Opening cases", done, total)
+                if not len(found):
+                    continue
+                sub = cols.take(found)
                 made, grow = _cases_for_territory(
                     sub, open_cases_of.get(tid, []), tid, settings, when, risk.get(tid), now
                 )
@@ -197,8 +204,6 @@ def open_cases(
                 new_cases.extend(made)
                 if made:
                     per_territory[territories[tid].name] = len(made)
-                done += 1
-                tick("Opening cases", done, total)
             new_ids = store.add_cases(conn, new_cases)
             store.add_case_events(conn, [
                 CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
@@ -301,11 +306,6 @@ def _cases_for_territory(
             clearing_ids=tuple(int(v) for v in sub.id[members]), **nums,
         ))
     return new_cases, grow
-
-
-def _take(cols: ClearingColumns, rows: np.ndarray) -> ClearingColumns:
-    """Some rows of a set of clearing columns."""
-    return ClearingColumns(**{f.name: getattr(cols, f.name)[rows] for f in fields(cols)})
 
 
 def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,

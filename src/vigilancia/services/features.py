@@ -32,7 +32,6 @@ array([ 612.4, 1830.0, nan])
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
@@ -230,16 +229,11 @@ def iter_clearing_features(
             near = store.clearing_columns(
                 bounds=_reach(bounds[part], max(DENSITY_RADII_M.values())), conn=conn
             )
-            sel = _take(near, np.isin(near.id, ids[part]))
+            sel = near.take(np.isin(near.id, ids[part]))
             yield sel.id, _part_features(sel, near, crs, inside, indexes)
             done += len(part)
             if progress is not None:
                 progress(done, len(ids))
-
-
-def _take(cols: Any, mask: NDArray[np.bool_]) -> Any:
-    """The rows of ``mask`` of a column set (a dataclass of equal-length arrays)."""
-    return type(cols)(**{f.name: getattr(cols, f.name)[mask] for f in dataclasses.fields(cols)})
 
 
 def _part_features(

@@ -37,7 +37,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,6 +205,10 @@ class ClearingColumns:
 
     def __len__(self) -> int:
         return len(self.id)
+
+    def take(self, rows: Any) -> ClearingColumns:
+        """Some of the clearings: ``rows`` (positions or a boolean mask) of every column."""
+        return ClearingColumns(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 # ------------------------------------------------------------ engine, alembic
