@@ -1420,11 +1420,7 @@ class WorkspaceStore:
             c.c.driver_probability,
             c.c.geometry if with_geometry else sa.null(),
         ).order_by(c.c.id)
-        stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, bounds)
-        rows: list[Any] = []
-        with self._reader(conn) as rc:
-            for one in stmts:
-                rows.extend(self._fetch_all(rc, one))
+        rows, wanted = self._read_clearings(stmt, clearing_ids, batch_ids, bounds, conn)
         n_cols = 4 + len(float_names) + 10
         cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
         it = iter(cols)
@@ -1477,11 +1473,7 @@ class WorkspaceStore:
         stmt = sa.select(
             c.c.id, c.c.centroid_lon, c.c.centroid_lat, c.c.minx, c.c.miny, c.c.maxx, c.c.maxy
         ).order_by(c.c.id)
-        stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, None)
-        rows: list[Any] = []
-        with self._reader(conn) as rc:
-            for one in stmts:
-                rows.extend(self._fetch_all(rc, one))
+        rows, wanted = self._read_clearings(stmt, clearing_ids, batch_ids, None, conn)
         ids = np.array([r[0] for r in rows], np.int64)
         v = np.array([r[1:] for r in rows], dtype=np.float64).reshape(-1, 6)  # None -> NaN
         lon = np.where(np.isfinite(v[:, 0]), v[:, 0], (v[:, 2] + v[:, 4]) / 2.0)
@@ -2216,6 +2208,23 @@ class WorkspaceStore:
         return out
 
     # ---------------------------------------------------------------- helpers
+
+    def _read_clearings(
+        self,
+        stmt: sa.Select[Any],
+        clearing_ids: Sequence[int] | NDArray[np.int64] | None,
+        batch_ids: Sequence[int] | None,
+        bounds: tuple[float, float, float, float] | None,
+        conn: Connection | None,
+    ) -> tuple[list[Any], NDArray[np.int64] | None]:
+        """Rows of ``stmt`` (on ``clearings``) for the chosen clearings, and the wanted ids
+        the caller keeps from them (see :func:`_clearing_filters`)."""
+        stmts, wanted = _clearing_filters(stmt, clearing_ids, batch_ids, bounds)
+        rows: list[Any] = []
+        with self._reader(conn) as rc:
+            for one in stmts:
+                rows.extend(self._fetch_all(rc, one))
+        return rows, wanted
 
     def _fetch_all(self, conn: Connection, stmt: sa.Select[Any]) -> list[Any]:
         """All rows of ``stmt`` as tuples, straight from the DBAPI cursor (sqlite3, psycopg).
