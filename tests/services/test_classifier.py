@@ -285,7 +285,11 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
     from vigilancia.services import features
     from vigilancia.services.classify import classify_clearings
 
-    store, _ids, _labels = synthetic_workspace(store_factory, tmp_path / "ws", 300)
+    # clearings 550 m apart: their 1 km neighbours (the "clustered" evidence) often lie in
+    # the next band of latitude
+    table, _noisy, _truth = gen.generate(300, seed=5)
+    store = store_factory.create(tmp_path / "ws")
+    add_clearings(store, gen.clearing_set(table, spacing_deg=0.005))
     try:
         cols = ["id", "driver", "driver_probability", "driver_reasons", "model_version"]
         whole = classify_clearings(store)
@@ -298,7 +302,11 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
         assert parts.by_driver == whole.by_driver
         assert parts.mean_completeness == pytest.approx(whole.mean_completeness)
         in_parts = store.clearings_frame()[cols]
-        assert in_parts.to_dict("records") == one_part.to_dict("records")
+        exact = ["id", "driver", "driver_reasons", "model_version"]
+        assert in_parts[exact].to_dict("records") == one_part[exact].to_dict("records")
+        # (sums of neighbours' areas may differ in the last bit: another summation order)
+        np.testing.assert_allclose(in_parts["driver_probability"],
+                                   one_part["driver_probability"], rtol=1e-12)
     finally:
         store.close()
 

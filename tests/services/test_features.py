@@ -270,8 +270,9 @@ def test_parts_give_the_whole_table(store: WorkspaceStore, region: dict[str, int
         order = np.argsort(ids)
         assert ids[order].tolist() == whole_ids.tolist()
         for name in FEATURES:
-            np.testing.assert_array_equal(
-                np.concatenate([p[1][name] for p in parts])[order], whole[name], err_msg=name
+            np.testing.assert_allclose(  # sums may differ in the last bit (summation order)
+                np.concatenate([p[1][name] for p in parts])[order], whole[name], rtol=1e-12,
+                err_msg=name,
             )
         assert len(seen) == len(parts) and seen[-1] == (6, 6)
         assert [d for d, _t in seen] == sorted(d for d, _t in seen)

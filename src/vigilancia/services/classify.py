@@ -80,7 +80,7 @@ def classify_clearings(
         parts = iter_clearing_features(store, batch_ids=batch_ids, conn=conn, progress=progress)
         for ids, table in parts:
             preds = chosen.predict(table)
-            drivers = [names[k] for k in np.argmax(preds.probabilities, axis=1).tolist()]
+            drivers = [str(d) for d in preds.driver]
             rounded = np.round(preds.probabilities, 4).tolist()
             positive = (preds.probabilities > 0).tolist()
             store.set_driver_predictions(

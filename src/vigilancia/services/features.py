@@ -194,8 +194,9 @@ def iter_clearing_features(
     neighbours (the clearings within the largest density radius), measured and
     yielded as ``(ids, table)`` (ids ascending within the part), so memory
     stays bounded whatever the number of clearings. The values are those of
-    the whole table. ``progress(done, total)`` is called once a part has been
-    used (when the next one is asked for).
+    the whole table (summed areas to the last bit of rounding).
+    ``progress(done, total)`` is called once a part has been used (when the
+    next one is asked for).
     """
     ids, lon, lat, bounds = store.clearing_positions(
         clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn

@@ -33,7 +33,7 @@ from typing import Any
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.domain.field import FieldImport, FieldObservation, FileRole, ObservationKind
+from vigilancia.domain.field import FieldImport, FieldObservation, ObservationKind
 from vigilancia.errors import DataFormatError
 from vigilancia.i18n import _
 from vigilancia.io.field.common import (
@@ -102,13 +102,7 @@ class CoMapeoImporter:
                     for a in obs.attachments:
                         if a in media:
                             used_media[a] = None
-            files = []
-            original = bundle.original()
-            if original is not None:
-                files.append(original)
-            if bundle.kind != "file":
-                files.extend(bundle.field_file(d, FileRole.DATA) for d in docs)
-                files.extend(bundle.field_file(m, FileRole.ATTACHMENT) for m in used_media)
+            files = bundle.consumed(docs, used_media)
         return FieldImport(
             format=self.name,
             source=source,

@@ -245,6 +245,19 @@ class Bundle:
         sha, size = known or file_digest(self.path)
         return FieldFile(self.path.name, str(self.path), sha, size, FileRole.ORIGINAL)
 
+    def consumed(self, data: Iterable[str], attachments: Iterable[str]) -> list[FieldFile]:
+        """Every file an import used: the archive or file as given, then (from an archive or
+        folder) the ``data`` members read and the ``attachments`` kept, each once, in order."""
+        files: list[FieldFile] = []
+        original = self.original()
+        if original is not None:
+            files.append(original)
+        if self.kind != "file":
+            files.extend(self.field_file(d, FileRole.DATA) for d in dict.fromkeys(data))
+            files.extend(self.field_file(a, FileRole.ATTACHMENT)
+                         for a in dict.fromkeys(attachments))
+        return files
+
     def find(self, reference: str) -> str | None:
         """The member an attachment reference points to: same path, else same base name."""
         ref = reference.replace("\\", "/").strip().lstrip("./")
@@ -260,9 +273,6 @@ class Bundle:
         if self.kind == "file":
             return self.path
         return self.path / name
-
-    def files(self, names: Iterable[str], role: FileRole) -> list[FieldFile]:
-        return [self.field_file(n, role) for n in names]
 
 
 def _hidden(relative: Path) -> bool:

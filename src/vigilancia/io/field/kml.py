@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element  # noqa: S405  (type only; parsing is 
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.domain.field import FieldImport, FieldObservation, FileRole, ObservationKind
+from vigilancia.domain.field import FieldImport, FieldObservation, ObservationKind
 from vigilancia.errors import DataFormatError
 from vigilancia.i18n import _
 from vigilancia.io.field.common import (
@@ -109,14 +109,7 @@ class KmlImporter:
                     hint=_("save the points or lines as placemarks and export them again"),
                     source=label,
                 )
-            files = []
-            original = bundle.original()
-            if original is not None:
-                files.append(original)
-            if bundle.kind != "file":
-                files.append(bundle.field_file(doc, FileRole.DATA))
-                for name in dict.fromkeys(attachment_names):
-                    files.append(bundle.field_file(name, FileRole.ATTACHMENT))
+            files = bundle.consumed([doc], attachment_names)
         return FieldImport(
             format=self.name,
             source=source,

@@ -37,7 +37,7 @@ from typing import Any
 
 from shapely.geometry import Point
 
-from vigilancia.domain.field import FieldImport, FieldObservation, FileRole, ObservationKind
+from vigilancia.domain.field import FieldImport, FieldObservation, ObservationKind
 from vigilancia.errors import DataFormatError
 from vigilancia.i18n import _
 from vigilancia.io.field.common import (
@@ -175,13 +175,7 @@ class OdkImporter:
             label = bundle.label(table)
             header, rows, warnings = self._parse(bundle.read(table), label)
             observations, used = self._rows(header, rows, label, bundle, warnings, options)
-            files = []
-            original = bundle.original()
-            if original is not None:
-                files.append(original)
-            if bundle.kind != "file":
-                files.append(bundle.field_file(table, FileRole.DATA))
-                files.extend(bundle.field_file(m, FileRole.ATTACHMENT) for m in used)
+            files = bundle.consumed([table], used)
         return FieldImport(
             format=self.name,
             source=source,
