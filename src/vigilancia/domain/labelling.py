@@ -712,7 +712,9 @@ def _hits(
 
     A pixel (r, j) is in territory t when its centre (j+0.5, r+0.5) is inside t by
     the even-odd rule over t's edges. ``active``/``next_edge`` carry the active
-    edge table from one call to the next (rows only increase).
+    edge table from one call to the next (rows only increase); the table is kept
+    sorted by (territory, crossing column), which changes little from a row to
+    the next, so an insertion sort restores it in about one pass.
     """
     n = rows.size
     cap = n + 16
@@ -722,8 +724,7 @@ def _hits(
     h_area = np.empty(cap, np.float64)
     nh = 0
     ne = ex0.size
-    xs = np.empty(64, np.float64)
-    ts = np.empty(64, np.int64)
+    xs = np.empty(active.size, np.float64)
     i = 0
     while i < n:
         r = rows[i]
@@ -731,88 +732,86 @@ def _hits(
         while j < n and rows[j] == r:
             j += 1
         yc = r + 0.5
-        while next_edge < ne and ey0[next_edge] <= yc:
-            if nact == active.size:
-                na = np.empty(active.size * 2, np.int64)
-                na[:nact] = active[:nact]
-                active = na
-            active[nact] = next_edge
-            nact += 1
-            next_edge += 1
-        # drop edges that ended above this row; collect crossings
+        # drop the edges that ended above this row (keeping the order), add the new ones
         k = 0
-        m = 0
         for q in range(nact):
             e = active[q]
-            if ey1[e] <= yc:
-                continue
-            active[k] = e
-            k += 1
-            if ey0[e] <= yc:
-                if m == xs.size:
-                    nx = np.empty(xs.size * 2, np.float64)
-                    nx[:m] = xs[:m]
-                    xs = nx
-                    nt = np.empty(ts.size * 2, np.int64)
-                    nt[:m] = ts[:m]
-                    ts = nt
-                t = (yc - ey0[e]) / (ey1[e] - ey0[e])
-                xs[m] = ex0[e] + t * (ex1[e] - ex0[e])
-                ts[m] = etid[e]
-                m += 1
+            if ey1[e] > yc:
+                active[k] = e
+                k += 1
         nact = k
-        if m >= 2:
-            # sort crossings by (territory, x)
-            keyo = np.argsort(xs[:m])
-            ordt = np.argsort(ts[:m][keyo], kind="mergesort")
-            order = keyo[ordt]
-            q = 0
-            while q + 1 < m:
-                a = order[q]
-                b = order[q + 1]
-                if ts[a] != ts[b]:
-                    q += 1
-                    continue
-                ja = math.ceil(xs[a] - 0.5)
-                jb = math.ceil(xs[b] - 0.5)
-                if jb > ja:
-                    # the row's runs are disjoint and sorted, so c1 grows with c0: find the
-                    # first run ending after ja, then take runs until one starts at jb
-                    lo_u = i
-                    hi_u = j
-                    while lo_u < hi_u:
-                        mid = (lo_u + hi_u) >> 1
-                        if c1[mid] <= ja:
-                            lo_u = mid + 1
-                        else:
-                            hi_u = mid
-                    for u in range(lo_u, j):
-                        if c0[u] >= jb:
-                            break
-                        lo = max(c0[u], ja)
-                        hi = min(c1[u], jb)
-                        if hi > lo:
-                            if nh == cap:
-                                cap2 = cap * 2
-                                t1 = np.empty(cap2, np.int64)
-                                t1[:nh] = h_run[:nh]
-                                h_run = t1
-                                t2 = np.empty(cap2, np.int64)
-                                t2[:nh] = h_tid[:nh]
-                                h_tid = t2
-                                t3 = np.empty(cap2, np.int64)
-                                t3[:nh] = h_pix[:nh]
-                                h_pix = t3
-                                t4 = np.empty(cap2, np.float64)
-                                t4[:nh] = h_area[:nh]
-                                h_area = t4
-                                cap = cap2
-                            h_run[nh] = u
-                            h_tid[nh] = ts[a]
-                            h_pix[nh] = hi - lo
-                            h_area[nh] = (hi - lo) * row_area_ha[r]
-                            nh += 1
-                q += 2
+        while next_edge < ne and ey0[next_edge] <= yc:
+            if ey1[next_edge] > yc:
+                if nact == active.size:
+                    grown = np.empty(active.size * 2, np.int64)
+                    grown[:nact] = active[:nact]
+                    active = grown
+                active[nact] = next_edge
+                nact += 1
+            next_edge += 1
+        if xs.size < nact:
+            xs = np.empty(active.size, np.float64)
+        for q in range(nact):
+            e = active[q]
+            xs[q] = ex0[e] + (yc - ey0[e]) / (ey1[e] - ey0[e]) * (ex1[e] - ex0[e])
+        for q in range(1, nact):  # insertion sort by (territory, crossing column)
+            e = active[q]
+            x = xs[q]
+            t = etid[e]
+            p = q - 1
+            while p >= 0 and (etid[active[p]] > t or (etid[active[p]] == t and xs[p] > x)):
+                active[p + 1] = active[p]
+                xs[p + 1] = xs[p]
+                p -= 1
+            active[p + 1] = e
+            xs[p + 1] = x
+        # consecutive crossings of one territory bound the pixels inside it
+        q = 0
+        while q + 1 < nact:
+            tid = etid[active[q]]
+            if tid != etid[active[q + 1]]:
+                q += 1
+                continue
+            ja = math.ceil(xs[q] - 0.5)
+            jb = math.ceil(xs[q + 1] - 0.5)
+            if jb > ja:
+                # the row's runs are disjoint and sorted, so c1 grows with c0: find the
+                # first run ending after ja, then take runs until one starts at jb
+                lo_u = i
+                hi_u = j
+                while lo_u < hi_u:
+                    mid = (lo_u + hi_u) >> 1
+                    if c1[mid] <= ja:
+                        lo_u = mid + 1
+                    else:
+                        hi_u = mid
+                for u in range(lo_u, j):
+                    if c0[u] >= jb:
+                        break
+                    lo = max(c0[u], ja)
+                    hi = min(c1[u], jb)
+                    if hi > lo:
+                        if nh == cap:
+                            cap2 = cap * 2
+                            t1 = np.empty(cap2, np.int64)
+                            t1[:nh] = h_run[:nh]
+                            h_run = t1
+                            t2 = np.empty(cap2, np.int64)
+                            t2[:nh] = h_tid[:nh]
+                            h_tid = t2
+                            t3 = np.empty(cap2, np.int64)
+                            t3[:nh] = h_pix[:nh]
+                            h_pix = t3
+                            t4 = np.empty(cap2, np.float64)
+                            t4[:nh] = h_area[:nh]
+                            h_area = t4
+                            cap = cap2
+                        h_run[nh] = u
+                        h_tid[nh] = tid
+                        h_pix[nh] = hi - lo
+                        h_area[nh] = (hi - lo) * row_area_ha[r]
+                        nh += 1
+            q += 2
         i = j
     return h_run[:nh], h_tid[:nh], h_pix[:nh], h_area[:nh], next_edge, active, nact
 
@@ -1370,10 +1369,9 @@ def _put_u32(buf, at, v):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _put_f64(buf, at, v):  # pragma: no cover - compiled
-    bits = np.empty(1, np.float64)
+def _put_f64(buf, at, v, bits, raw):  # pragma: no cover - compiled
+    """``bits``: a float64 scratch array of one value, ``raw`` its bytes (made once)."""
     bits[0] = v
-    raw = bits.view(np.uint8)
     for k in range(8):
         buf[at + k] = raw[k]
     return at + 8
@@ -1414,6 +1412,8 @@ def _encode_wkb(
         bounds[cc, 1] = np.inf
         bounds[cc, 2] = -np.inf
         bounds[cc, 3] = -np.inf
+    bits = np.empty(1, np.float64)
+    raw = bits.view(np.uint8)
     at = 0
     r = 0
     p = 0
@@ -1435,8 +1435,8 @@ def _encode_wkb(
                 for t in range(s0, s1):
                     x = a * xs[t] + b * ys[t] + c
                     y = d * xs[t] + e * ys[t] + f
-                    at = _put_f64(buf, at, x)
-                    at = _put_f64(buf, at, y)
+                    at = _put_f64(buf, at, x, bits, raw)
+                    at = _put_f64(buf, at, y, bits, raw)
                     bounds[comp, 0] = min(bounds[comp, 0], x)
                     bounds[comp, 1] = min(bounds[comp, 1], y)
                     bounds[comp, 2] = max(bounds[comp, 2], x)

@@ -56,7 +56,6 @@ from sqlalchemy.engine import Connection, Engine
 from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.context import ContextFeatures, ContextKind
-from vigilancia.domain.routes import CorridorRun, StoredCorridor
 from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
 from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import _
@@ -65,6 +64,10 @@ from vigilancia.io.store import schema as s
 
 if TYPE_CHECKING:
     import geopandas
+
+    # (the route records are imported where they are built: their module's graph
+    # libraries would slow down every command that opens a workspace)
+    from vigilancia.domain.routes import CorridorRun, StoredCorridor
 
 log = logging.getLogger(__name__)
 
@@ -1891,6 +1894,8 @@ class WorkspaceStore:
             ).all()
         if not rows:
             return []
+        from vigilancia.domain.routes import StoredCorridor
+
         geoms = shapely.from_wkb(np.array([bytes(r.geometry) for r in rows], dtype=object))
         return [
             StoredCorridor(
@@ -2308,7 +2313,6 @@ class WorkspaceStore:
 
     def _insert_many(self, conn: Connection, table: sa.Table, cols: dict[str, list[Any]]) -> None:
         names = list(cols)
-        rows = list(zip(*cols.values(), strict=True))
         if self._fast_bulk and self.is_sqlite:
             prep = conn.dialect.identifier_preparer
             sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the schema)
@@ -2316,18 +2320,20 @@ class WorkspaceStore:
                 ", ".join(prep.quote(n) for n in names),
                 ", ".join("?" * len(names)),
             )
-            self._raw_executemany(conn, sql, rows)
+            # rows straight from the columns: none is materialised (and zip reuses its tuple)
+            self._raw_executemany(conn, sql, zip(*cols.values(), strict=True))
             return
         if self._fast_bulk:
-            self._copy_rows(conn, table, names, rows)
+            self._copy_rows(conn, table, names, zip(*cols.values(), strict=True))
             return
+        rows = list(zip(*cols.values(), strict=True))
         stmt = sa.insert(table)
         for i in range(0, len(rows), CHUNK_ROWS):
             conn.execute(stmt, [dict(zip(names, r, strict=True)) for r in rows[i : i + CHUNK_ROWS]])
 
     @staticmethod
     def _copy_rows(conn: Connection, table: sa.Table, names: list[str],
-                   rows: list[tuple[Any, ...]]) -> None:
+                   rows: Iterable[tuple[Any, ...]]) -> None:
         """PostgreSQL ``COPY ... FROM STDIN`` through psycopg, in the open transaction."""
         prep = conn.dialect.identifier_preparer
         sql = "COPY {} ({}) FROM STDIN".format(
@@ -2345,19 +2351,17 @@ class WorkspaceStore:
             ) from exc
 
     @staticmethod
-    def _raw_executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        """executemany on the raw DBAPI cursor, in chunks; returns the rows affected.
+    def _raw_executemany(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> int:
+        """executemany on the raw DBAPI cursor; returns the rows affected.
 
         Driver errors are re-raised as SQLAlchemy's (IntegrityError,
         OperationalError...) so that callers see one family of exceptions.
         """
         dbapi = conn.dialect.loaded_dbapi
         cur = conn.connection.cursor()
-        affected = 0
         try:
-            for i in range(0, len(rows), CHUNK_ROWS):
-                cur.executemany(sql, rows[i : i + CHUNK_ROWS])
-                affected += max(cur.rowcount, 0)
+            cur.executemany(sql, rows)  # type: ignore[arg-type]  # (sqlite3 takes an iterator)
+            affected = max(cur.rowcount, 0)
         except dbapi.Error as exc:
             raise sa.exc.DBAPIError.instance(
                 sql, None, exc, dbapi.Error, dialect=conn.dialect
@@ -2522,6 +2526,8 @@ def _model_record(row: sa.Row[Any], *, with_blob: bool) -> ModelRecord:
 
 
 def _corridor_run(row: sa.Row[Any]) -> CorridorRun:
+    from vigilancia.domain.routes import CorridorRun
+
     created = row.created_at
     if isinstance(created, str):
         created = datetime.fromisoformat(created)
