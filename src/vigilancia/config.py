@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     case_group_m: float = Field(
         500.0, ge=0, description="Clearings of one territory closer than this (m) form one case."
     )
+    case_min_area_ha: float = Field(
+        0.5, ge=0, description="A group of new clearings smaller than this (ha) opens no case "
+        "yet: it waits until it grows (a clearing next to an open case still joins it)."
+    )
     # field data (vigilancia field import)
     field_match_m: float = Field(
         300.0, ge=0, description="A field observation attaches to the nearest open case "

@@ -145,6 +145,22 @@ def test_rerun_adds_nothing_and_new_clearings_join_open_cases(workspace, tmp_pat
     assert [e.action for e in workspace.case_events(grown.id)] == ["opened", "clearings_added"]
 
 
+def test_small_groups_wait_until_they_grow(workspace, tmp_path):
+    # with a 1 ha minimum, clearing 4 (0.5 ha, alone) waits; the others open as before
+    settings = SETTINGS.model_copy(update={"case_min_area_ha": 1.0})
+    res = open_cases(workspace, settings)
+    assert set(_by_alert(workspace)) == {(1, 2, 3), (5,), (6,)}
+    assert res.waiting == 1 and res.clearings == 5
+    assert open_cases(workspace, settings).waiting == 1  # still waiting, nothing opened
+    # a new 0.6 ha clearing 200 m from it: together 1.1 ha, one case of both
+    run_monitor(workspace, MonitorRequest(str(_alerts(tmp_path / "c.csv", [
+        (10, "2024-07-01", 0.6, -74.9582, -9.460),
+    ])), "mapbiomas", classify=False), settings)
+    res = open_cases(workspace, settings)
+    assert res.waiting == 0 and res.clearings == 2 and len(res.opened) == 1
+    assert _by_alert(workspace)[(4, 10)].area_ha == pytest.approx(1.1, rel=1e-6)
+
+
 def test_only_one_territory(workspace):
     res = open_cases(workspace, SETTINGS, territory="CN Beta")
     assert set(res.per_territory) == {"CN Beta"}
@@ -220,11 +236,13 @@ def test_cli(workspace, store_factory, tmp_path, monkeypatch):
     for key, value in store_factory.env(tmp_path / "ws").items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("VIGILANCIA_BUFFER_KM", "1")
+    monkeypatch.setenv("VIGILANCIA_CASE_MIN_AREA_HA", "1")
     runner = CliRunner()
     ws = str(tmp_path / "ws")
     res = runner.invoke(app, ["cases", "open", ws], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    assert "4 casos nuevos" in res.output
+    assert "3 casos nuevos" in res.output
+    assert "1 claro espera en grupos de menos de 1 ha" in res.output
     res = runner.invoke(app, ["cases", "list", ws, "--json"], catch_exceptions=False)
     listed = json.loads(res.output)
     assert [c["priority"] for c in listed] == sorted((c["priority"] for c in listed),

@@ -51,7 +51,9 @@ def cases_open(
     """Group new clearings in or near each community into cases, with a priority.
 
     Clearings closer than VIGILANCIA_CASE_GROUP_M metres form one case; a new
-    clearing next to an open case joins it. Re-running adds only what is new.
+    clearing next to an open case joins it. A group smaller than
+    VIGILANCIA_CASE_MIN_AREA_HA hectares waits until it grows. Re-running adds
+    only what is new.
 
     Example: vigilancia cases open ws --since 2024-06-01
     """
@@ -70,6 +72,11 @@ def cases_open(
     res = run_reported(go)
     out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
                 n=len(res.opened), clearings=res.clearings, grown=len(res.grown)))
+    if res.waiting:
+        out.print(ngettext(
+            "{n} clearing waits in groups under {ha} ha (VIGILANCIA_CASE_MIN_AREA_HA)",
+            "{n} clearings wait in groups under {ha} ha (VIGILANCIA_CASE_MIN_AREA_HA)",
+            res.waiting, ha=f"{settings.case_min_area_ha:g}"))
     for name, n in sorted(res.per_territory.items(), key=lambda kv: -kv[1]):
         out.print(f"  {name}: {n}", highlight=False)
 

@@ -3,7 +3,10 @@
 - :func:`open_cases` groups the clearings in or near each community territory
   (or reserve) that are not yet in a case into cases: clearings within
   ``case_group_m`` metres of each other form one case, and a new clearing that
-  close to an open case of the same territory joins it. Each case gets a
+  close to an open case of the same territory joins it. A group smaller than
+  ``case_min_area_ha`` opens no case yet (a tile of low-confidence alerts holds
+  hundreds of thousands of single pixels) and is looked at again on the next
+  run, when it may have grown. Each case gets a
   priority from its clearings' recency, size and likely driver and the
   community's latest risk score (see :func:`vigilancia.domain.cases.case_priority`).
   Re-running adds only what is new.
@@ -73,13 +76,15 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class OpenCasesResult:
-    """What :func:`open_cases` did: new case ids, cases that took new clearings, and
-    how many clearings went into cases (``per_territory``: new cases by territory name)."""
+    """What :func:`open_cases` did: new case ids, cases that took new clearings, how many
+    clearings went into cases (``per_territory``: new cases by territory name) and how
+    many wait in groups smaller than ``case_min_area_ha``."""
 
     opened: tuple[int, ...]
     grown: tuple[int, ...]
     clearings: int
     per_territory: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0
 
 
 def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
@@ -172,6 +177,7 @@ def open_cases(
     grown: list[int] = []
     opened: list[int] = []
     per_territory: dict[str, int] = {}
+    waiting = 0
     now = datetime.now(UTC)
     with store.transaction() as conn:
         open_cases_of: dict[int, list[Case]] = {}
@@ -194,9 +200,10 @@ def open_cases(
                 if not len(found):
                     continue
                 sub = cols.take(found)
-                made, grow = _cases_for_territory(
+                made, grow, small = _cases_for_territory(
                     sub, open_cases_of.get(tid, []), tid, settings, when, risk.get(tid), now
                 )
+                waiting += small
                 for case_id, joining in grow.items():
                     _grow_case(store, conn, store.case(case_id, conn=conn), joining,
                                when, risk.get(tid), now, actor)
@@ -211,8 +218,9 @@ def open_cases(
                 for cid, case in zip(new_ids, new_cases, strict=True)
             ])
             opened.extend(new_ids)
-    n_clearings = sum(len(v) for v in by_territory.values())
-    return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), n_clearings, per_territory)
+    n_clearings = sum(len(v) for v in by_territory.values()) - waiting
+    return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), n_clearings, per_territory,
+                           waiting)
 
 
 def _runs(items: list[tuple[int, list[int]]], size: int) -> Iterable[list[tuple[int, list[int]]]]:
@@ -272,8 +280,9 @@ def _cases_for_territory(
     when: date,
     risk_score: float | None,
     now: datetime,
-) -> tuple[list[Case], dict[int, list[int]]]:
-    """New cases for one territory's uncased clearings, and clearings that join open cases."""
+) -> tuple[list[Case], dict[int, list[int]], int]:
+    """New cases for one territory's uncased clearings, clearings that join open cases, and
+    how many clearings wait in groups too small for a case."""
     gap = settings.case_group_m
     frame = _frame_near(sub.centroid_lon, sub.centroid_lat)
     x, y = (np.asarray(v) for v in transformer(WGS84, frame).transform(sub.centroid_lon,
@@ -284,6 +293,7 @@ def _cases_for_territory(
         WGS84, frame)
     grow: dict[int, list[int]] = {}
     new_cases: list[Case] = []
+    waiting = 0
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(int(labels.max()) + 2 if len(labels) else 0))
     for g in range(len(bounds) - 1):
@@ -294,6 +304,9 @@ def _cases_for_territory(
             if target is not None:
                 grow.setdefault(target, []).extend(int(v) for v in sub.id[members])
                 continue
+        if float(np.nansum(sub.area_ha[members])) < settings.case_min_area_ha:
+            waiting += len(members)
+            continue
         nums = _case_numbers(sub, members)
         priority, terms = case_priority(
             area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
@@ -305,7 +318,7 @@ def _cases_for_territory(
             priority=priority, priority_terms=terms, created_at=now, updated_at=now,
             clearing_ids=tuple(int(v) for v in sub.id[members]), **nums,
         ))
-    return new_cases, grow
+    return new_cases, grow, waiting
 
 
 def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,
