@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import networkx as nx
@@ -12,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Polygon, box
 
-from vigilancia.domain import routes
 from vigilancia.domain.routes import (
     ExitPoint,
     Mode,
@@ -108,9 +106,6 @@ def test_speeds_and_params_are_checked():
         RouteParams(access_km=-1)
 
 
-def test_module_examples_run():
-    failed, _tried = doctest.testmod(routes)
-    assert failed == 0
 
 
 # --------------------------------------------------------------------- routes

@@ -411,6 +411,11 @@ def test_cli_import_and_list(workspace, store_factory, tmp_path):
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
     assert payload["observations_added"] == 0 and payload["observations_skipped"] == 3
+    res = runner.invoke(app, ["field", "import", str(store.dir), str(files["gpx"])],
+                        env=env | {"VIGILANCIA_LANGUAGE": "es"})
+    text = " ".join(res.output.split())
+    assert "0 observaciones añadidas (3 ya importadas), 0 asociadas a casos, 0 casos nuevos, " \
+        "0 veredictos aplicados" in text, text
     res = runner.invoke(app, ["field", "list", str(store.dir), "--case", case1.code], env=env)
     assert res.exit_code == 0, res.output
     assert "Field observations" in res.output and "1 observation\n" in res.output

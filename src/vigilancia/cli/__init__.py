@@ -335,15 +335,14 @@ def demo(
             )
         )
     _print_monitor(res.monitor)
+    from vigilancia.services.case_text import opened_text
     from vigilancia.services.package import human_size
     from vigilancia.services.risk_text import explain
 
     out.print(f"[bold]{_('Community risk')}[/]:")
     for score in res.risk.scores[:3]:
         out.print(f"  {score.rank}. {explain(score)}", highlight=False)
-    out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
-                n=len(res.cases.opened), clearings=res.cases.clearings,
-                grown=len(res.cases.grown)))
+    out.print(opened_text(len(res.cases.opened), res.cases.clearings, len(res.cases.grown)))
     out.print(ngettext("Patrol of {name}: {stops} case, {km} km, {hours} h",
                        "Patrol of {name}: {stops} cases, {km} km, {hours} h",
                        len(res.plan.stops),

@@ -57,6 +57,7 @@ def cases_open(
 
     Example: vigilancia cases open ws --since 2024-06-01
     """
+    from vigilancia.services.case_text import opened_text
     from vigilancia.services.cases import open_cases
     from vigilancia.services.workspace import open_workspace
 
@@ -70,8 +71,7 @@ def cases_open(
                               progress=tick)
 
     res = run_reported(go)
-    out.print(_("{n} new cases from {clearings} clearings; {grown} open cases took new clearings",
-                n=len(res.opened), clearings=res.clearings, grown=len(res.grown)))
+    out.print(opened_text(len(res.opened), res.clearings, len(res.grown)))
     if res.waiting:
         out.print(ngettext(
             "{n} clearing waits in groups under {ha} ha (VIGILANCIA_CASE_MIN_AREA_HA)",

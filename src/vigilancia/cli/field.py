@@ -78,13 +78,23 @@ def field_import(
     for track in res.tracks:
         out.print(_("Track {record} of {source} passed cases: {cases}", record=track.record_id,
                     source=Path(track.source).name, cases=", ".join(track.cases)))
-    out.print(_("{n} observations added ({skipped} already imported), {attached} attached "
-                "to cases, {opened} new cases, {verdicts} verdicts applied",
-                n=res.observations_added, skipped=res.observations_skipped,
-                attached=res.attached, opened=len(res.new_cases),
-                verdicts=res.verdicts_applied))
-    out.print(_("{n} files kept as evidence ({known} were already kept)",
-                n=res.files_kept, known=res.files_known))
+    out.print(", ".join([
+        "{} {}".format(
+            ngettext("{n} observation added", "{n} observations added", res.observations_added,
+                     n=res.observations_added),
+            ngettext("({n} already imported)", "({n} already imported)",
+                     res.observations_skipped, n=res.observations_skipped)),
+        ngettext("{n} attached to cases", "{n} attached to cases", res.attached,
+                 n=res.attached),
+        ngettext("{n} new case", "{n} new cases", len(res.new_cases), n=len(res.new_cases)),
+        ngettext("{n} verdict applied", "{n} verdicts applied", res.verdicts_applied,
+                 n=res.verdicts_applied),
+    ]))
+    out.print("{} {}".format(
+        ngettext("{n} file kept as evidence", "{n} files kept as evidence", res.files_kept,
+                 n=res.files_kept),
+        ngettext("({n} was already kept)", "({n} were already kept)", res.files_known,
+                 n=res.files_known)))
     for w in res.warnings:
         console.print(f"[yellow]{_('Warning')}:[/] {w.message}", highlight=False,
                       soft_wrap=True)

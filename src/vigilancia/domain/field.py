@@ -196,7 +196,7 @@ def dms_to_decimal(degrees: float, minutes: float, seconds: float, ref: str = ""
     South and west are negative. A negative ``degrees`` is honoured too (some
     writers store the sign there and leave ``ref`` empty).
 
-    >>> dms_to_decimal(74, 57, 36.0, "W")
+    >>> round(dms_to_decimal(74, 57, 36.0, "W"), 6)
     -74.96
     """
     value = abs(degrees) + minutes / 60.0 + seconds / 3600.0

@@ -1164,9 +1164,9 @@ def geographic_grid(top_lat: float, dlat: float, dlon: float, height: int, width
     with ``q`` the authalic function of the WGS84 ellipsoid; pixel edge lengths
     use the radii of curvature at the row centre.
 
-    >>> g = geographic_grid(0.00025, 0.00025, 0.00025, 1, 1)
-    >>> round(float(g.row_area_ha[0]), 6)
-    0.077298
+    >>> g = geographic_grid(0.00025, 0.00025, 0.00025, 1, 1)  # at the equator
+    >>> round(float(g.row_area_ha[0]), 6)  # 27.83 m x 27.64 m
+    0.076932
     """
     edges = np.radians(top_lat - dlat * np.arange(height + 1, dtype=np.float64))
     q = _authalic_q(edges)

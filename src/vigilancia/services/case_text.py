@@ -22,7 +22,7 @@ from vigilancia.io.field.xlsform import VERDICT_LABELS
 from vigilancia.services.driver_text import driver_name
 from vigilancia.services.driver_text import number_text as number
 
-__all__ = ["STATUS_ALIASES", "priority_text", "status_name", "verdict_name"]
+__all__ = ["STATUS_ALIASES", "opened_text", "priority_text", "status_name", "verdict_name"]
 
 #: Status names people type, in both languages, to the status.
 STATUS_ALIASES: dict[str, CaseStatus] = {
@@ -80,6 +80,23 @@ def priority_text(terms: Iterable[PriorityTerm], driver: str | None = None) -> s
             parts.append(_("community risk {score} ({pts} pts)", score=number(t.value, 0),
                            pts=pts))
     return ", ".join(parts)
+
+
+def opened_text(opened: int, clearings: int, grown: int) -> str:
+    """What opening cases did, one counted phrase per figure.
+
+    >>> from vigilancia.i18n import set_language
+    >>> set_language("es")
+    >>> opened_text(1, 3, 0)
+    '1 caso nuevo a partir de 3 claros; 0 casos abiertos sumaron claros nuevos'
+    """
+    return "{} {}; {}".format(
+        ngettext("{n} new case", "{n} new cases", opened, n=number(opened, 0)),
+        ngettext("from {n} clearing", "from {n} clearings", clearings,
+                 n=number(clearings, 0)),
+        ngettext("{n} open case took new clearings", "{n} open cases took new clearings", grown,
+                 n=number(grown, 0)),
+    )
 
 
 def driver_label(driver: str | None) -> str:
