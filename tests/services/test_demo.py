@@ -23,10 +23,15 @@ def test_demo_runs_every_step_and_says_where_outputs_are(demo_run):
     out, res = demo_run
     assert res.exit_code == 0, res.output
     for name in ("claros.gpkg", "claros.geojson", "pistas_candidatas.gpkg",
+                 "corredores/corredores.gpkg", "corredores/densidad_corredores.tif",
                  "riesgo/riesgo.csv", "riesgo/riesgo.png", "paquete_patrulla.zip"):
         assert (out / name).is_file(), name
         assert str(out / name) in res.output.replace("\n", "")
     assert "Riesgo de las comunidades" in res.output
+    # the sample region's exits make corridors, so the risk score has no corridor gap
+    text = " ".join(res.output.split())
+    assert "Corredores de tráfico:" in text and "faltan datos: corredores" not in text
+    assert "atravesado por" in text
     assert "Patrullaje de" in res.output and "Paquete para el campo" in res.output
 
 

@@ -339,6 +339,10 @@ def demo(
     from vigilancia.services.package import human_size
     from vigilancia.services.risk_text import explain
 
+    routes = len(res.corridors.routes)
+    out.print(ngettext("Trafficking corridors: {n} route from the coca zones and runways to "
+                       "the exits", "Trafficking corridors: {n} routes from the coca zones and "
+                       "runways to the exits", routes, n=routes), highlight=False)
     out.print(f"[bold]{_('Community risk')}[/]:")
     for score in res.risk.scores[:3]:
         out.print(f"  {score.rank}. {explain(score)}", highlight=False)

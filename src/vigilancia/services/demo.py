@@ -20,6 +20,7 @@ from vigilancia.services.package import PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.risk import RiskAssessment, assess_risk
 from vigilancia.services.risk_export import export_risk
+from vigilancia.services.routes import CorridorResult, build_corridors, export_corridors
 from vigilancia.services.sample_region import SampleRegion, build_sample_region
 from vigilancia.services.territories import TerritoryImportResult, import_territories
 from vigilancia.services.workspace import init_workspace
@@ -37,6 +38,7 @@ class DemoResult:
     layers: list[LayerImportResult]
     monitor: MonitorResult
     exports: list[Path]
+    corridors: CorridorResult
     risk: RiskAssessment
     cases: OpenCasesResult
     plan: PatrolPlan
@@ -45,8 +47,9 @@ class DemoResult:
 
 def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:
     """Build the sample region under ``output``; import territories and context layers
-    (rivers, roads, known airstrips); run ingest → clearings → placement → likely driver;
-    export the clearings and the runway candidates; score community risk; open cases;
+    (rivers, roads, exits, known airstrips); run ingest → clearings → placement → likely
+    driver; export the clearings and the runway candidates; route the coca zones and
+    runways to the exits (corridors); score community risk; open cases;
     plan a patrol of the community most at risk and build its offline package.
 
     ``output`` is recreated from scratch so the demo gives the same answer every time.
@@ -69,6 +72,7 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         layers = [
             import_layer(store, region.rivers, "river"),
             import_layer(store, region.roads, "road"),
+            import_layer(store, region.exits, "exit"),
             import_layer(store, region.airstrips, "airstrip"),
         ]
         result = run_monitor(
@@ -83,6 +87,9 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
             export_clearings(store, output / "claros.geojson", "geojson").path,
             *([runways.path] if runways.path else []),
         ]
+        corridors = build_corridors(store, settings, progress=progress)
+        written = export_corridors(corridors, output / "corredores", settings=settings)
+        exports += [written.gpkg, written.density]
         risk = assess_risk(store, settings, progress=progress)
         risk_files = export_risk(risk, store, output / "riesgo")
         exports += [risk_files.csv, risk_files.png]
@@ -97,4 +104,5 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         exports.append(package.output)
     finally:
         store.close()
-    return DemoResult(region, ws, imports, layers, result, exports, risk, cases, plan, package)
+    return DemoResult(region, ws, imports, layers, result, exports, corridors, risk, cases, plan,
+                      package)

@@ -22,7 +22,9 @@ Files written to ``out_dir``:
   self-intersecting ring, as real cadastre files do.
 - ``reservas.geojson`` (a reserve for peoples in isolation),
   ``areas_protegidas.geojson`` (a communal reserve), ``rios.geojson``,
-  ``vias.geojson``, ``pistas_conocidas.geojson`` (known airstrips, fields as in
+  ``vias.geojson``, ``salidas.geojson`` (two exits of trafficking routes: a river
+  port down the main river and the trunk road leaving the region),
+  ``pistas_conocidas.geojson`` (known airstrips, fields as in
   the public runway labels: ``id``, ``yr``, ``largo``, ``Activo``) and
   ``verdad_terreno.geojson`` (the generator's ground truth: what each synthetic
   feature is, for checks and for simulated field verdicts).
@@ -136,6 +138,7 @@ class SampleRegion:
     protected_areas: Path
     rivers: Path
     roads: Path
+    exits: Path
     airstrips: Path
     truth: Path
     bounds: tuple[float, float, float, float]
@@ -430,6 +433,7 @@ def _write_vectors(
         "protected_areas": out / "areas_protegidas.geojson",
         "rivers": out / "rios.geojson",
         "roads": out / "vias.geojson",
+        "exits": out / "salidas.geojson",
     }
     feats = []
     for i, ((name, people, tenure, *_), ring) in enumerate(
@@ -515,6 +519,23 @@ def _write_vectors(
                 {"id": i + 1, "codigo": code, "tipo": kind, "nombre": name},
             )
             for i, (code, kind, name, line) in enumerate(vec.roads)
+        ],
+    )
+    # where trafficking leaves the region: down the main river and along the trunk road
+    # (both run out across the northern edge)
+    exits = (
+        ("Puerto fluvial de salida (muestra)", "puerto fluvial", vec.rivers[0][2][-1]),
+        ("Salida por carretera (muestra)", "salida por carretera", vec.roads[0][3][-1]),
+    )
+    _write_geojson(
+        paths["exits"],
+        "salidas_muestra",
+        [
+            _feature(
+                {"type": "Point", "coordinates": _coords(frame.uv_to_lonlat(np.asarray([uv])))[0]},
+                {"id": i + 1, "nombre": name, "tipo": kind},
+            )
+            for i, (name, kind, uv) in enumerate(exits)
         ],
     )
     return paths
@@ -936,6 +957,7 @@ def build_sample_region(
         protected_areas=paths["protected_areas"],
         rivers=paths["rivers"],
         roads=paths["roads"],
+        exits=paths["exits"],
         airstrips=airstrips,
         truth=truth_path,
         bounds=bounds,
