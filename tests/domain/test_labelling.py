@@ -198,6 +198,23 @@ def test_territory_overlap_counts_pixel_centres():
     assert got[9] == int(((cc + 0.5) + (rr + 0.5) < 20).sum())
 
 
+def test_territory_overlap_with_many_edges_on_a_row():
+    # 600 one-pixel-wide stripes (ids shuffled) under a 600-pixel clearing of 3 rows, and
+    # one territory over them all: 1,201 edges cross each row and one run meets 601
+    # territories, far beyond the tables the scanline starts with
+    n = 600
+    a = np.zeros((8, n + 4), np.uint16)
+    a[2:5, 2 : n + 2] = 30200
+    ids = np.random.default_rng(3).permutation(n) + 100
+    rings = [(int(t), np.array([[c + 2, 0], [c + 3, 0], [c + 3, 8], [c + 2, 8]], float))
+             for c, t in enumerate(ids)]
+    rings.append((1, np.array([[0, 0], [n + 4, 0], [n + 4, 8], [0, 8]], float)))
+    comps, ov, _, _ = label(a, scanline=TerritoryScanline(rings))
+    got = dict(zip(ov.territory.tolist(), ov.pixels.tolist(), strict=True))
+    assert len(comps) == 1 and got.pop(1) == 3 * n
+    assert got == {int(t): 3 for t in ids}
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.floats(0.02, 0.7))
 def test_wkb_equals_shapely_encoding_of_the_geometries(seed, density):

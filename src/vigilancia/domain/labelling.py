@@ -704,6 +704,14 @@ class Overlaps:
 # ---------------------------------------------------------------------------
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _grown(a, n, cap):  # pragma: no cover - compiled
+    """A copy of ``a[:n]`` with room for ``cap`` values."""
+    out = np.empty(cap, a.dtype)
+    out[:n] = a[:n]
+    return out
+
+
 @njit(cache=True, nogil=True)
 def _hits(
     rows, c0, c1, ex0, ey0, ex1, ey1, etid, next_edge, active, nact, row_area_ha
@@ -743,9 +751,7 @@ def _hits(
         while next_edge < ne and ey0[next_edge] <= yc:
             if ey1[next_edge] > yc:
                 if nact == active.size:
-                    grown = np.empty(active.size * 2, np.int64)
-                    grown[:nact] = active[:nact]
-                    active = grown
+                    active = _grown(active, nact, 2 * nact)
                 active[nact] = next_edge
                 nact += 1
             next_edge += 1
@@ -792,20 +798,11 @@ def _hits(
                     hi = min(c1[u], jb)
                     if hi > lo:
                         if nh == cap:
-                            cap2 = cap * 2
-                            t1 = np.empty(cap2, np.int64)
-                            t1[:nh] = h_run[:nh]
-                            h_run = t1
-                            t2 = np.empty(cap2, np.int64)
-                            t2[:nh] = h_tid[:nh]
-                            h_tid = t2
-                            t3 = np.empty(cap2, np.int64)
-                            t3[:nh] = h_pix[:nh]
-                            h_pix = t3
-                            t4 = np.empty(cap2, np.float64)
-                            t4[:nh] = h_area[:nh]
-                            h_area = t4
-                            cap = cap2
+                            cap *= 2
+                            h_run = _grown(h_run, nh, cap)
+                            h_tid = _grown(h_tid, nh, cap)
+                            h_pix = _grown(h_pix, nh, cap)
+                            h_area = _grown(h_area, nh, cap)
                         h_run[nh] = u
                         h_tid[nh] = tid
                         h_pix[nh] = hi - lo
