@@ -10,20 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from pyproj import Geod
-from shapely.geometry import box, mapping
-from typer.testing import CliRunner
-
-_IO_TESTS = Path(__file__).resolve().parents[1] / "io"
-if str(_IO_TESTS) not in sys.path:
-    sys.path.insert(0, str(_IO_TESTS))
-
-from field_samples import (  # noqa: E402
+from field_samples import (
     billion_laughs,
     central_rows,
     comapeo_feature_current,
@@ -38,21 +29,25 @@ from field_samples import (  # noqa: E402
     write_kml,
     write_kmz,
 )
+from pyproj import Geod
+from shapely.geometry import box, mapping
+from typer.testing import CliRunner
 
-from vigilancia.config import Settings  # noqa: E402
-from vigilancia.domain.cases import CaseOrigin, CaseStatus  # noqa: E402
-from vigilancia.domain.drivers import Driver  # noqa: E402
-from vigilancia.domain.field import Verdict  # noqa: E402
-from vigilancia.i18n import set_language  # noqa: E402
-from vigilancia.services.cases import open_cases, update_case  # noqa: E402
-from vigilancia.services.field import (  # noqa: E402
+from vigilancia.config import Settings
+from vigilancia.domain.cases import CaseOrigin, CaseStatus
+from vigilancia.domain.drivers import Driver
+from vigilancia.domain.field import Verdict
+from vigilancia.errors import StoreError
+from vigilancia.i18n import set_language
+from vigilancia.services.cases import open_cases, update_case
+from vigilancia.services.field import (
     EVIDENCE_DIR,
     import_field,
     list_observations,
     observation_key,
 )
-from vigilancia.services.monitor import MonitorRequest, run_monitor  # noqa: E402
-from vigilancia.services.territories import import_territories  # noqa: E402
+from vigilancia.services.monitor import MonitorRequest, run_monitor
+from vigilancia.services.territories import import_territories
 
 SETTINGS = Settings(language="en", buffer_km=2.0)
 GEOD = Geod(ellps="WGS84")
@@ -267,6 +262,46 @@ def test_verdicts_repeat_correct_and_refused(workspace, tmp_path):
     assert "closed" in warning.message
 
 
+def test_the_latest_verdict_of_one_import_is_the_one_kept(workspace, tmp_path):
+    store = workspace
+    case1 = case_at(store, CLEARING_1)
+    visit = {"case_id": case1.code, "lat": -9.4785, "lon": -74.9795}
+    # the newer submission comes first in the download
+    both = write_central_zip(tmp_path / "v.zip", [
+        visit | {"key": "uuid:new", "verdict": "agriculture",
+                 "arrival_time": "2024-06-03T10:00:00.000-05:00"},
+        visit | {"key": "uuid:old", "verdict": "mining",
+                 "arrival_time": "2024-06-02T10:00:00.000-05:00"},
+    ], {})
+    res = import_field(store, SETTINGS, [both], actor="ana")
+    assert res.verdicts_applied == 2
+    assert store.case(case1.id).verdict is Verdict.AGRICULTURE
+    assert store.labels()[-1].driver is Driver.AGRICULTURE
+
+
+def test_a_position_goes_to_the_case_alerted_before_the_visit(workspace, tmp_path):
+    store = workspace
+    case1 = case_at(store, CLEARING_1)  # first alert 2024-04-10
+    # a clearing alerted on 2024-06-20, 220 m east of clearing 1, opened as its own case
+    later = box(-74.9760, -9.480, -74.9740, -9.478)
+    alerts = write_geojson(tmp_path / "nuevas.geojson", [
+        (later, {"alert_code": "A4", "detected_at": "2024-06-20", "area_ha": 4.9})])
+    run_monitor(store, MonitorRequest(str(alerts), "mapbiomas", classify=False), SETTINGS)
+    open_cases(store, SETTINGS.model_copy(update={"case_group_m": 50.0}),
+               as_of=date(2024, 7, 1))
+    case4 = case_at(store, later)
+    # both visits stand 55 m from the new clearing and 165 m from clearing 1
+    spot = {"lat": -9.479, "lon": -74.9765}
+    path = write_central_zip(tmp_path / "v.zip", [
+        spot | {"key": "uuid:before", "arrival_time": "2024-06-10T10:00:00.000-05:00"},
+        spot | {"key": "uuid:after", "arrival_time": "2024-06-25T10:00:00.000-05:00"},
+    ], {})
+    res = import_field(store, SETTINGS, [path], actor="ana")
+    assert res.attached == 2
+    assert [o.record_id for o in list_observations(store, case=case1.code)] == ["uuid:before"]
+    assert [o.record_id for o in list_observations(store, case=case4.code)] == ["uuid:after"]
+
+
 def test_unknown_case_code_warns_and_matches_by_position(workspace, tmp_path):
     store = workspace
     case1 = case_at(store, CLEARING_1)
@@ -384,10 +419,29 @@ def test_a_failure_midway_leaves_the_store_as_it_was(workspace, tmp_path, monkey
         import_field(store, SETTINGS, list(files.values()), actor="ana")
     assert counts() == before
     monkeypatch.undo()
-    # a retry reuses the evidence files already written and imports everything
+    # a retry reuses the evidence files already written (untouched) and imports everything
+    written = {p: (p.stat().st_ino, p.stat().st_mtime_ns)
+               for p in (store.dir / EVIDENCE_DIR).rglob("*") if p.is_file()}
+    assert len(written) == 6
     res = import_field(store, SETTINGS, list(files.values()), actor="ana")
     assert res.observations_added == 6 and res.files_kept == 6
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in written} == written
     assert not list((store.dir / EVIDENCE_DIR).rglob(".tmp-*"))
+
+
+def test_an_altered_kept_copy_is_refused(workspace, tmp_path):
+    store = workspace
+    files = field_files(tmp_path, store)
+    import_field(store, SETTINGS, [files["odk"]], actor="ana")
+    kept = next(p for p in (store.dir / EVIDENCE_DIR).rglob("*.zip"))
+    kept.chmod(0o644)
+    data = bytearray(kept.read_bytes())
+    data[-1] ^= 0xFF
+    kept.write_bytes(bytes(data))
+    before = (len(store.field_files()), len(store.field_observations()))
+    with pytest.raises(StoreError, match="altered"):
+        import_field(store, SETTINGS, [files["odk"]], actor="ana")
+    assert (len(store.field_files()), len(store.field_observations())) == before
 
 
 def test_cli_import_and_list(workspace, store_factory, tmp_path):

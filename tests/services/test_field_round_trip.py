@@ -14,38 +14,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import gpxpy
 import pytest
-from shapely.geometry import LineString, box, mapping, shape
-
-_IO_TESTS = Path(__file__).resolve().parents[1] / "io"
-if str(_IO_TESTS) not in sys.path:
-    sys.path.insert(0, str(_IO_TESTS))
-
-from field_samples import (  # noqa: E402
+from field_samples import (
     comapeo_feature_current,
     comapeo_observation,
     write_central_zip,
     write_comapeo_export,
     write_gpx,
 )
+from shapely.geometry import LineString, box, mapping, shape
 
-from vigilancia.config import Settings  # noqa: E402
-from vigilancia.domain.cases import CaseStatus  # noqa: E402
-from vigilancia.domain.drivers import Driver  # noqa: E402
-from vigilancia.domain.field import Verdict  # noqa: E402
-from vigilancia.services.cases import open_cases, parse_case_id  # noqa: E402
-from vigilancia.services.field import import_field  # noqa: E402
-from vigilancia.services.layers import import_layer  # noqa: E402
-from vigilancia.services.monitor import MonitorRequest, run_monitor  # noqa: E402
-from vigilancia.services.package import build_package  # noqa: E402
-from vigilancia.services.patrol import plan_patrol  # noqa: E402
-from vigilancia.services.territories import import_territories  # noqa: E402
+from vigilancia.config import Settings
+from vigilancia.domain.cases import CaseStatus
+from vigilancia.domain.drivers import Driver
+from vigilancia.domain.field import Verdict
+from vigilancia.services.cases import open_cases, parse_case_id
+from vigilancia.services.field import import_field
+from vigilancia.services.layers import import_layer
+from vigilancia.services.monitor import MonitorRequest, run_monitor
+from vigilancia.services.package import build_package
+from vigilancia.services.patrol import plan_patrol
+from vigilancia.services.territories import import_territories
 
 SETTINGS = Settings(language="es", buffer_km=1.0)
 YAMINO = box(-75.05, -9.45, -74.95, -9.35)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.domain.drivers import Driver
@@ -200,6 +201,13 @@ class Case:
     assignee: str | None = None
     verdict: Verdict | None = None
     note: str | None = None
+
+    @property
+    def shape(self) -> BaseGeometry:
+        """Where the case is: its clearings (or reported geometry), else its point."""
+        if self.geometry is not None and not self.geometry.is_empty:
+            return self.geometry
+        return Point(self.lon, self.lat)
 
     @property
     def is_open(self) -> bool:

@@ -705,7 +705,7 @@ class Overlaps:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _grown(a, n, cap):  # pragma: no cover - compiled
+def grown(a, n, cap):  # pragma: no cover - compiled
     """A copy of ``a[:n]`` with room for ``cap`` values."""
     out = np.empty(cap, a.dtype)
     out[:n] = a[:n]
@@ -751,7 +751,7 @@ def _hits(
         while next_edge < ne and ey0[next_edge] <= yc:
             if ey1[next_edge] > yc:
                 if nact == active.size:
-                    active = _grown(active, nact, 2 * nact)
+                    active = grown(active, nact, 2 * nact)
                 active[nact] = next_edge
                 nact += 1
             next_edge += 1
@@ -799,10 +799,10 @@ def _hits(
                     if hi > lo:
                         if nh == cap:
                             cap *= 2
-                            h_run = _grown(h_run, nh, cap)
-                            h_tid = _grown(h_tid, nh, cap)
-                            h_pix = _grown(h_pix, nh, cap)
-                            h_area = _grown(h_area, nh, cap)
+                            h_run = grown(h_run, nh, cap)
+                            h_tid = grown(h_tid, nh, cap)
+                            h_pix = grown(h_pix, nh, cap)
+                            h_area = grown(h_area, nh, cap)
                         h_run[nh] = u
                         h_tid[nh] = tid
                         h_pix[nh] = hi - lo

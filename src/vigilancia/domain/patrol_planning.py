@@ -258,9 +258,6 @@ class TravelLegs:
         if n > 1 and lines:
             self._route_over(lines)
 
-    def __len__(self) -> int:
-        return len(self.points)
-
     def _route_over(self, lines: Sequence[NetworkLine]) -> None:
         """Replace the straight legs that the network makes faster (km and hours only:
         :meth:`leg` finds the path again when it is asked for)."""
@@ -442,11 +439,9 @@ def order_visits(
     seq: list[int] = []
     skipped: list[int] = []
     for k in rank:
-        trial = _insert(seq, k + 1, km, returns)
-        if _round_km(trial, km, returns) > max_km:
-            trial = _two_opt(trial, km, returns)
+        trial = _two_opt(_insert(seq, k + 1, km, returns), km, returns)
         if _round_km(trial, km, returns) <= max_km:
-            seq = _two_opt(trial, km, returns)
+            seq = trial
         else:
             skipped.append(k)
     order = [c - 1 for c in seq]

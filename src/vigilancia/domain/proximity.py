@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from vigilancia.domain.labelling import point_in_ring
+from vigilancia.domain.labelling import grown, point_in_ring
 
 __all__ = ["BoundaryIndex"]
 
@@ -281,12 +281,8 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                                 best_t = stid[s]
                             continue
                         if nc == cand.size:
-                            grown = np.empty(2 * nc, np.int64)
-                            grown[:nc] = cand
-                            cand = grown
-                            grown_lb = np.empty(2 * nc, np.float64)
-                            grown_lb[:nc] = cand_lb
-                            cand_lb = grown_lb
+                            cand = grown(cand, nc, 2 * nc)
+                            cand_lb = grown(cand_lb, nc, 2 * nc)
                         cand[nc] = s
                         cand_lb[nc] = lb
                         nc += 1

@@ -314,7 +314,11 @@ def _count(x: float) -> float | str:
 
 def _mean_width(c: _Columns) -> FloatArray:
     """Area / length (m): the mean width of a strip, robust to pixels sticking out of its
-    edges (which widen its minimum rotated rectangle)."""
+    edges (which widen its minimum rotated rectangle). Computed once per set of columns."""
+    return c.derived(_area_over_length)
+
+
+def _area_over_length(c: _Columns) -> FloatArray:
     with np.errstate(all="ignore"):
         length = c["length_m"]
         return np.where(length > 0, c["area_ha"] * 1e4 / length, np.nan)
@@ -415,7 +419,7 @@ TERMS: tuple[Term, ...] = (
     # --- airstrip
     Term("straight_strip", Driver.AIRSTRIP, 5.0, True, _shape(_strip),
          lambda c, i: Reason("straight_strip", {"length_m": _m(c["length_m"][i]),
-                                                "width_m": _m(c.derived(_mean_width)[i])})),
+                                                "width_m": _m(_mean_width(c)[i])})),
     # 52 of 67 verified runways lie within 1 km of a river or road: weak evidence.
     Term("airstrip_near_river_or_road", Driver.AIRSTRIP, 0.5, True,
          _near_any(("dist_river_m", "dist_road_m"), 1000.0, 200.0),
@@ -507,7 +511,9 @@ class RulesModel:
 
     def evidence(self, features: FeatureTable) -> Evidence:
         """Per-term contributions and per-driver logits (vectorised over clearings)."""
-        c = _Columns(features)
+        return self._evidence(_Columns(features))
+
+    def _evidence(self, c: _Columns) -> Evidence:
         contrib = np.zeros((c.n, len(self.terms)))
         for k, term in enumerate(self.terms):
             r, may_oppose = term.strength(c)
@@ -524,24 +530,23 @@ class RulesModel:
 
     def predict(self, features: FeatureTable) -> DriverPredictions:
         """Probabilities (softmax of the logits), reasons and completeness."""
-        ev = self.evidence(features)
+        c = _Columns(features)  # (the terms and the reasons read the same columns)
+        ev = self._evidence(c)
         z = ev.logits - ev.logits.max(axis=1, keepdims=True) if len(ev.logits) else ev.logits
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True) if len(p) else 1.0
         return DriverPredictions(
             probabilities=p,
-            reasons=self._reasons(features, ev, p),
+            reasons=self._reasons(c, ev, p),
             completeness=ev.completeness,
             model_version=self.version,
         )
 
-    def _reasons(self, features: FeatureTable, ev: Evidence,
-                 p: FloatArray) -> list[tuple[Reason, ...]]:
+    def _reasons(self, c: _Columns, ev: Evidence, p: FloatArray) -> list[tuple[Reason, ...]]:
         """The winner's strongest supporting terms (at most 3, each adding at least
         :data:`MIN_REASON`), then "little context" when completeness is low."""
         if not len(p):
             return []
-        c = _Columns(features)
         win = np.argmax(p, axis=1)
         own = np.where(self._driver_col[None, :] == win[:, None], ev.contributions, -np.inf)
         order = np.argsort(-own, axis=1, kind="stable")[:, :3]

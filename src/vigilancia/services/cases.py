@@ -200,13 +200,15 @@ def open_cases(
                 if not len(found):
                     continue
                 sub = cols.take(found)
+                open_here = open_cases_of.get(tid, [])
                 made, grow, small = _cases_for_territory(
-                    sub, open_cases_of.get(tid, []), tid, settings, when, risk.get(tid), now
+                    sub, open_here, tid, settings, when, risk.get(tid), now
                 )
                 waiting += small
+                by_id = {c.id: c for c in open_here}  # (read in this transaction, unchanged)
                 for case_id, joining in grow.items():
-                    _grow_case(store, conn, store.case(case_id, conn=conn), joining,
-                               when, risk.get(tid), now, actor)
+                    _grow_case(store, conn, by_id[case_id], joining, when, risk.get(tid), now,
+                               actor)
                     grown.append(case_id)
                 new_cases.extend(made)
                 if made:

@@ -75,7 +75,6 @@ def classify_clearings(
     counts: Counter[str] = Counter()
     done = 0
     completeness = 0.0
-    version = chosen.version
     with store.transaction() as conn:
         parts = iter_clearing_features(store, batch_ids=batch_ids, conn=conn, progress=progress)
         for ids, table in parts:
@@ -96,11 +95,10 @@ def classify_clearings(
             )
             counts.update(drivers)
             completeness += float(np.sum(preds.completeness))
-            version = preds.model_version
             done += len(ids)
     return ClassifyResult(
         clearings=done,
-        model_version=version,
+        model_version=chosen.version,
         by_driver={d: counts.get(d, 0) for d in names},
         mean_completeness=completeness / done if done else 0.0,
     )

@@ -92,6 +92,7 @@ from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreErr
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.field import read_field_file, read_many
+from vigilancia.io.field.common import file_digest
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.services.cases import (
     CASE_TERRITORY_KINDS,
@@ -260,14 +261,6 @@ def evidence_path(sha256: str, name: str) -> PurePosixPath:
     return PurePosixPath(EVIDENCE_DIR) / sha256[:2] / f"{sha256}{suffix}"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _keep_file(workspace: Path, ref: FieldFile) -> str:
     """Copy one file into the evidence folder (unless it is there); its path in the workspace.
 
@@ -278,7 +271,7 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
     rel = evidence_path(ref.sha256, ref.name)
     target = workspace / rel
     if target.exists():
-        if _sha256_file(target) != ref.sha256:
+        if file_digest(target)[0] != ref.sha256:
             raise StoreError(
                 _("the kept copy {path} does not match its SHA-256: it was altered or damaged",
                   path=str(rel)),
@@ -300,7 +293,7 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if _sha256_file(tmp) != ref.sha256:
+        if file_digest(tmp)[0] != ref.sha256:
             raise StoreError(
                 _("the copy of {name} in the workspace does not match the original",
                   name=ref.name),
@@ -358,14 +351,6 @@ def _metres(geoms: Sequence[BaseGeometry], centre: tuple[float, float]) -> list[
     return list(transform_geometries(list(geoms), WGS84, crs))
 
 
-def _case_shape(case: Case) -> BaseGeometry:
-    """The case's clearings (or reported geometry), or its point."""
-    point = Point(case.lon, case.lat)
-    if case.geometry is None or case.geometry.is_empty:
-        return point
-    return case.geometry
-
-
 def _distances(geom: BaseGeometry, cases: Sequence[Case], max_m: float) -> list[tuple[Case, float]]:
     """Distance (m) from ``geom`` to each case within ``max_m`` (to its clearings or point).
 
@@ -381,11 +366,11 @@ def _distances(geom: BaseGeometry, cases: Sequence[Case], max_m: float) -> list[
     dlon = dlat / max(math.cos(math.radians(min(lat + dlat, 89.0))), 1e-3)
     near = [c for c in cases
             if shapely.intersects(shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat),
-                                  _case_shape(c).envelope)]
+                                  c.shape.envelope)]
     if not near:
         return []
     centre = _frame_centre(geom)
-    projected = _metres([geom, *(_case_shape(c) for c in near)], centre)
+    projected = _metres([geom, *(c.shape for c in near)], centre)
     here = projected[0]
     out = []
     for case, shape in zip(near, projected[1:], strict=True):
@@ -605,7 +590,7 @@ class _Run:
 
     @staticmethod
     def _distance(geom: BaseGeometry, case: Case) -> float:
-        shape = _case_shape(case)
+        shape = case.shape
         here, there = _metres([geom, shape], _frame_centre(geom))
         return float(here.distance(there))
 

@@ -354,7 +354,7 @@ class _TerritoryTally:
     def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, ...]] = []
         #: the territories the batch was placed on (read once by the ingest)
-        self.territories: list[StoredTerritory] | None = None
+        self.territories: list[StoredTerritory] = []
 
     def add(self, clearings: ClearingSet, placement: Placement) -> None:
         oc = placement.overlap_clearing
@@ -365,7 +365,7 @@ class _TerritoryTally:
             ]
             self._parts.append((placement.overlap_territory, placement.overlap_area_ha, *days))
 
-    def summary(self, territories: list[StoredTerritory]) -> list[TerritorySummary]:
+    def summary(self) -> list[TerritorySummary]:
         if not self._parts:
             return []
         tid, area, first, last = (np.concatenate(v) for v in zip(*self._parts, strict=True))
@@ -382,7 +382,7 @@ class _TerritoryTally:
             if len(k):
                 starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
                 out[k[starts]] = pick.reduceat(d, starts)
-        by_id = {t.id: t for t in territories}
+        by_id = {t.id: t for t in self.territories}
         rows = [
             TerritorySummary(
                 territory_id=int(i),
@@ -437,8 +437,7 @@ def run_monitor(
         summary = store.territory_summary([outcome.batch_id])
         drivers, version = store.driver_counts([outcome.batch_id])
     else:  # what was just written, summed on the way (the same figures as the queries)
-        known = tally.territories
-        summary = tally.summary(store.territories() if known is None else known)
+        summary = tally.summary()
         if request.classify and outcome.clearings:
             from vigilancia.services.classify import classify_clearings
 

@@ -36,8 +36,9 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ class PackageCase:
     def needs_care(self) -> bool:
         return bool(self.care)
 
-    @property
+    @cached_property  # (every writer of the package asks for it)
     def clearings(self) -> BaseGeometry | None:
         """The case's clearings (polygons, lon/lat), or None (a field report)."""
         return polygonal_part(self.case.geometry)
@@ -185,12 +186,11 @@ def human_size(n: int) -> str:
     >>> set_language("en"); human_size(3_100_000)
     '3.1 MB'
     """
-    value = float(n)
-    for unit in ("B", "kB", "MB"):
-        if value < 1000 or unit == "MB":
-            return f"{number(value, 0 if unit == 'B' else 1)} {unit}"
-        value /= 1000
-    return f"{number(value, 1)} GB"  # pragma: no cover
+    if n < 1000:
+        return f"{number(n, 0)} B"
+    if n < 1_000_000:
+        return f"{number(n / 1000, 1)} kB"
+    return f"{number(n / 1_000_000, 1)} MB"
 
 
 def care_text(care: Sequence[CareReason]) -> str:
@@ -223,14 +223,8 @@ def _driver_text(case: Case) -> str:
 
 
 def _newest_plan(store: WorkspaceStore, territory_id: int) -> PatrolPlan | None:
-    for row in store.patrol_plans(territory_id):
-        plan = plan_from_json(row["plan"], plan_id=int(row["id"]))
-        if plan.territory_id != territory_id:
-            continue
-        if plan.route is None and row.get("route"):
-            plan = replace(plan, route=shapely.from_wkb(row["route"]))
-        return plan
-    return None
+    rows = store.patrol_plans(territory_id)  # newest first; the plan's JSON has its route
+    return plan_from_json(rows[0]["plan"], plan_id=int(rows[0]["id"])) if rows else None
 
 
 def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None) -> list[PackageCase]:
@@ -623,7 +617,6 @@ def build_package(
     _check_output(output, zipped=zipped, overwrite=overwrite)
     found = find_territory(store, territory)
     cases = store.cases(territory_id=found.id, statuses=OPEN_STATUSES)
-    cases = [c for c in cases if c.territory_id == found.id]
     plan = _newest_plan(store, found.id)
     pcs = _package_cases(cases, plan)
     stops = sum(1 for pc in pcs if pc.stop is not None)
@@ -766,7 +759,6 @@ def _publish(work: Path, names: Sequence[str], output: Path, *, zipped: bool,
                                  compresslevel=9) as zf:
                 for name in names:
                     zf.write(work / name, arcname=name)
-            with zipfile.ZipFile(tmp) as zf:
                 files = tuple(PackageFile(i.filename, i.compress_size, texts[i.filename])
                               for i in zf.infolist())
             os.replace(tmp, output)

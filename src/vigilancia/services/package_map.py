@@ -27,6 +27,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _, ngettext
+from vigilancia.services.driver_text import driver_name
 from vigilancia.services.driver_text import number_text as number
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def _table(fig: Any, rect: tuple[float, float, float, float], data: PackageMap,
     for pc in cases[:shown]:
         y -= step
         colour = COLOURS["care"] if pc.needs_care else "black"
-        driver = pc.case.driver and pc.driver.split(" (")[0] or "-"
+        driver = "-" if pc.case.driver is None else driver_name(pc.case.driver)
         if len(driver) > 24:
             driver = driver[:23] + "…"
         number_text = str(pc.number) if pc.stop is not None else f"({pc.number})"

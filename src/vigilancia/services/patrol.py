@@ -34,7 +34,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.config import Settings
-from vigilancia.domain.cases import OPEN_STATUSES, Case
+from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.patrol_planning import (
@@ -52,19 +52,17 @@ from vigilancia.errors import InputError, NotFoundError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.services.cases import CASE_TERRITORY_KINDS, find_territory, update_case
+from vigilancia.services.risk import RUNWAY_PROBABILITY
 from vigilancia.services.routes import route_params
 
 if TYPE_CHECKING:
     from vigilancia.io.store import WorkspaceStore
 
 __all__ = [
-    "RUNWAY_PROBABILITY",
     "parse_start",
     "plan_patrol",
 ]
 
-#: A clearing whose likely driver is airstrip with at least this probability is runway-like.
-RUNWAY_PROBABILITY = 0.5
 #: The context kinds a patrol travels along.
 TRAVEL_KINDS = (ContextKind.RIVER, ContextKind.ROAD, ContextKind.TRAIL)
 
@@ -125,8 +123,7 @@ def plan_patrol(
         raise InputError(_("--max-km must be a distance in km above 0, not {value}",
                            value=max_km))
     terr = find_territory(store, territory)
-    cases = [c for c in store.cases(territory_id=terr.id, statuses=OPEN_STATUSES)
-             if c.territory_id == terr.id]
+    cases = store.cases(territory_id=terr.id, statuses=OPEN_STATUSES)
     if not cases:
         raise NotFoundError(
             _("{name} has no open cases to patrol", name=terr.name),
@@ -148,7 +145,7 @@ def plan_patrol(
     around = _box_around(start_ll, reach_km)
     lines = _travel_lines(store, around, frame)
     hazards = _hazards(store, _box_around(start_ll, reach_km + settings.patrol_care_km), frame)
-    shapes = [_case_shape(c) for c in cases]
+    shapes = [c.shape for c in cases]
     care = care_flags(list(transform_geometries(shapes, WGS84, frame)), hazards,
                       settings.patrol_care_km * 1000.0)
     candidates = [
@@ -232,13 +229,6 @@ def _box_around(lonlat: Sequence[float], km: float) -> tuple[float, float, float
     dlat = km / 110.574 * 1.01
     dlon = km / (111.320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-
-
-def _case_shape(case: Case) -> BaseGeometry:
-    """Where a case is, for care distances: its clearings, or its point."""
-    if case.geometry is not None and not case.geometry.is_empty:
-        return case.geometry
-    return shapely.Point(case.lon, case.lat)
 
 
 def _start(
@@ -335,14 +325,12 @@ def _hazards(store: WorkspaceStore, box: tuple[float, float, float, float],
                None if name is None else str(name))
         for g, kind, name in zip(metric, found.kind, found.name, strict=True)
     ]
-    clearings = store.clearings_frame()
+    clearings = store.clearing_columns(bounds=box)  # those whose bounding box meets it
     if len(clearings):
-        driver = clearings["driver"].to_numpy(dtype=object)
-        prob = clearings["driver_probability"].to_numpy(dtype=np.float64)
-        lon = clearings["centroid_lon"].to_numpy(np.float64)
-        lat = clearings["centroid_lat"].to_numpy(np.float64)
-        keep = ((driver == Driver.AIRSTRIP.value) & (prob >= RUNWAY_PROBABILITY)
+        lon, lat = clearings.centroid_lon, clearings.centroid_lat
+        keep = ((clearings.driver == Driver.AIRSTRIP.value)
+                & (clearings.driver_probability >= RUNWAY_PROBABILITY)
                 & (lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3]))
-        geoms = transform_geometries(clearings.geometry.to_numpy()[keep], WGS84, frame)
+        geoms = transform_geometries(clearings.geometry[keep], WGS84, frame)
         hazards.extend(Hazard("runway_clearing", g) for g in geoms)
     return hazards

@@ -180,8 +180,8 @@ class ClearingColumns:
 
     Dates are ``datetime64[D]`` (NaT when unknown), floats NaN when unknown;
     ``bounds`` is (n, 4) lon/lat (minx, miny, maxx, maxy) and ``geometry``
-    shapely objects in EPSG:4326 (None when not read); ``nearest_territory_id``
-    is -1 where none; ``driver`` the likely driver's name (None until classified).
+    shapely objects in EPSG:4326; ``driver`` the likely driver's name (None until
+    classified).
     """
 
     id: NDArray[np.int64]
@@ -201,8 +201,6 @@ class ClearingColumns:
     boundary_distance_m: NDArray[np.float64]
     bounds: NDArray[np.float64]
     geometry: NDArray[np.object_]
-    nearest_territory_id: NDArray[np.int64]
-    within_buffer: NDArray[np.bool_]
     driver: NDArray[np.object_]
     driver_probability: NDArray[np.float64]
 
@@ -1384,14 +1382,12 @@ class WorkspaceStore:
         batch_ids: Sequence[int] | None = None,
         bounds: tuple[float, float, float, float] | None = None,
         conn: Connection | None = None,
-        with_geometry: bool = True,
     ) -> ClearingColumns:
         """Stored clearings as :class:`ClearingColumns`, ordered by id.
 
         Filters combine: ``clearing_ids``, ``batch_ids``, and ``bounds`` (minx,
         miny, maxx, maxy, lon/lat: clearings whose bounding box meets it).
-        Unknown ids are ignored. ``with_geometry=False`` leaves the polygons
-        unread (much leaner for many clearings).
+        Unknown ids are ignored.
         """
         c = s.clearings
         float_names = (
@@ -1417,14 +1413,12 @@ class WorkspaceStore:
             c.c.miny,
             c.c.maxx,
             c.c.maxy,
-            c.c.nearest_territory_id,
-            c.c.within_buffer,
             c.c.driver,
             c.c.driver_probability,
-            c.c.geometry if with_geometry else sa.null(),
+            c.c.geometry,
         ).order_by(c.c.id)
         rows, wanted = self._read_clearings(stmt, clearing_ids, batch_ids, bounds, conn)
-        n_cols = 4 + len(float_names) + 10
+        n_cols = 4 + len(float_names) + 8
         cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
         it = iter(cols)
         ids = np.array(next(it), dtype=np.int64)
@@ -1436,15 +1430,10 @@ class WorkspaceStore:
         bounds_arr = np.column_stack(
             [np.array(next(it), dtype=np.float64) for _k in range(4)]
         ).reshape(-1, 4)
-        nearest = np.array([-1 if v is None else v for v in next(it)], dtype=np.int64)
-        within = np.array(next(it), dtype=bool)
         driver = np.empty(len(ids), dtype=object)
         driver[:] = next(it)
         driver_p = np.array(next(it), dtype=np.float64)
-        wkb = next(it)
-        geometry = np.empty(len(ids), dtype=object)
-        if with_geometry:
-            geometry[:] = shapely.from_wkb(np.array(wkb, dtype=object))
+        geometry = np.asarray(shapely.from_wkb(np.array(next(it), dtype=object)), dtype=object)
         keep = slice(None) if wanted is None else np.isin(ids, wanted)
         return ClearingColumns(
             id=ids[keep],
@@ -1455,8 +1444,6 @@ class WorkspaceStore:
             pixel_count=pixels[keep],
             bounds=bounds_arr[keep],
             geometry=geometry[keep],
-            nearest_territory_id=nearest[keep],
-            within_buffer=within[keep],
             driver=driver[keep],
             driver_probability=driver_p[keep],
         )
