@@ -383,7 +383,7 @@ def detect(tmp_path: Path, store_factory) -> Scores:
             res = run_monitor(store, MonitorRequest(str(tif), "gfw", classify=False),
                               settings)
             truth[res.batches[0].batch_id] = [xy for _, _, xy in members]
-        frame = store.clearings_frame()
+        frame = store.clearings.frame()
     finally:
         store.close()
     model = RulesModel()

@@ -145,7 +145,7 @@ def territories_list(
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            return store.territories(None if kind is None else [kind])
+            return store.territories.list(None if kind is None else [kind])
 
     found = run_reported(go)
     table = Table(title=ngettext("{n} territory", "{n} territories", len(found)))

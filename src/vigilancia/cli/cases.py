@@ -114,7 +114,7 @@ def cases_list(
             wanted = sorted(OPEN_STATUSES) if wanted is None else [
                 s for s in wanted if s in OPEN_STATUSES]
         with open_workspace(workspace, settings) as store:
-            names = {t.id: t.name for t in store.territories()}
+            names = {t.id: t.name for t in store.territories.list()}
             return cases_of(store, territory=territory, statuses=wanted), names
 
     found, names = run_reported(go)
@@ -155,9 +155,9 @@ def cases_show(
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            found = store.case(parse_case_id(case))
-            names = {t.id: t.name for t in store.territories()}
-            return found, store.case_events(found.id), names
+            found = store.cases.get(parse_case_id(case))
+            names = {t.id: t.name for t in store.territories.list()}
+            return found, store.cases.events(found.id), names
 
     found, events, names = run_reported(go)
     if as_json:

@@ -124,12 +124,12 @@ def render_map(result: RiskAssessment, store: WorkspaceStore) -> bytes:
             if part.geom_type == "Polygon":
                 plot_polygon(part, ax=ax, add_points=False, linewidth=0.4,
                              facecolor=CLASS_COLOURS[s.risk_class], edgecolor="#555555")
-    corridors = store.corridors()
+    corridors = store.corridors.list()
     for c in corridors:
         for line in getattr(c.geometry, "geoms", [c.geometry]):
             xs, ys = line.xy
             ax.plot(xs, ys, color="#6a3d9a", linewidth=1.2, alpha=0.8)
-    strips = store.context_features([ContextKind.AIRSTRIP],
+    strips = store.context.features([ContextKind.AIRSTRIP],
                                     bounds=(float(minx), float(miny), float(maxx), float(maxy)))
     if len(strips):
         pts = shapely.centroid(np.asarray(strips.geometry, dtype=object))
