@@ -641,7 +641,8 @@ class ClearingRepository(Repository):
         for i, text in enumerate(probs_text):
             if not text:
                 continue
-            for driver, p in json.loads(text).items():
+            # JSON text from sqlite3; psycopg hands over the JSON column already parsed
+            for driver, p in (json.loads(text) if isinstance(text, str) else text).items():
                 col = probs.get(driver)
                 if col is None:
                     col = probs[driver] = np.full(n, np.nan)
