@@ -25,7 +25,14 @@ from store_builders import (
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import ConflictError
-from vigilancia.io.store import BatchRecord, NewBatch, WorkspaceStore
+from vigilancia.io.store import (
+    BatchRecord,
+    ClearingOverlaps,
+    DriverCounts,
+    NewBatch,
+    UncasedClearings,
+    WorkspaceStore,
+)
 from vigilancia.io.store import schema as s
 
 # ------------------------------------------------------------------- batches
@@ -339,6 +346,66 @@ def test_territory_summary_aggregates_by_hand(store: WorkspaceStore):
     assert only1[2].last_date == date(2024, 3, 20)
     assert store.clearings.by_territory([w["b2"]])[0].area_ha == 5.0
     assert store.clearings.by_territory([12345]) == []
+
+
+# ---------------------------------------------------------------- lean reads
+
+
+def test_lean_reads_of_the_stored_world(store: WorkspaceStore):
+    """The read shapes beside the frame and the columns, checked by hand on stored_world."""
+    w = stored_world(store)
+    a, b, r = w["a"], w["b"], w["r"]
+    kinds = [TerritoryKind.RESERVE, TerritoryKind.PROTECTED_AREA]
+    assert store.clearings.overlapping(kinds).tolist() == [1, 2, 3, 5, 7]
+    assert store.clearings.overlapping(kinds, batch_ids=[w["b2"]]).tolist() == [7]
+    assert store.clearings.overlapping([TerritoryKind.DISTRICT]).tolist() == []
+    ov = store.clearings.overlaps([TerritoryKind.COMMUNITY])
+    assert isinstance(ov, ClearingOverlaps) and len(ov) == 5
+    # by clearing, then largest share, then territory id
+    assert ov.clearing_id.tolist() == [1, 2, 2, 3, 6]
+    assert ov.territory_id.tolist() == [a, a, b, b, a]
+    assert ov.share.tolist() == [1.0, 0.5, 0.5, 1.0, 1.0]
+    assert len(store.clearings.overlaps([TerritoryKind.DISTRICT])) == 0
+    uncased = store.clearings.uncased()
+    assert isinstance(uncased, UncasedClearings) and uncased.id.tolist() == list(range(1, 8))
+    assert uncased.nearest_territory_id.tolist() == [a, a, b, a, -1, a, r]
+    assert uncased.within_buffer.tolist() == [True] * 4 + [False] + [True] * 2
+    assert uncased.last_date.astype(str).tolist() == [
+        "2024-03-20", "2024-03-09", "2024-04-30", "2024-02-03", "2024-05-02", "2024-06-11",
+        "2024-07-01"]
+    assert store.clearings.latest_alert_date() == date(2024, 7, 1)
+    bounds = store.clearings.columns().bounds
+    assert store.clearings.extent() == (
+        bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+    points = store.clearings.points()
+    assert points.id.tolist() == list(range(1, 8)) and points.probs == {}
+    assert points.first_date[0] == np.datetime64("2024-03-05")
+    assert store.clearings.by_driver() == DriverCounts({}, None)
+
+
+def test_lean_reads_of_an_empty_workspace(store: WorkspaceStore):
+    assert store.clearings.extent() is None and store.clearings.latest_alert_date() is None
+    assert len(store.clearings.uncased()) == 0 and len(store.clearings.points()) == 0
+    assert len(store.clearings.positions()) == 0 and len(store.clearings.columns()) == 0
+    assert store.clearings.by_territory() == []
+
+
+def test_driver_counts_and_points_after_classification(store: WorkspaceStore):
+    w = stored_world(store)
+    ids = np.concatenate([w["ids1"], w["ids2"]])
+    drivers = ["coca", "coca", "mining", "other", "coca", "mining", "coca"]
+    with store.transaction() as conn:
+        store.clearings.set_drivers(conn, ids[:4], drivers[:4], np.full(4, 0.6),
+                                    [{"other": 0.4, d: 0.6} for d in drivers[:4]], [[]] * 4, "m1")
+        store.clearings.set_drivers(conn, ids[4:], drivers[4:], np.full(3, 0.9),
+                                    [{d: 0.9} for d in drivers[4:]], [[]] * 3, "m2")
+    assert store.clearings.by_driver() == DriverCounts({"coca": 4, "mining": 2, "other": 1}, "m1")
+    assert store.clearings.by_driver([w["b2"]]) == DriverCounts({"coca": 1, "mining": 1}, "m2")
+    points = store.clearings.points()
+    np.testing.assert_array_equal(points.probs["coca"], [0.6, 0.6, np.nan, np.nan, 0.9, np.nan,
+                                                         0.9])
+    np.testing.assert_array_equal(points.probs["other"], [0.4, 0.4, 0.4, 0.6, np.nan, np.nan,
+                                                          np.nan])
 
 
 # ------------------------------------------------------------------- drivers
