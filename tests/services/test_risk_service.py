@@ -21,8 +21,8 @@ from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.risk import assess_risk, backtest, parse_horizon
 from vigilancia.services.risk_export import export_risk
-from vigilancia.services.risk_text import explain
 from vigilancia.services.territories import import_territories
+from vigilancia.services.texts.risk import explain
 
 SETTINGS = Settings(language="es", buffer_km=2.0)
 AS_OF = date(2024, 7, 1)

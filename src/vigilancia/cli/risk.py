@@ -63,7 +63,7 @@ def risk_assess(
     """
     from vigilancia.services.risk import assess_risk, assessment_json, dumps
     from vigilancia.services.risk_export import export_risk
-    from vigilancia.services.risk_text import class_name, explain, factor_name
+    from vigilancia.services.texts.risk import class_name, explain, factor_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()

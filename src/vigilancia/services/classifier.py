@@ -410,7 +410,7 @@ def _estimator(params: GBMParams) -> Any:
 
 
 def _label_error(plan: LabelPlan) -> InputError:
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.texts.drivers import driver_name
 
     counts = ", ".join(f"{driver_name(d)} {n}" for d, n in plan.counts.items() if n) or "0"
     if plan.problem == "too_few_classes":

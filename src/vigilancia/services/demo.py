@@ -11,8 +11,10 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.sample import SampleRegion, build_sample_region
 from vigilancia.services.airstrips import find_runways
 from vigilancia.services.cases import OpenCasesResult, open_cases
+from vigilancia.services.corridors import CorridorResult, build_corridors, export_corridors
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
@@ -20,8 +22,6 @@ from vigilancia.services.package import PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.risk import RiskAssessment, assess_risk
 from vigilancia.services.risk_export import export_risk
-from vigilancia.services.routes import CorridorResult, build_corridors, export_corridors
-from vigilancia.services.sample_region import SampleRegion, build_sample_region
 from vigilancia.services.territories import TerritoryImportResult, import_territories
 from vigilancia.services.workspace import init_workspace
 

@@ -63,10 +63,10 @@ from vigilancia.io.package.odk import entity_geometry, write_entity_list
 from vigilancia.io.package.tiles import TileLayer, write_pmtiles
 from vigilancia.io.package.vectors import write_geojson, write_gpkg
 from vigilancia.io.store import WorkspaceStore
-from vigilancia.services.case_text import priority_text, status_name
 from vigilancia.services.cases import find_territory
-from vigilancia.services.driver_text import driver_name
-from vigilancia.services.driver_text import number_text as number
+from vigilancia.services.texts.cases import priority_text, status_name
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "MAX_PACKAGE_BYTES",

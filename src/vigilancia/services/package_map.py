@@ -27,8 +27,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _, ngettext
-from vigilancia.services.driver_text import driver_name
-from vigilancia.services.driver_text import number_text as number
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.drivers import number_text as number
 
 if TYPE_CHECKING:
     from vigilancia.services.package import PackageMap

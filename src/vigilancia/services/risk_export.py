@@ -32,7 +32,7 @@ from vigilancia.io.files import replace_bytes
 from vigilancia.io.store.workspace import WorkspaceStore
 from vigilancia.services.export import write_layer
 from vigilancia.services.risk import RiskAssessment, assessment_json, dumps
-from vigilancia.services.risk_text import class_name, explain, factor_name
+from vigilancia.services.texts.risk import class_name, explain, factor_name
 
 if TYPE_CHECKING:
     import geopandas
