@@ -28,6 +28,7 @@ from vigilancia.domain.drivers import DRIVERS, FEATURES, Driver
 from vigilancia.errors import DataFormatError, InputError, StoreError
 from vigilancia.i18n import set_language
 from vigilancia.io.store import NewBatch
+from vigilancia.reports.classifier_chart import render_chart
 from vigilancia.services.classifier import (
     GBMDriverModel,
     GBMParams,
@@ -38,7 +39,6 @@ from vigilancia.services.classifier import (
     learning_curve,
     train,
 )
-from vigilancia.services.classifier_chart import render_chart
 from vigilancia.services.features import clearing_features
 from vigilancia.services.labels import import_labels, read_labels
 

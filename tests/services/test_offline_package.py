@@ -32,6 +32,7 @@ from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_t
 from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import set_language
 from vigilancia.io.package.tiles import lonlat_to_world
+from vigilancia.reports.package_map import render_package_map
 from vigilancia.services.cases import open_cases, update_case
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
@@ -151,7 +152,8 @@ def workspace(store_factory, tmp_path: Path):
 
 
 def build(store, output: Path, **kw):
-    return build_package(store, SETTINGS, territory="CN Alfa", output=output, **kw)
+    return build_package(store, SETTINGS, territory="CN Alfa", output=output,
+                         render_map=render_package_map, **kw)
 
 
 def all_bytes(folder: Path) -> bytes:
@@ -344,7 +346,7 @@ def test_refuses_bad_requests_and_keeps_what_is_there(workspace, tmp_path: Path)
         build(workspace, tmp_path / "a", paper="a3")
     with pytest.raises(NotFoundError):
         build_package(workspace, SETTINGS, territory="CN Inexistente",
-                      output=tmp_path / "b")
+                      output=tmp_path / "b", render_map=render_package_map)
     busy = tmp_path / "ocupado"
     busy.mkdir()
     (busy / "mio.txt").write_text("no tocar", encoding="utf-8")

@@ -17,6 +17,7 @@ from vigilancia.config import Settings
 from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.errors import InputError
 from vigilancia.i18n import set_language
+from vigilancia.reports.risk_map import render_risk_map
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.risk import assess_risk, backtest, parse_horizon
@@ -162,7 +163,7 @@ def test_incidents_count_by_region_and_rerun_replaces(workspace, tmp_path: Path)
 
 def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
     res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
-    files = export_risk(res, workspace, tmp_path / "riesgo")
+    files = export_risk(res, workspace, tmp_path / "riesgo", render_map=render_risk_map)
     frame = pyogrio.read_dataframe(files.gpkg, layer="riesgo")
     assert len(frame) == 5 and frame.crs.to_epsg() == 4326
     assert frame.sort_values("rank")["name"].iloc[0] == "CN Alfa"

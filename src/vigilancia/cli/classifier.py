@@ -192,8 +192,8 @@ def classifier_evaluate(
 
     Example: vigilancia classifier evaluate ws --labels verificados_2025.csv --chart evaluacion.png
     """
+    from vigilancia.reports.classifier_chart import render_chart
     from vigilancia.services.classifier import evaluate
-    from vigilancia.services.classifier_chart import render_chart
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -216,7 +216,7 @@ def classifier_evaluate(
 
 
 def _print_evaluation(data: dict[str, Any]) -> None:
-    from vigilancia.services.classifier_chart import method_name
+    from vigilancia.reports.classifier_chart import method_name
     from vigilancia.services.texts.drivers import driver_name
 
     out.print(_("Model {version} ({method}), {n} labels from {source}",

@@ -22,13 +22,16 @@ def demo_command(
 
     Example: vigilancia demo --output demo-output
     """
+    from vigilancia.reports.package_map import render_package_map
+    from vigilancia.reports.risk_map import render_risk_map
     from vigilancia.services.demo import run_demo
 
     settings = settings_from_env()
 
     def go() -> Any:
         with progress_bar(True) as tick:
-            return run_demo(output, settings, tick)
+            return run_demo(output, settings, tick, render_risk_map=render_risk_map,
+                            render_package_map=render_package_map)
 
     res = run_reported(go)
     out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)

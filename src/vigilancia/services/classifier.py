@@ -52,7 +52,7 @@ first; stores, activates and re-classifies the stored clearings),
 :func:`evaluate` (against a label file or the stored labels, with a learning
 curve) and :func:`classifier_status`. Features of stored clearings come from
 :func:`vigilancia.services.features.clearing_features`; the chart is drawn by
-:mod:`vigilancia.services.classifier_chart`.
+:func:`vigilancia.reports.classifier_chart.render_chart`.
 """
 
 from __future__ import annotations
