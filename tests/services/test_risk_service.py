@@ -21,7 +21,7 @@ from vigilancia.reports.risk_map import render_risk_map
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.risk import assess_risk, backtest, parse_horizon
-from vigilancia.services.risk_export import export_risk
+from vigilancia.services.risk_export import RiskMap, export_risk, risk_map
 from vigilancia.services.territories import import_territories
 from vigilancia.services.texts.risk import explain
 
@@ -180,6 +180,29 @@ def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
 
     with Image.open(files.png) as im:
         assert im.size[0] > 800 and im.size[1] > 800
+
+
+def test_the_map_is_gathered_from_the_store_then_drawn_by_the_renderer_given(workspace,
+                                                                            tmp_path: Path):
+    """export_risk gathers a RiskMap (units, corridors, airstrips) and writes what the
+    renderer it is given returns (the shells give reports.risk_map.render_risk_map)."""
+    res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
+    data = risk_map(res, workspace)
+    assert data.assessment is res and data.corridors == ()
+    assert sorted(round(g.centroid.x, 3) for g in data.airstrips) == [-74.966, -74.776]
+    seen: list[RiskMap] = []
+
+    def fake(d: RiskMap) -> bytes:
+        seen.append(d)
+        return b"png"
+
+    files = export_risk(res, workspace, tmp_path / "riesgo", render_map=fake)
+    assert files.png.read_bytes() == b"png" and len(seen) == 1
+    assert seen[0].assessment is res and seen[0].airstrips == data.airstrips
+    png = render_risk_map(data)  # the same object, drawn without a store
+    assert png[:4] == b"\x89PNG"
+    export_risk(res, workspace, tmp_path / "otra", render_map=render_risk_map)
+    assert (tmp_path / "otra" / "riesgo.png").read_bytes() == png
 
 
 def test_backtest_grid_and_territory(workspace):
