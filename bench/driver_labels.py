@@ -320,7 +320,7 @@ def learning_curve(
     """Scores (mean over ``seeds``) of models trained on the first ``sizes`` labels of a pool.
 
     For each seed a pool of ``pool`` labelled clearings is drawn and shuffled
-    once, stratified (:func:`vigilancia.services.classifier.stratified_order`:
+    once, stratified (:func:`vigilancia.services.gbm.stratified_order`:
     every prefix keeps the drivers' shares); the model of size ``s`` learns
     from the first ``s`` (default parameters, as ``vigilancia classifier
     train``). All are scored on one held-out set of ``test`` clearings (seed
@@ -329,7 +329,7 @@ def learning_curve(
     against the true drivers.
     """
     from vigilancia.domain.driver_metrics import score_predictions
-    from vigilancia.services.classifier import fit_driver_model, stratified_order
+    from vigilancia.services.gbm import fit_driver_model, stratified_order
 
     x_test, y_test, truth_test = generate(test, seed=10_000, noise=noise)
     rows: dict[int, list[dict[str, float]]] = {s: [] for s in sizes}

@@ -231,9 +231,9 @@ def test_wkb_equals_shapely_encoding_of_the_geometries(seed, density):
 def test_single_run_clearings_equal_the_general_tracer():
     """A clearing of one run takes a shortcut; it gives what tracing the same pixels gives
     (the same pixels passed as two runs take the general path)."""
-    from vigilancia.domain import labelling as lab
+    from vigilancia.domain.labelling import components
 
-    grid = lab.geographic_grid(TR.f, -TR.e, TR.a, 40, 60)
+    grid = geographic_grid(TR.f, -TR.e, TR.a, 40, 60)
     for row, c0, width in [(0, 0, 1), (5, 7, 2), (39, 50, 6), (12, 3, 17)]:
         def finish(cuts, row=row):
             n = len(cuts) - 1
@@ -245,8 +245,8 @@ def test_single_run_clearings_equal_the_general_tracer():
             day = np.full(n, 18000, np.int32)
             counts = np.zeros((n, 3), np.int32)
             counts[:, 1] = hi - lo
-            return lab._finish(order, starts, rows, lo, hi, day, day, counts,
-                               grid.row_area_ha, grid.mx, grid.my, grid.ysign)
+            return components.finish_components(order, starts, rows, lo, hi, day, day, counts,
+                                                grid.row_area_ha, grid.mx, grid.my, grid.ysign)
 
         one = finish([c0, c0 + width])
         two = finish([c0, c0 + max(1, width // 2), c0 + width] if width > 1 else [c0, c0 + 1])

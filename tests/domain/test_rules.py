@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from vigilancia.domain.drivers import DRIVERS, FEATURES, MODELS, Driver, empty_features
 from vigilancia.domain.rules import CONTEXT_FEATURES, RULES_VERSION, TERMS, RulesModel
+from vigilancia.services.driver_models import register_builtin_models
 
 MODEL = RulesModel()
 
@@ -50,6 +51,7 @@ def best(t: dict[str, np.ndarray]) -> tuple[Driver, float, list[str]]:
 
 
 def test_registered_as_rules_with_a_version():
+    register_builtin_models()
     model = MODELS["rules"]()
     assert isinstance(model, RulesModel)
     assert model.version == RULES_VERSION == "rules-1"

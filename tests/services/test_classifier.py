@@ -28,18 +28,11 @@ from vigilancia.domain.drivers import DRIVERS, FEATURES, Driver
 from vigilancia.errors import DataFormatError, InputError, StoreError
 from vigilancia.i18n import set_language
 from vigilancia.io.store import NewBatch
-from vigilancia.services.classifier import (
-    GBMDriverModel,
-    GBMParams,
-    active_driver_model,
-    classifier_status,
-    evaluate,
-    fit_driver_model,
-    learning_curve,
-    train,
-)
-from vigilancia.services.classifier_chart import render_chart
+from vigilancia.reports.classifier_chart import render_chart
+from vigilancia.services.classifier import classifier_status, evaluate, train
+from vigilancia.services.driver_models import active_driver_model
 from vigilancia.services.features import clearing_features
+from vigilancia.services.gbm import GBMDriverModel, GBMParams, fit_driver_model, learning_curve
 from vigilancia.services.labels import import_labels, read_labels
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "driver_labels.py"

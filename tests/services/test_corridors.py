@@ -25,8 +25,7 @@ from vigilancia.errors import ConflictError
 from vigilancia.i18n import set_language
 from vigilancia.io.store import NewBatch, WorkspaceStore
 from vigilancia.io.store import schema as s
-from vigilancia.services.layers import import_layer
-from vigilancia.services.routes import (
+from vigilancia.services.corridors import (
     DENSITY_FILE,
     GPKG_FILE,
     build_corridors,
@@ -34,6 +33,7 @@ from vigilancia.services.routes import (
     corridor_exposure,
     export_corridors,
 )
+from vigilancia.services.layers import import_layer
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 SHARED_DATA = REPO.parent / "shared" / "data"

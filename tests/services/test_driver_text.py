@@ -8,7 +8,7 @@ import pytest
 from vigilancia.domain.drivers import DRIVERS, FEATURES, Driver, Reason, empty_features
 from vigilancia.domain.rules import TERMS, RulesModel, _Columns
 from vigilancia.i18n import set_language
-from vigilancia.services.driver_text import driver_name, prediction_text, reason_text
+from vigilancia.services.texts.drivers import driver_name, prediction_text, reason_text
 
 RUNWAY_REASONS = [Reason("straight_strip", {"length_m": 820.0, "width_m": 30.0}),
                   Reason("near_river", {"distance_m": 600.0})]

@@ -33,6 +33,7 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import CaseStatus
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
+from vigilancia.reports.package_map import render_package_map
 from vigilancia.services.cases import open_cases, parse_case_id
 from vigilancia.services.field import import_field
 from vigilancia.services.layers import import_layer
@@ -85,7 +86,7 @@ def test_plan_package_field_import_verdicts(workspace, tmp_path: Path):
                        start=(-75.045, -9.445), assign="Equipo Yamino", actor="coordinación")
     assert len(plan.stops) >= 3
     package = build_package(store, SETTINGS, territory="CN Yamino",
-                            output=tmp_path / "paquete.zip")
+                            output=tmp_path / "paquete.zip", render_map=render_package_map)
     assert package.zipped and package.fits_messaging
     with zipfile.ZipFile(package.output) as zf:
         entity_rows = list(csv.DictReader(io.StringIO(zf.read("casos.csv").decode("utf-8"))))

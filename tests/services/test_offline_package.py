@@ -32,10 +32,11 @@ from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_t
 from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import set_language
 from vigilancia.io.package.tiles import lonlat_to_world
+from vigilancia.reports.package_map import render_package_map
 from vigilancia.services.cases import open_cases, update_case
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
-from vigilancia.services.package import MAX_PACKAGE_BYTES, build_package
+from vigilancia.services.package import MAX_PACKAGE_BYTES, PackageMap, build_package
 from vigilancia.services.territories import import_territories
 
 SETTINGS = Settings(language="es", buffer_km=1.0)
@@ -151,7 +152,8 @@ def workspace(store_factory, tmp_path: Path):
 
 
 def build(store, output: Path, **kw):
-    return build_package(store, SETTINGS, territory="CN Alfa", output=output, **kw)
+    return build_package(store, SETTINGS, territory="CN Alfa", output=output,
+                         render_map=render_package_map, **kw)
 
 
 def all_bytes(folder: Path) -> bytes:
@@ -339,12 +341,32 @@ def test_without_plan_and_closed_cases_left_out(workspace, tmp_path: Path):
     assert workspace.cases.get(cases[1].id).status is CaseStatus.VERIFIED
 
 
+def test_the_printable_map_is_drawn_by_the_renderer_given(workspace, tmp_path: Path):
+    """The service gathers a PackageMap and writes what the renderer it is given returns
+    (the shells give reports.package_map.render_package_map)."""
+    alfa = workspace.territory_ids["CN Alfa"]
+    make_plan(workspace, alfa, workspace.cases.list(territory_id=alfa))
+    seen: list[PackageMap] = []
+
+    def fake(data: PackageMap) -> bytes:
+        seen.append(data)
+        return b"%PDF-fake"
+
+    res = build_package(workspace, SETTINGS, territory="CN Alfa", output=tmp_path / "p",
+                        render_map=fake, paper="letter")
+    assert (tmp_path / "p" / "mapa.pdf").read_bytes() == b"%PDF-fake"
+    assert len(seen) == 1 and seen[0].community == "CN Alfa" and seen[0].paper == "letter"
+    assert len(seen[0].cases) == res.cases and seen[0].route is not None
+    pdf = render_package_map(seen[0])  # the same object, drawn without a store
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
+
+
 def test_refuses_bad_requests_and_keeps_what_is_there(workspace, tmp_path: Path):
     with pytest.raises(InputError, match="papel|paper"):
         build(workspace, tmp_path / "a", paper="a3")
     with pytest.raises(NotFoundError):
         build_package(workspace, SETTINGS, territory="CN Inexistente",
-                      output=tmp_path / "b")
+                      output=tmp_path / "b", render_map=render_package_map)
     busy = tmp_path / "ocupado"
     busy.mkdir()
     (busy / "mio.txt").write_text("no tocar", encoding="utf-8")

@@ -17,12 +17,13 @@ from vigilancia.config import Settings
 from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.errors import InputError
 from vigilancia.i18n import set_language
+from vigilancia.reports.risk_map import render_risk_map
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.risk import assess_risk, backtest, parse_horizon
-from vigilancia.services.risk_export import export_risk
-from vigilancia.services.risk_text import explain
+from vigilancia.services.risk_export import RiskMap, export_risk, risk_map
 from vigilancia.services.territories import import_territories
+from vigilancia.services.texts.risk import explain
 
 SETTINGS = Settings(language="es", buffer_km=2.0)
 AS_OF = date(2024, 7, 1)
@@ -162,7 +163,7 @@ def test_incidents_count_by_region_and_rerun_replaces(workspace, tmp_path: Path)
 
 def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
     res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
-    files = export_risk(res, workspace, tmp_path / "riesgo")
+    files = export_risk(res, workspace, tmp_path / "riesgo", render_map=render_risk_map)
     frame = pyogrio.read_dataframe(files.gpkg, layer="riesgo")
     assert len(frame) == 5 and frame.crs.to_epsg() == 4326
     assert frame.sort_values("rank")["name"].iloc[0] == "CN Alfa"
@@ -179,6 +180,29 @@ def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
 
     with Image.open(files.png) as im:
         assert im.size[0] > 800 and im.size[1] > 800
+
+
+def test_the_map_is_gathered_from_the_store_then_drawn_by_the_renderer_given(workspace,
+                                                                            tmp_path: Path):
+    """export_risk gathers a RiskMap (units, corridors, airstrips) and writes what the
+    renderer it is given returns (the shells give reports.risk_map.render_risk_map)."""
+    res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
+    data = risk_map(res, workspace)
+    assert data.assessment is res and data.corridors == ()
+    assert sorted(round(g.centroid.x, 3) for g in data.airstrips) == [-74.966, -74.776]
+    seen: list[RiskMap] = []
+
+    def fake(d: RiskMap) -> bytes:
+        seen.append(d)
+        return b"png"
+
+    files = export_risk(res, workspace, tmp_path / "riesgo", render_map=fake)
+    assert files.png.read_bytes() == b"png" and len(seen) == 1
+    assert seen[0].assessment is res and seen[0].airstrips == data.airstrips
+    png = render_risk_map(data)  # the same object, drawn without a store
+    assert png[:4] == b"\x89PNG"
+    export_risk(res, workspace, tmp_path / "otra", render_map=render_risk_map)
+    assert (tmp_path / "otra" / "riesgo.png").read_bytes() == png
 
 
 def test_backtest_grid_and_territory(workspace):

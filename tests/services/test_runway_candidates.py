@@ -9,10 +9,10 @@ import pytest
 
 from vigilancia.config import Settings
 from vigilancia.errors import ConflictError
+from vigilancia.sample import build_sample_region
 from vigilancia.services.airstrips import LAYER, find_runways
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
-from vigilancia.services.sample_region import build_sample_region
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ it (a known limit of shape rules).
 
 Detection and scoring
 ---------------------
-The stored clearings (``store.clearings_frame``) of each window are projected to
+The stored clearings (``store.clearings.frame``) of each window are projected to
 their UTM zone; :func:`runway_candidates` joins aligned patches into
 candidates, whose shape features (:func:`candidate_features`, with the
 candidate's ``branches``; no context layers) go to the :class:`RulesModel`; a

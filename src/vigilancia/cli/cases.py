@@ -57,8 +57,8 @@ def cases_open(
 
     Example: vigilancia cases open ws --since 2024-06-01
     """
-    from vigilancia.services.case_text import opened_text
     from vigilancia.services.cases import open_cases
+    from vigilancia.services.texts.cases import opened_text
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -101,9 +101,9 @@ def cases_list(
     Example: vigilancia cases list ws --territory "CN Puerto Azul" --open
     """
     from vigilancia.domain.cases import OPEN_STATUSES
-    from vigilancia.services.case_text import status_name, verdict_name
     from vigilancia.services.cases import cases_of, parse_status
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.texts.cases import status_name, verdict_name
+    from vigilancia.services.texts.drivers import driver_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -147,8 +147,8 @@ def cases_show(
 
     Example: vigilancia cases show ws C-0042
     """
-    from vigilancia.services.case_text import priority_text, status_name, verdict_name
     from vigilancia.services.cases import parse_case_id
+    from vigilancia.services.texts.cases import priority_text, status_name, verdict_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -205,8 +205,8 @@ def cases_assign(
 
     Example: vigilancia cases assign ws C-0042 C-0043 --to "Equipo Yamino"
     """
-    from vigilancia.services.case_text import status_name
     from vigilancia.services.cases import parse_case_id, update_case
+    from vigilancia.services.texts.cases import status_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -247,8 +247,8 @@ def cases_update(
 
     Example: vigilancia cases update ws C-0042 --verdict coca_confirmed --note "3 ha, plantones"
     """
-    from vigilancia.services.case_text import status_name, verdict_name
     from vigilancia.services.cases import parse_case_id, parse_status, parse_verdict, update_case
+    from vigilancia.services.texts.cases import status_name, verdict_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()

@@ -87,7 +87,7 @@ def labels_import(
 
 
 def _print_counts(counts: dict[str, int]) -> None:
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.texts.drivers import driver_name
 
     table = Table(title=_("Labels per driver"))
     table.add_column(_("Driver class"))
@@ -137,7 +137,7 @@ def classifier_train(
         out.print(_("Model {version} trained on {n} labels and made active",
                     version=res.version, n=res.n_labels))
     if res.left_out:
-        from vigilancia.services.driver_text import driver_name
+        from vigilancia.services.texts.drivers import driver_name
 
         out.print(_("Left out (fewer than 5 labels): {drivers}", drivers=", ".join(
             f"{driver_name(d)} ({n})" for d, n in res.left_out.items())))
@@ -148,7 +148,7 @@ def classifier_train(
 
 
 def _print_metrics(metrics: dict[str, Any], title: str) -> None:
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.texts.drivers import driver_name
 
     per = metrics.get("per_driver") or {}
     if not per:
@@ -192,8 +192,8 @@ def classifier_evaluate(
 
     Example: vigilancia classifier evaluate ws --labels verificados_2025.csv --chart evaluacion.png
     """
+    from vigilancia.reports.classifier_chart import render_chart
     from vigilancia.services.classifier import evaluate
-    from vigilancia.services.classifier_chart import render_chart
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -216,8 +216,8 @@ def classifier_evaluate(
 
 
 def _print_evaluation(data: dict[str, Any]) -> None:
-    from vigilancia.services.classifier_chart import method_name
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.reports.classifier_chart import method_name
+    from vigilancia.services.texts.drivers import driver_name
 
     out.print(_("Model {version} ({method}), {n} labels from {source}",
                 version=data["model_version"], method=method_name(data["method"]),
@@ -320,7 +320,7 @@ def classifier_apply(
     Example: vigilancia classifier apply ws --batch 3
     """
     from vigilancia.services.classify import classify_clearings
-    from vigilancia.services.driver_text import driver_name
+    from vigilancia.services.texts.drivers import driver_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()

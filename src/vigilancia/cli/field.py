@@ -65,7 +65,7 @@ def field_import(
     if as_json:
         print(json.dumps(_result_json(res), ensure_ascii=False, indent=2, default=str))
         raise typer.Exit(res.exit_code)
-    from vigilancia.services.case_text import status_name, verdict_name
+    from vigilancia.services.texts.cases import status_name, verdict_name
 
     if res.cases:
         table = Table(title=_("Cases touched"))
@@ -132,7 +132,7 @@ def field_list(
         print(json.dumps([_observation_json(o) for o in rows], ensure_ascii=False, indent=2,
                          default=str))
         return
-    from vigilancia.services.case_text import verdict_name
+    from vigilancia.services.texts.cases import verdict_name
 
     table = Table(title=_("Field observations"))
     for col in ("#", _("Format"), _("Kind"), _("Record"), _("Time (UTC)"), _("Case"),

@@ -35,6 +35,7 @@ def package_command(
 
     Example: vigilancia package ws --territory "CN Alfa" --output paquete_alfa.zip --paper a4
     """
+    from vigilancia.reports.package_map import render_package_map
     from vigilancia.services.package import build_package
     from vigilancia.services.workspace import open_workspace
 
@@ -43,7 +44,7 @@ def package_command(
     def go() -> Any:
         with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
             return build_package(store, settings, territory=territory, output=output,
-                                 paper=paper,
+                                 render_map=render_package_map, paper=paper,
                                  overwrite=overwrite, progress=tick)
 
     result = run_reported(go)

@@ -43,7 +43,7 @@ def _care_label(reason: CareReason) -> str:
 
 
 def _number(value: float, digits: int = 1) -> str:
-    from vigilancia.services.driver_text import number_text
+    from vigilancia.services.texts.drivers import number_text
 
     return number_text(value, digits)
 

@@ -61,9 +61,10 @@ def risk_assess(
 
     Example: vigilancia risk assess ws --as-of 2024-07-01 --incidents incidentes.csv
     """
+    from vigilancia.reports.risk_map import render_risk_map
     from vigilancia.services.risk import assess_risk, assessment_json, dumps
     from vigilancia.services.risk_export import export_risk
-    from vigilancia.services.risk_text import class_name, explain, factor_name
+    from vigilancia.services.texts.risk import class_name, explain, factor_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -73,7 +74,7 @@ def risk_assess(
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
             result = assess_risk(store, settings, as_of=when, incidents=incidents, progress=tick)
             folder = output or (workspace / "riesgo" / result.as_of.isoformat())
-            files = export_risk(result, store, folder)
+            files = export_risk(result, store, folder, render_map=render_risk_map)
         return result, files
 
     result, files = run_reported(go)

@@ -1,7 +1,7 @@
 """What a trainable driver model needs that is pure: label names, label policy, reasons.
 
 PURE: numpy and stdlib. The scikit-learn model itself lives in
-:mod:`vigilancia.services.classifier`; this module holds the rules it follows.
+:mod:`vigilancia.services.gbm`; this module holds the rules it follows.
 
 - :func:`parse_driver` reads a driver class as people write it, in English or
   Spanish, with or without accents (``"Minería"`` → :attr:`Driver.MINING`).

@@ -13,7 +13,9 @@ Reasons are language-neutral (a code and its numbers); the services render them
 in the user's language.
 
 Models register in :data:`MODELS` by name, built-ins through the same
-:func:`register_model` as plugins.
+:func:`register_model` as plugins: the services register the built-in models
+explicitly (:func:`vigilancia.services.driver_models.register_builtin_models`), never
+as a side effect of importing a module.
 """
 
 from __future__ import annotations

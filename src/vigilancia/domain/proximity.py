@@ -39,7 +39,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from vigilancia.domain.labelling import grown, point_in_ring
+from vigilancia.domain.labelling.geometry import point_in_ring
+from vigilancia.domain.labelling.scanline import grown
 
 __all__ = ["BoundaryIndex"]
 

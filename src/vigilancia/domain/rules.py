@@ -137,12 +137,10 @@ from numpy.typing import NDArray
 
 from vigilancia.domain.drivers import (
     DRIVERS,
-    MODELS,
     Driver,
     DriverPredictions,
     FeatureTable,
     Reason,
-    register_model,
 )
 
 __all__ = [
@@ -565,6 +563,3 @@ class RulesModel:
             out.append(tuple(reasons))
         return out
 
-
-if "rules" not in MODELS:
-    register_model("rules", RulesModel)

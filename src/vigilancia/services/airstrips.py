@@ -25,8 +25,8 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import DRIVERS, Driver
 from vigilancia.domain.rules import RulesModel
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
-from vigilancia.services.driver_text import prediction_text
 from vigilancia.services.export import ExportFormat, check_output, write_layer
+from vigilancia.services.texts.drivers import prediction_text
 
 if TYPE_CHECKING:
     import geopandas

@@ -360,7 +360,7 @@ def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, clearing_ids
 
 def parse_status(value: str) -> CaseStatus:
     """A status from its code or its Spanish/English name ("en campo", "in field"...)."""
-    from vigilancia.services.case_text import STATUS_ALIASES
+    from vigilancia.services.texts.cases import STATUS_ALIASES
 
     key = " ".join(str(value).strip().lower().replace("_", " ").split())
     if key in STATUS_ALIASES:

@@ -19,8 +19,9 @@ import numpy as np
 
 from vigilancia.domain.drivers import DRIVERS, DriverModel
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.services.driver_models import active_driver_model
 
-__all__ = ["ClassifyResult", "active_model", "classify_clearings"]
+__all__ = ["ClassifyResult", "classify_clearings"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,6 @@ class ClassifyResult:
         }
 
 
-def active_model(store: WorkspaceStore) -> DriverModel:
-    """The workspace's active trained model, or the rules when none has been trained."""
-    from vigilancia.services.classifier import active_driver_model
-
-    return active_driver_model(store)
-
-
 def classify_clearings(
     store: WorkspaceStore,
     *,
@@ -70,7 +64,7 @@ def classify_clearings(
     """
     from vigilancia.services.features import iter_clearing_features
 
-    chosen = model or active_model(store)
+    chosen = model or active_driver_model(store)
     names = [str(d) for d in DRIVERS]
     counts: Counter[str] = Counter()
     done = 0

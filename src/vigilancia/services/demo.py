@@ -1,4 +1,10 @@
-"""The demo: the whole monitoring cycle on a seeded sample region, offline."""
+"""The demo: the whole monitoring cycle on a seeded sample region, offline.
+
+The demo writes the risk map and the package's printable map with the renderers its
+caller passes (:func:`vigilancia.reports.risk_map.render_risk_map` and
+:func:`vigilancia.reports.package_map.render_package_map` in the shells): the
+reports layer sits above the services, which never import it.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,17 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.sample import SampleRegion, build_sample_region
 from vigilancia.services.airstrips import find_runways
 from vigilancia.services.cases import OpenCasesResult, open_cases
+from vigilancia.services.corridors import CorridorResult, build_corridors, export_corridors
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
-from vigilancia.services.package import PackageResult, build_package
+from vigilancia.services.package import PackageMapRenderer, PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.risk import RiskAssessment, assess_risk
-from vigilancia.services.risk_export import export_risk
-from vigilancia.services.routes import CorridorResult, build_corridors, export_corridors
-from vigilancia.services.sample_region import SampleRegion, build_sample_region
+from vigilancia.services.risk_export import RiskMapRenderer, export_risk
 from vigilancia.services.territories import TerritoryImportResult, import_territories
 from vigilancia.services.workspace import init_workspace
 
@@ -45,12 +51,21 @@ class DemoResult:
     package: PackageResult
 
 
-def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:
+def run_demo(
+    output: Path,
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    render_risk_map: RiskMapRenderer,
+    render_package_map: PackageMapRenderer,
+) -> DemoResult:
     """Build the sample region under ``output``; import territories and context layers
     (rivers, roads, exits, known airstrips); run ingest → clearings → placement → likely
     driver; export the clearings and the runway candidates; route the coca zones and
     runways to the exits (corridors); score community risk; open cases;
     plan a patrol of the community most at risk and build its offline package.
+    ``render_risk_map`` draws ``riesgo/riesgo.png`` and ``render_package_map`` the
+    package's ``mapa.pdf``.
 
     ``output`` is recreated from scratch so the demo gives the same answer every time.
     """
@@ -91,7 +106,7 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         written = export_corridors(corridors, output / "corredores", settings=settings)
         exports += [written.gpkg, written.density]
         risk = assess_risk(store, settings, progress=progress)
-        risk_files = export_risk(risk, store, output / "riesgo")
+        risk_files = export_risk(risk, store, output / "riesgo", render_map=render_risk_map)
         exports += [risk_files.csv, risk_files.png]
         cases = open_cases(store, settings, progress=progress)
         with_cases = {c.territory_id for c in store.cases.list(statuses=OPEN_STATUSES)}
@@ -100,7 +115,8 @@ def run_demo(output: Path, settings: Settings, progress: Progress | None = None)
         plan = plan_patrol(store, settings, territory=target, max_km=DEMO_PATROL_KM,
                            actor="demo")
         package = build_package(store, settings, territory=plan.territory_id,
-                                output=output / "paquete_patrulla.zip", progress=progress)
+                                output=output / "paquete_patrulla.zip",
+                                render_map=render_package_map, progress=progress)
         exports.append(package.output)
     finally:
         store.close()

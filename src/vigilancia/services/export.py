@@ -130,7 +130,7 @@ def _with_driver_text(frame: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
     import json
 
     from vigilancia.domain.drivers import Reason
-    from vigilancia.services.driver_text import prediction_text
+    from vigilancia.services.texts.drivers import prediction_text
 
     texts: list[str | None] = []
     for driver, p, reasons in zip(

@@ -16,7 +16,10 @@ one ZIP:
   verification form that reads it), for ODK Collect and KoboCollect;
 - ``mapa.pmtiles``: a vector tileset of the territory, cases and plan (zooms
   8-16), for offline maps;
-- ``mapa.pdf``: a one-page printable map with the visit order and a table;
+- ``mapa.pdf``: a one-page printable map with the visit order and a table,
+  drawn by the ``render_map`` the caller passes (a :data:`PackageMapRenderer`,
+  :func:`vigilancia.reports.package_map.render_package_map` in the shells: the
+  reports layer sits above the services, which never import it);
 - ``LEEME.txt``: what each file is and how to open it, in the user's language.
 
 Cases are numbered in visiting order (the plan's stops first, then the other
@@ -63,10 +66,10 @@ from vigilancia.io.package.odk import entity_geometry, write_entity_list
 from vigilancia.io.package.tiles import TileLayer, write_pmtiles
 from vigilancia.io.package.vectors import write_geojson, write_gpkg
 from vigilancia.io.store import WorkspaceStore
-from vigilancia.services.case_text import priority_text, status_name
 from vigilancia.services.cases import find_territory
-from vigilancia.services.driver_text import driver_name
-from vigilancia.services.driver_text import number_text as number
+from vigilancia.services.texts.cases import priority_text, status_name
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "MAX_PACKAGE_BYTES",
@@ -74,6 +77,7 @@ __all__ = [
     "PackageCase",
     "PackageFile",
     "PackageMap",
+    "PackageMapRenderer",
     "PackageResult",
     "build_package",
     "care_text",
@@ -124,8 +128,8 @@ class PackageCase:
 
 @dataclass(frozen=True)
 class PackageMap:
-    """What the printable map shows (drawn by
-    :func:`vigilancia.services.package_map.render_package_map`).
+    """What the printable map shows (drawn by a :data:`PackageMapRenderer`, such as
+    :func:`vigilancia.reports.package_map.render_package_map`).
 
     ``territory``: the community's boundary; ``cases`` in map-number order;
     ``route``: the plan's path (or None); ``start``: where the patrol leaves
@@ -146,6 +150,11 @@ class PackageMap:
     trails: tuple[BaseGeometry, ...]
     created: date
     paper: str = "a4"
+
+
+PackageMapRenderer = Callable[[PackageMap], bytes]
+"""Draws the printable map of a package: a :class:`PackageMap` in, the bytes of a one-page
+PDF out (:func:`vigilancia.reports.package_map.render_package_map`)."""
 
 
 @dataclass(frozen=True)
@@ -591,6 +600,7 @@ def build_package(
     *,
     territory: str | int,
     output: Path,
+    render_map: PackageMapRenderer,
     paper: str = "a4",
     overwrite: bool = False,
     progress: Progress | None = None,
@@ -599,14 +609,13 @@ def build_package(
 
     ``territory``: name or id (see :func:`~vigilancia.services.cases.find_territory`);
     ``output``: a folder, or a file ending in ``.zip`` for one ZIP (deflate);
+    ``render_map``: draws ``mapa.pdf`` (see :data:`PackageMapRenderer`);
     ``paper``: ``a4`` or ``letter`` (the printable map). An existing ZIP, or a
     folder with files, is replaced only with ``overwrite`` (in a folder, only the
     package's own files are replaced).
     Nothing is left half-written: the files are made in a temporary folder and
     moved into place at the end.
     """
-    from vigilancia.services.package_map import render_package_map
-
     del settings  # the package has no settings of its own yet; kept for the service signature
     tick = progress or (lambda stage, done, total: None)
     paper = paper.strip().lower()
@@ -688,7 +697,7 @@ def build_package(
             min_zoom=TILE_ZOOMS[0], max_zoom=TILE_ZOOMS[1],
         )
         done("mapa.pmtiles")
-        replace_bytes(work / "mapa.pdf", render_package_map(_map_data(
+        replace_bytes(work / "mapa.pdf", render_map(_map_data(
             found, pcs, plan, stops, created, context, paper)))
         done("mapa.pdf")
         names.append("LEEME.txt")

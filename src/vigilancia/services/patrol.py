@@ -52,8 +52,8 @@ from vigilancia.errors import InputError, NotFoundError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.services.cases import CASE_TERRITORY_KINDS, find_territory, update_case
+from vigilancia.services.corridors import route_params
 from vigilancia.services.risk import RUNWAY_PROBABILITY
-from vigilancia.services.routes import route_params
 
 if TYPE_CHECKING:
     from vigilancia.io.store import WorkspaceStore

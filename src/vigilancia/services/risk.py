@@ -55,7 +55,7 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
 from vigilancia.io.store import ClearingPoints, WorkspaceStore
-from vigilancia.services import routes as routes_service
+from vigilancia.services import corridors as corridors_service
 
 __all__ = [
     "BacktestResult",
@@ -463,7 +463,7 @@ def _score_all(
     else:
         sources[Factor.AIRSTRIPS] = runway_source
     runway_tree = shapely.STRtree(runways) if runways else None
-    exposure = routes_service.corridor_exposure(
+    exposure = corridors_service.corridor_exposure(
         store, [t for _u, t in units], as_of=corridor_as_of
     )
     if not exposure.available:

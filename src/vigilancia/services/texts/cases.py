@@ -19,8 +19,8 @@ from vigilancia.domain.cases import CaseStatus, PriorityTerm
 from vigilancia.domain.field import Verdict
 from vigilancia.i18n import _, get_language, ngettext
 from vigilancia.io.field.xlsform import VERDICT_LABELS
-from vigilancia.services.driver_text import driver_name
-from vigilancia.services.driver_text import number_text as number
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["STATUS_ALIASES", "opened_text", "priority_text", "status_name", "verdict_name"]
 

@@ -25,7 +25,7 @@ from vigilancia.domain.drivers import DRIVERS
 from vigilancia.errors import UnreadableFileError
 from vigilancia.i18n import _
 from vigilancia.services.classifier import Evaluation
-from vigilancia.services.driver_text import driver_name
+from vigilancia.services.texts.drivers import driver_name
 
 __all__ = ["method_name", "render_chart"]
 

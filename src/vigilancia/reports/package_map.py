@@ -1,9 +1,9 @@
 """The one-page printable map of an offline package (PDF, landscape A4 or letter).
 
 Render only: :class:`~vigilancia.services.package.PackageMap` in, PDF bytes
-out (matplotlib's PDF backend), like the risk map of
-:mod:`vigilancia.services.risk_export` (the import contract keeps ``reports``
-beside the CLI, which may not call it). The page holds:
+out (matplotlib's PDF backend). :func:`~vigilancia.services.package.build_package`
+takes :func:`render_package_map` as its ``render_map`` (the shells pass it), so the
+service writes ``mapa.pdf`` without importing this layer. The page holds:
 
 - the title (community and date) and a line on the cases and the plan;
 - the map: the territory, rivers, roads and trails around it, the cases'
@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _, ngettext
-from vigilancia.services.driver_text import driver_name
-from vigilancia.services.driver_text import number_text as number
-
-if TYPE_CHECKING:
-    from vigilancia.services.package import PackageMap
+from vigilancia.services.package import PAPERS, PackageMap
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["render_package_map"]
 
@@ -201,8 +199,6 @@ def render_package_map(data: PackageMap) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-
-    from vigilancia.services.package import PAPERS
 
     width, height = PAPERS[data.paper]
     fig = Figure(figsize=(width, height))

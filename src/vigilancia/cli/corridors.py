@@ -45,7 +45,7 @@ def routes_command(
 
     Example: vigilancia routes ws --as-of 2024-01-01 --output corredores
     """
-    from vigilancia.services.routes import build_corridors, export_corridors
+    from vigilancia.services.corridors import build_corridors, export_corridors
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -75,7 +75,7 @@ def _layer_name(kind: str) -> str:
 
 
 def _print_summary(result: Any) -> None:
-    from vigilancia.services.routes import mode_label
+    from vigilancia.services.corridors import mode_label
 
     summary = result.summary
     out.print(

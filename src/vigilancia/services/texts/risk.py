@@ -26,8 +26,8 @@ from typing import Any
 
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
 from vigilancia.i18n import _, ngettext
-from vigilancia.services.driver_text import count_of
-from vigilancia.services.driver_text import number_text as number
+from vigilancia.services.texts.drivers import count_of
+from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["class_name", "contribution_text", "explain", "factor_name"]
 

@@ -14,13 +14,8 @@ import shapely
 from rasterio.enums import Compression
 from scipy import ndimage
 
-from vigilancia.services.sample_region import (
-    BLOCK,
-    GFW_EPOCH,
-    PIXEL_DEG,
-    SampleRegion,
-    build_sample_region,
-)
+from vigilancia.sample import SampleRegion, build_sample_region
+from vigilancia.sample.frame import BLOCK, GFW_EPOCH, PIXEL_DEG
 
 EIGHT = np.ones((3, 3), bool)
 

@@ -1,0 +1,127 @@
+"""``vigilancia monitor``: the monitoring cycle, and its summary (shared with the demo)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
+from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
+from vigilancia.errors import InputError
+from vigilancia.i18n import _, ngettext
+from vigilancia.services.texts.drivers import driver_name
+
+
+def monitor_command(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    alerts: Annotated[
+        str,
+        typer.Option(
+            "--alerts",
+            help="Alert raster (.tif), folder of tiles, "
+            "COG URL, or vector alerts (.parquet/.csv/.geojson).",
+        ),
+    ],
+    since: Annotated[str | None, typer.Option(help="First alert date, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last alert date, YYYY-MM-DD.")] = None,
+    product: Annotated[str, typer.Option(help="auto|" + "|".join(ALL_PRODUCTS))] = "auto",
+    min_confidence: Annotated[str, typer.Option(help="low|high|highest")] = "low",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary.")
+    ] = False,
+    classify: Annotated[
+        bool,
+        typer.Option(
+            "--classify/--no-classify",
+            help="Predict the likely driver (coca, airstrip, mining...) of the new clearings.",
+        ),
+    ] = True,
+) -> None:
+    """Run the monitoring cycle: ingest alerts, group clearings, place them on territories,
+    predict their likely driver.
+
+    Example: vigilancia monitor ws --alerts alertas.tif --since 2024-01-01 --min-confidence high
+    """
+    from vigilancia.services.monitor import MonitorRequest, run_monitor
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        if product != "auto" and product not in ALL_PRODUCTS:
+            raise InputError(
+                _("unknown product {p}", p=product), hint="auto|" + "|".join(ALL_PRODUCTS)
+            )
+        try:
+            conf = Confidence.parse(min_confidence)
+        except ValueError:
+            raise InputError(_("--min-confidence must be low, high or highest")) from None
+        req = MonitorRequest(
+            alerts,
+            product,
+            parse_date(since, "--since"),
+            parse_date(until, "--until"),
+            conf,
+            classify=classify,
+        )
+        with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
+            return run_monitor(store, req, settings, tick)
+
+    result = run_reported(go)
+    if as_json:
+        # plain text for programs: no colours, no wrapping (and fast for thousands of territories)
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    print_monitor(result)
+
+
+def print_monitor(result: Any) -> None:
+    for b in result.batches:
+        if b.skipped:
+            out.print(_("Batch already ingested (nothing added): {source}", source=b.source))
+        else:
+            out.print(
+                ngettext(
+                    "Ingested {source} ({product}): {n} clearing, {area:.1f} ha",
+                    "Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                    b.clearings,
+                    source=b.source,
+                    product=b.product,
+                    area=b.area_ha,
+                )
+            )
+    table = Table(title=_("Clearings per territory"))
+    for col in (
+        _("Territory"),
+        _("Kind"),
+        _("Clearings"),
+        _("Area (ha)"),
+        _("First alert"),
+        _("Last alert"),
+    ):
+        table.add_column(col)
+    for t in result.territories:
+        table.add_row(
+            t.name,
+            _(str(t.kind)),
+            str(t.clearings),
+            f"{t.area_ha:.2f}",
+            str(t.first_date or ""),
+            str(t.last_date or ""),
+        )
+    out.print(table)
+    out.print(ngettext("Total: {n} clearing, {area:.1f} ha",
+                       "Total: {n} clearings, {area:.1f} ha",
+                       result.clearings, area=result.area_ha))
+    if result.drivers:
+        drivers = Table(title=_("Likely driver ({model})", model=result.model_version))
+        drivers.add_column(_("Driver"))
+        drivers.add_column(_("Clearings"))
+        for driver, n in result.drivers.items():
+            drivers.add_row(driver_name(driver), str(n))
+        out.print(drivers)

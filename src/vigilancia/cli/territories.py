@@ -1,0 +1,94 @@
+"""``vigilancia territories``: import and list community territories, reserves and areas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vigilancia.cli.common import out, run_reported, settings_from_env
+from vigilancia.domain.territories import TerritoryKind
+from vigilancia.i18n import _, ngettext
+
+territories_app = typer.Typer(
+    help="Community territories, reserves, protected areas and districts.", no_args_is_help=True
+)
+
+
+@territories_app.command("import")
+def territories_import(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+            "Esri JSON, KML, or an ArcGIS MapServer/N URL."
+        ),
+    ],
+    kind: Annotated[
+        TerritoryKind, typer.Option(help="What the polygons are.")
+    ] = TerritoryKind.COMMUNITY,
+    name_field: Annotated[
+        str | None, typer.Option(help="Field with the name (guessed if absent).")
+    ] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+) -> None:
+    """Import territory polygons; invalid geometry is repaired and reported.
+
+    Example: vigilancia territories import ws comunidades.gpkg --kind community --name-field nomcom
+    """
+    from vigilancia.services.territories import import_territories
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer)
+
+    res = run_reported(go)
+    if res.skipped_existing:
+        out.print(_("Already imported: {source} (nothing added)", source=res.source))
+        return
+    out.print(ngettext("{n} territory imported from {source}",
+                       "{n} territories imported from {source}",
+                       res.imported, source=res.source))
+    if res.repairs:
+        out.print(ngettext("{n} geometry repaired:", "{n} geometries repaired:", len(res.repairs)))
+        for r in res.repairs[:20]:
+            out.print(f"  - {r.feature}: {r.problem} → {r.action}", highlight=False)
+        if len(res.repairs) > 20:
+            out.print(_("  ... and {n} more", n=len(res.repairs) - 20))
+    for d in res.dropped[:20]:
+        out.print(f"  ! {d}", highlight=False)
+
+
+@territories_app.command("list")
+def territories_list(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    kind: Annotated[
+        TerritoryKind | None, typer.Option(help="Only territories of this kind.")
+    ] = None,
+) -> None:
+    """List the imported territories with their number (id), kind and tenure.
+
+    Example: vigilancia territories list ws --kind community
+    """
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return store.territories.list(None if kind is None else [kind])
+
+    found = run_reported(go)
+    table = Table(title=ngettext("{n} territory", "{n} territories", len(found)))
+    for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
+        table.add_column(col)
+    for t in found:
+        table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
+                      "-" if t.area_ha is None else f"{t.area_ha:,.0f}")
+    out.print(table)

@@ -1,0 +1,27 @@
+"""``vigilancia init``: create a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigilancia.cli.common import out, run_reported, settings_from_env
+from vigilancia.i18n import _
+
+
+def init_command(
+    workspace: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+    name: Annotated[str | None, typer.Option(help="Name of the organisation or region.")] = None,
+) -> None:
+    """Create a workspace.
+
+    Example: vigilancia init ~/monitoreo/kakataibo --name "Kakataibo"
+    """
+    from vigilancia.services.workspace import init_workspace
+
+    settings = settings_from_env()
+    store = run_reported(lambda: init_workspace(workspace, settings, name=name))
+    store.close()
+    out.print(_("Workspace created at {path}", path=workspace))
