@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -507,7 +508,8 @@ def _ingest_raster(
         batch_id = store.add_batch(conn, _new_batch(key, req, product, sha))
         # the nearest-boundary index is first needed at the first flush: the writer
         # thread, idle until then, builds it while the first strips are read and labelled
-        index_job = writer.submit(BoundaryIndex, near_rings)
+        # (each job runs in a copy of this context: errors are worded in the caller's language)
+        index_job = writer.submit(copy_context().run, BoundaryIndex, near_rings)
         pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
@@ -523,7 +525,8 @@ def _ingest_raster(
                 while pending:
                     pending.pop().result()
                 pending.append(
-                    writer.submit(store.add_clearings, conn, batch_id, clearings, placement)
+                    writer.submit(copy_context().run, store.add_clearings, conn, batch_id,
+                                  clearings, placement)
                 )
             if final:
                 while pending:

@@ -52,7 +52,7 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, get_language, ngettext, set_language
+from vigilancia.i18n import _, language, ngettext
 from vigilancia.io.field.xlsform import xlsform_path
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
@@ -267,16 +267,13 @@ def _visit_text(pc: PackageCase, stops: int) -> str:
 
 
 def _in_languages(make: Callable[[], str]) -> dict[str, str]:
-    """``make()`` rendered in Spanish and in English (the current language restored)."""
-    current = get_language()
-    try:
-        texts = {}
-        for lang in ("es", "en"):
-            set_language(lang)
+    """``make()`` rendered in Spanish and in English, each inside its own
+    :func:`~vigilancia.i18n.language` block (the caller's language is never switched)."""
+    texts = {}
+    for lang in ("es", "en"):
+        with language(lang):
             texts[lang] = make()
-        return texts
-    finally:
-        set_language(current)
+    return texts
 
 
 # --------------------------------------------------------------------------------------
@@ -470,8 +467,8 @@ def _odk_rows(pcs: Sequence[PackageCase], stops: int) -> list[dict[str, Any]]:
     for pc in pcs:
         c = pc.case
 
-        def label(pc: PackageCase = pc) -> str:
-            parts = [f"{pc.number} · {pc.code}", pc.driver or _("driver unknown"),
+        def label(pc: PackageCase = pc) -> str:  # every part in the language of the call
+            parts = [f"{pc.number} · {pc.code}", _driver_text(pc.case) or _("driver unknown"),
                      _("{ha} ha", ha=number(pc.case.area_ha, 1))]
             if pc.needs_care:
                 parts.append(_("care"))
