@@ -297,7 +297,7 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
         assert whole.clearings == 300
         monkeypatch.setattr(features, "PART_SIZE", 37)
         seen: list[tuple[int, int]] = []
-        parts = classify_clearings(store, progress=lambda d, t: seen.append((d, t)))
+        parts = classify_clearings(store, progress=lambda _s, d, t: seen.append((d, t)))
         assert len(seen) == 9 and seen[-1] == (300, 300)  # ceil(300 / 37) parts
         assert parts.by_driver == whole.by_driver
         assert parts.mean_completeness == pytest.approx(whole.mean_completeness)

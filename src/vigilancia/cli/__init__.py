@@ -108,8 +108,9 @@ def territories_import(
     settings = settings_from_env()
 
     def go() -> Any:
-        with open_workspace(workspace, settings) as store:
-            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer)
+        with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
+            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer,
+                                      progress=tick)
 
     res = run_reported(go)
     if res.skipped_existing:

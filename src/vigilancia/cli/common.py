@@ -20,6 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from vigilancia.config import Settings
 from vigilancia.errors import InputError, VigilanciaError
 from vigilancia.i18n import _, set_language
+from vigilancia.progress import Progress as ProgressCallback
+from vigilancia.progress import no_progress
 
 console = Console(stderr=True)
 out = Console()
@@ -60,9 +62,11 @@ def run_reported(fn: Callable[[], Any]) -> Any:
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
+    """A :class:`~vigilancia.progress.Progress` drawn as one rich bar per stage (the stage's
+    message id translated); nothing when ``enabled`` is false or stderr is no terminal."""
     if not enabled or not console.is_terminal:
-        yield lambda stage, done, total: None
+        yield no_progress
         return
     with Progress(
         TextColumn("{task.description}"),
@@ -75,8 +79,8 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
     ) as bar:
         tasks: dict[str, Any] = {}
 
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
+        def tick(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:  # total None: a bar that pulses until the total is known
                 tasks[stage] = bar.add_task(_(stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 

@@ -20,7 +20,7 @@ Every change is one transaction: a refused transition changes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -53,6 +53,7 @@ from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import ClearingColumns, WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 
 __all__ = [
     "CASE_TERRITORY_KINDS",
@@ -70,8 +71,6 @@ __all__ = [
 CASE_TERRITORY_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
 #: Clearings read with their polygons at once when opening cases (bounded memory).
 READ_CLEARINGS = 20_000
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ def open_cases(
     today). Clearings outside every community and reserve and farther than
     ``buffer_km`` from them are left alone.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     only = None if territory is None else find_territory(store, territory)
     territories = {t.id: t for t in store.territories(CASE_TERRITORY_KINDS)}
     # which clearings go into cases is decided first, without reading their polygons

@@ -11,11 +11,12 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.progress import Progress
 from vigilancia.services.airstrips import find_runways
 from vigilancia.services.cases import OpenCasesResult, open_cases
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
-from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
+from vigilancia.services.monitor import MonitorRequest, MonitorResult, run_monitor
 from vigilancia.services.package import PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.risk import RiskAssessment, assess_risk

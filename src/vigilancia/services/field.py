@@ -58,7 +58,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
@@ -94,6 +94,7 @@ from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.field import read_field_file, read_many
 from vigilancia.io.field.common import file_digest
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import (
     CASE_TERRITORY_KINDS,
     parse_case_id,
@@ -131,8 +132,6 @@ _LOCAL_ID = re.compile(r"^(row|feature|placemark|wpt|trk|rte)-[\d-]+$|^\d+$")
 _GLOBAL_ID_FORMATS = frozenset({"comapeo", "odk"})
 _CASE_CODE = re.compile(r"^\s*[Cc]-?\d{1,6}\s*$")
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
-
-Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------------------
@@ -717,7 +716,7 @@ def import_field(
     Raises :class:`~vigilancia.errors.StoreError` when the evidence folder or the
     database cannot be written; nothing is then stored in the database.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     given = [str(p) for p in paths]
     if not given:
         raise InputError(_("No files to import"),

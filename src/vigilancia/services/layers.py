@@ -37,8 +37,9 @@ from vigilancia.domain.territories import Repair
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
 from vigilancia.io.osm import is_osm, read_osm
-from vigilancia.io.sources.arcgis import Fetch, Progress
+from vigilancia.io.sources.arcgis import Fetch
 from vigilancia.io.vectors import VectorLayer, file_sha256
+from vigilancia.progress import Progress
 from vigilancia.services.territories import (
     jsonable,
     read_import_source,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
@@ -51,10 +51,8 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.vector_alerts import NEAREST_KINDS
-
-Progress = Callable[[str, int, int], None]
-"""Progress callback: (stage, done, total)."""
 
 #: Finished clearings are handed to the writer every this many strips.
 FLUSH_STRIPS = 4
@@ -425,7 +423,7 @@ def run_monitor(
 ) -> MonitorResult:
     """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
     t0 = time.perf_counter()
-    tick: Progress = progress or (lambda stage, done, total: None)
+    tick: Progress = progress or no_progress
     tally = _TerritoryTally()
     with _gc_paused():
         if _is_vector(request.source):
@@ -445,7 +443,7 @@ def run_monitor(
             tick("classify", 0, outcome.clearings)
             classified = classify_clearings(
                 store, batch_ids=[outcome.batch_id],
-                progress=lambda done, total: tick("classify", done, total),
+                progress=tick,
             )
             drivers, version = classified.counts(), classified.model_version
     return MonitorResult(

@@ -63,6 +63,7 @@ from vigilancia.io.package.odk import entity_geometry, write_entity_list
 from vigilancia.io.package.tiles import TileLayer, write_pmtiles
 from vigilancia.io.package.vectors import write_geojson, write_gpkg
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.case_text import priority_text, status_name
 from vigilancia.services.cases import find_territory
 from vigilancia.services.driver_text import driver_name
@@ -88,8 +89,6 @@ PAPERS: dict[str, tuple[float, float]] = {"a4": (11.69, 8.27), "letter": (11.0, 
 TILE_ZOOMS = (8, 16)
 #: How far (degrees) around the territory context lines are drawn on the map.
 CONTEXT_PAD_DEG = 0.02
-
-Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------------------
@@ -605,7 +604,7 @@ def build_package(
     from vigilancia.services.package_map import render_package_map
 
     del settings  # the package has no settings of its own yet; kept for the service signature
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     paper = paper.strip().lower()
     if paper not in PAPERS:
         raise InputError(_("Unknown paper size {paper!r}", paper=paper),

@@ -55,6 +55,7 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
 from vigilancia.io.store.workspace import ClearingPoints, WorkspaceStore
+from vigilancia.progress import Progress
 from vigilancia.services import routes as routes_service
 
 __all__ = [
@@ -95,8 +96,6 @@ GRID_FACTORS = (
     Factor.AIRSTRIPS,
     Factor.CORRIDORS,
 )
-
-Progress = Callable[[str, int, int], None]
 
 
 # ------------------------------------------------------------------ results

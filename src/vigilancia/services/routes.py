@@ -25,7 +25,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -60,6 +60,7 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import geopandas
@@ -82,8 +83,6 @@ __all__ = [
     "mode_label",
     "route_params",
 ]
-
-Progress = Callable[[str, int, int], None]
 
 #: File names written by :func:`export_corridors`.
 GPKG_FILE = "corredores.gpkg"
@@ -271,7 +270,7 @@ def build_corridors(
     stored in one transaction. A workspace without exits, origins or some
     layers is not an error: the result says what was missing.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     params = route_params(settings)
     stage = _("Reading the layers")
     tick(stage, 0, 3)

@@ -38,8 +38,9 @@ from vigilancia.domain.territories import (
 )
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _, ngettext
-from vigilancia.io.sources.arcgis import Fetch, Progress, fetch_layer, is_arcgis_url
+from vigilancia.io.sources.arcgis import Fetch, fetch_layer, is_arcgis_url
 from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
+from vigilancia.progress import Progress
 
 __all__ = ["TerritoryImportResult", "TerritoryStore", "import_territories"]
 
