@@ -49,7 +49,7 @@ from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
-from vigilancia.errors import ConflictError, InputError, NotFoundError
+from vigilancia.errors import ConflictError, InputError, NotFoundError, action
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import ClearingColumns, WorkspaceStore
@@ -116,7 +116,8 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
         )
     raise NotFoundError(
         _("No community territory or reserve called {name!r} in this workspace", name=text),
-        hint=_("list them with: vigilancia territories list WORKSPACE"),
+        hint=_("see the list of territories"),
+        actions=action("territories.list"),
     )
 
 
@@ -428,7 +429,7 @@ def update_case(
     values: dict[str, Any] = {}
     extra = dict(detail or {})
 
-    def move(to: CaseStatus, action: str, info: dict[str, Any]) -> None:
+    def move(to: CaseStatus, what: str, info: dict[str, Any]) -> None:
         nonlocal current
         try:
             check_transition(current, to)
@@ -436,10 +437,10 @@ def update_case(
             raise ConflictError(
                 _("Case {case} is {status} and cannot become {new}",
                   case=case.code, status=current.value, new=to.value),
-                hint=_("see its history with: vigilancia cases show WORKSPACE {case}",
-                       case=case.code),
+                hint=_("see its history"),
+                actions=action("cases.show", case=case.code),
             ) from None
-        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action=action,
+        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action=what,
                                 from_status=current, to_status=to, detail=info | extra))
         current = to
         values["status"] = to
@@ -456,7 +457,7 @@ def update_case(
     if status is not None and verdict is None:
         if status is CaseStatus.VERIFIED:
             raise InputError(_("A case is verified with a verdict"),
-                             hint=_("give --verdict, e.g. --verdict coca_confirmed"))
+                             hint=_("give the verdict, e.g. coca_confirmed"), inputs="verdict")
         move(CaseStatus(status), "status", {})
     if verdict is not None:
         verdict = Verdict(verdict)

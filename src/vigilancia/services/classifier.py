@@ -88,7 +88,7 @@ from vigilancia.domain.drivers import (
     FeatureTable,
     register_model,
 )
-from vigilancia.errors import InputError, StoreError
+from vigilancia.errors import InputError, StoreError, action
 from vigilancia.i18n import _
 
 if TYPE_CHECKING:
@@ -314,8 +314,9 @@ class GBMDriverModel:
             raise StoreError(
                 _("the stored model holds types vigilancia does not trust: {types}",
                   types=", ".join(extra[:5])),
-                hint=_("train the model again with: vigilancia classifier train"),
+                hint=_("train the model again"),
                 source=source,
+                actions=action("classifier.train"),
             )
         try:
             state = sio.loads(blob, trusted=sorted(untrusted))
@@ -340,8 +341,9 @@ class GBMDriverModel:
 def _bad_model(source: str) -> StoreError:
     return StoreError(
         _("the stored model could not be read"),
-        hint=_("train the model again with: vigilancia classifier train"),
+        hint=_("train the model again"),
         source=source,
+        actions=action("classifier.train"),
     )
 
 
@@ -430,10 +432,9 @@ def _label_error(plan: LabelPlan) -> InputError:
         )
     return InputError(
         msg,
-        hint=_(
-            "predictions stay with the rules model; import more labels with "
-            "vigilancia labels import, or add patrol verdicts"
-        ),
+        hint=_("predictions stay with the rules model; import more labels, or add patrol "
+               "verdicts"),
+        actions=action("labels.import"),
     )
 
 
@@ -864,8 +865,10 @@ def evaluate(
     if not ids:
         raise InputError(
             _("there are no labels to evaluate against"),
-            hint=_("import labels with vigilancia labels import, or give a file with --labels"),
+            hint=_("import labels, or give a file of labels"),
             source=source,
+            inputs="labels_path",
+            actions=action("labels.import"),
         )
     table = _features_for(store, ids)
     params = GBMParams()

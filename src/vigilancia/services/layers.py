@@ -112,7 +112,8 @@ def parse_kind(kind: ContextKind | str) -> ContextKind:
                 kind=str(kind),
                 kinds=", ".join(k.value for k in ContextKind),
             ),
-            hint=_("choose one of the kinds listed with --kind"),
+            hint=_("choose one of the kinds listed"),
+            inputs="kind",
         ) from None
 
 

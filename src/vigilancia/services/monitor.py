@@ -74,8 +74,10 @@ class MonitorRequest:
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
             raise InputError(
-                _("--since {since} is after --until {until}", since=self.since, until=self.until),
+                _("the first date {since} is after the last date {until}", since=self.since,
+                  until=self.until),
                 hint=_("swap the dates"),
+                inputs=("since", "until"),
             )
 
 
@@ -150,8 +152,9 @@ def detect_product(source: str, info: RasterInfo | None) -> str:
             len(info.band_names),
             names=", ".join(info.band_names),
         ),
-        hint=_("name it with --product gfw|radd-gee|glad-l-gee|glad-s2|hansen|mapbiomas"),
+        hint=_("name the product: gfw, radd-gee, glad-l-gee, glad-s2, hansen or mapbiomas"),
         source=source,
+        inputs="product",
     )
 
 
@@ -478,8 +481,9 @@ def _ingest_raster(
     if product not in RASTER_PRODUCTS:
         raise InputError(
             _("{product} is not a raster product", product=product),
-            hint=_("use --product auto or a raster product"),
+            hint=_("let the product be detected (auto) or name a raster product"),
             source=req.source,
+            inputs="product",
         )
     bands = _band_map(product, info)
     sha = fingerprint(info)
@@ -570,8 +574,9 @@ def _out_of_range(
             col=col,
             expected=expected,
         ),
-        hint=_("check --product, or that the file is the product it claims to be"),
+        hint=_("check the product named, or that the file is the product it claims to be"),
         source=source,
+        inputs="product",
     )
 
 
@@ -589,8 +594,9 @@ def _ingest_vector(
     if product != "mapbiomas":
         raise InputError(
             _("{product} is not a vector product", product=product),
-            hint=_("use --product mapbiomas for vector alert files"),
+            hint=_("vector alert files are of the product mapbiomas"),
             source=req.source,
+            inputs="product",
         )
     h = hashlib.sha256()
     with open(req.source, "rb") as fh:

@@ -733,15 +733,15 @@ def _check_output(output: Path, *, zipped: bool, overwrite: bool) -> None:
         return
     if zipped and output.exists():
         raise ConflictError(_("{path} already exists", path=output),
-                            hint=_("give another name, or --overwrite to replace it"))
+                            hint=_("give another name, or replace it"), inputs="overwrite")
     if not zipped and output.exists():
         if not output.is_dir():
             raise InputError(_("{path} exists and is not a folder", path=output),
                              hint=_("give a folder, or a name ending in .zip"))
         if any(output.iterdir()):
             raise ConflictError(_("The folder {path} is not empty", path=output),
-                                hint=_("give a new folder, or --overwrite to replace the "
-                                       "package's files in it"))
+                                hint=_("give a new folder, or replace the package's files "
+                                       "in it"), inputs="overwrite")
 
 
 def _publish(work: Path, names: Sequence[str], output: Path, *, zipped: bool,

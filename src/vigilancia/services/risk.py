@@ -50,7 +50,7 @@ from vigilancia.domain.territories import (
     TerritoryKind,
     normalise_name,
 )
-from vigilancia.errors import InputError
+from vigilancia.errors import InputError, action
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
@@ -643,8 +643,9 @@ def assess_risk(
     if not units:
         raise InputError(
             _("the workspace has no community territories or districts to score"),
-            hint=_("import them with vigilancia territories import WORKSPACE FILE "
-                   "--kind community (or --kind district)"),
+            hint=_("import the community territories or the districts"),
+            actions=(action("territories.import", kind="community"),
+                     action("territories.import", kind="district")),
         )
     points = store.clearing_points()
     if as_of is None:
@@ -725,7 +726,9 @@ def backtest(
     if not chosen:
         raise InputError(
             _("the workspace has no {unit} polygons for the back-test", unit=unit),
-            hint=_("import them with vigilancia territories import, or use --unit grid"),
+            hint=_("import them, or score grid cells instead (unit grid)"),
+            inputs="unit",
+            actions=action("territories.import", kind=kinds[0].value),
         )
     units = [(RiskUnit(f"{unit}:{t.id}", t.name, "district" if unit == "district"
                        else "community", t.id, t.geometry), t) for t in chosen]
@@ -785,7 +788,8 @@ def _grid_backtest(
 ) -> BacktestResult:
     aoi = store.area_of_interest() or store.clearings_extent()
     if aoi is None:  # pragma: no cover - points exist, so an extent does
-        raise InputError(_("the workspace has no alerts"), hint=_("run vigilancia monitor"))
+        raise InputError(_("the workspace has no alerts"), hint=_("ingest alerts first"),
+                         actions=action("monitor"))
     crs = local_equal_area(*_centre(aoi))
     frame = _frame(points, cutoff, aoi, cell_km, crs)
     grid = frame.grid
