@@ -183,7 +183,7 @@ def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
 
 def test_backtest_grid_and_territory(workspace):
     res = backtest(workspace, SETTINGS, cutoff=AS_OF, horizon_months=12, unit="grid", cell_km=1)
-    data = res.as_dict()
+    data = res.to_dict()
     assert data["unit"] == "grid" and data["units"] > 100
     for key in ("top1_capture", "top5_capture", "top10_capture", "auc"):
         assert key in data and key in data["baseline"]

@@ -6,8 +6,6 @@ one-line message (file, problem, fix) and an exit code; nothing else leaks.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +18,7 @@ from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.common import (
     out,
     parse_date,
+    print_json,
     progress_bar,
     run_reported,
     settings_from_env,
@@ -75,8 +74,12 @@ def init(
     from vigilancia.services.workspace import init_workspace
 
     settings = settings_from_env()
-    store = run_reported(lambda: init_workspace(workspace, settings, name=name))
-    store.close()
+
+    def go() -> None:
+        with init_workspace(workspace, settings, name=name):
+            pass
+
+    run_reported(go)
     out.print(_("Workspace created at {path}", path=workspace))
 
 
@@ -140,13 +143,14 @@ def territories_list(
 
     Example: vigilancia territories list ws --kind community
     """
+    from vigilancia.services.territories import list_territories
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            return store.territories(None if kind is None else [kind])
+            return list_territories(store, None if kind is None else [kind])
 
     found = run_reported(go)
     table = Table(title=ngettext("{n} territory", "{n} territories", len(found)))
@@ -216,8 +220,7 @@ def monitor(
 
     result = run_reported(go)
     if as_json:
-        # plain text for programs: no colours, no wrapping (and fast for thousands of territories)
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        print_json(result)
         return
     _print_monitor(result)
 

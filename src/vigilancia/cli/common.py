@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from vigilancia.errors import Action, InputError, VigilanciaError
 from vigilancia.i18n import _, set_language
 from vigilancia.progress import Progress as ProgressCallback
 from vigilancia.progress import no_progress
+from vigilancia.results import to_json
 
 console = Console(stderr=True)
 out = Console()
@@ -170,6 +172,12 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
             bar.update(tasks[stage], completed=done, total=total)
 
         yield tick
+
+
+def print_json(value: Any) -> None:
+    """``value`` (a result, or a list of results) as JSON on stdout, through the one
+    encoder of :mod:`vigilancia.results`: plain text for programs, no colours, no wrapping."""
+    sys.stdout.write(to_json(value) + "\n")
 
 
 def parse_date(value: str | None, option: str) -> date | None:

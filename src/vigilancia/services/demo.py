@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
@@ -33,6 +34,8 @@ DEMO_PATROL_KM = 20.0
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo made: the sample region, the workspace and each step's result."""
+
     region: SampleRegion
     workspace: Path
     imports: list[TerritoryImportResult]
@@ -44,6 +47,24 @@ class DemoResult:
     cases: OpenCasesResult
     plan: PatrolPlan
     package: PackageResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the region's description and extent, the workspace, the files
+        exported and each step's result."""
+        return {
+            "region": {"description": self.region.description, "bounds": self.region.bounds,
+                       "seed": self.region.seed, "size": self.region.size},
+            "workspace": self.workspace,
+            "imports": list(self.imports),
+            "layers": list(self.layers),
+            "monitor": self.monitor,
+            "exports": list(self.exports),
+            "corridors": self.corridors,
+            "risk": self.risk,
+            "cases": self.cases,
+            "plan": self.plan,
+            "package": self.package,
+        }
 
 
 def run_demo(output: Path, settings: Settings, progress: Progress | None = None) -> DemoResult:

@@ -23,7 +23,7 @@ distances to it are unknown).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -99,6 +99,24 @@ class LayerImportResult:
     ids: list[int] = field(default_factory=list)
     import_id: int | None = None
     sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: source, kind, counts by geometry family, repairs, dropped
+        features, the fields used, ids and hash."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "imported": self.imported,
+            "skipped_existing": self.skipped_existing,
+            "geometries": dict(self.geometries),
+            "repairs": [asdict(r) for r in self.repairs],
+            "dropped": list(self.dropped),
+            "name_field": self.name_field,
+            "class_field": self.class_field,
+            "ids": list(self.ids),
+            "import_id": self.import_id,
+            "sha256": self.sha256,
+        }
 
 
 def parse_kind(kind: ContextKind | str) -> ContextKind:

@@ -156,6 +156,10 @@ class PackageFile:
     size: int
     description: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``name``, ``size`` (bytes), ``description``."""
+        return {"name": self.name, "size": self.size, "description": self.description}
+
 
 @dataclass(frozen=True)
 class PackageResult:
@@ -176,6 +180,23 @@ class PackageResult:
     def fits_messaging(self) -> bool:
         """Whether the package is under :data:`MAX_PACKAGE_BYTES`."""
         return self.total_bytes < MAX_PACKAGE_BYTES
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: where, the community, its files and sizes (bytes), cases,
+        stops, plan and warnings."""
+        return {
+            "output": self.output,
+            "territory": self.territory,
+            "files": list(self.files),
+            "total_bytes": self.total_bytes,
+            "fits_messaging": self.fits_messaging,
+            "cases": self.cases,
+            "stops": self.stops,
+            "plan_id": self.plan_id,
+            "zipped": self.zipped,
+            "tiles_max_zoom": self.tiles_max_zoom,
+            "warnings": list(self.warnings),
+        }
 
 
 def human_size(n: int) -> str:

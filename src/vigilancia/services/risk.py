@@ -13,9 +13,8 @@ caught, next to the persistence baseline (each unit's own past alert area).
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -57,6 +56,7 @@ from vigilancia.io.incidents import Incident, read_incidents
 from vigilancia.io.store.workspace import ClearingPoints, WorkspaceStore
 from vigilancia.progress import Progress
 from vigilancia.services import routes as routes_service
+from vigilancia.services.risk_text import explain
 
 __all__ = [
     "BacktestResult",
@@ -133,6 +133,33 @@ class RiskAssessment:
             out[s.risk_class.value] = out.get(s.risk_class.value, 0) + 1
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ranked table as plain data, each unit with its explanation in the language
+        of the call (:func:`~vigilancia.services.risk_text.explain`) and its contributions."""
+        return {
+            "as_of": self.as_of,
+            "assessment_id": self.assessment_id,
+            "units": len(self.scores),
+            "classes": self.class_counts(),
+            "weights": dict(self.weights),
+            "missing": dict(self.missing),
+            "ranking": [
+                {
+                    "rank": s.rank,
+                    "key": s.key,
+                    "name": s.name,
+                    "unit": self.units[s.key].kind,
+                    "territory_id": self.units[s.key].territory_id,
+                    "score": round(s.score, 2),
+                    "risk_class": s.risk_class,
+                    "coverage": round(s.coverage, 4),
+                    "explanation": explain(s),
+                    "contributions": [c.as_dict() for c in s.contributions],
+                }
+                for s in self.scores
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class BacktestResult:
@@ -154,7 +181,7 @@ class BacktestResult:
     factors: tuple[str, ...]
     missing: Mapping[str, str]
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``top1_capture``..., ``auc`` and ``baseline.*`` named plainly."""
         lift = {
             k: (None if v is None or self.baseline.get(k) is None
@@ -839,35 +866,3 @@ def _distance_km(grid: Grid, gx: NDArray[np.float64], gy: NDArray[np.float64],
     _idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     out: NDArray[np.float64] = (np.asarray(dist) / 1000.0).reshape(grid.shape)
     return out
-
-
-def assessment_json(result: RiskAssessment, explain: Callable[[RiskScore], str]) -> dict[str, Any]:
-    """The ranked table as JSON-ready data (``explain`` renders each unit's sentence)."""
-    return {
-        "as_of": result.as_of.isoformat(),
-        "assessment_id": result.assessment_id,
-        "units": len(result.scores),
-        "classes": result.class_counts(),
-        "weights": {f.value: w for f, w in result.weights.items()},
-        "missing": {f.value: r for f, r in result.missing.items()},
-        "ranking": [
-            {
-                "rank": s.rank,
-                "key": s.key,
-                "name": s.name,
-                "unit": result.units[s.key].kind,
-                "territory_id": result.units[s.key].territory_id,
-                "score": round(s.score, 2),
-                "risk_class": s.risk_class.value,
-                "coverage": round(s.coverage, 4),
-                "explanation": explain(s),
-                "contributions": [c.as_dict() for c in s.contributions],
-            }
-            for s in result.scores
-        ],
-    }
-
-
-def dumps(data: Mapping[str, Any]) -> str:
-    """JSON text (UTF-8, readable) of a result dict."""
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)

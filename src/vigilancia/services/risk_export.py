@@ -30,8 +30,9 @@ from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.i18n import _
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.store.workspace import WorkspaceStore
+from vigilancia.results import to_json
 from vigilancia.services.export import write_layer
-from vigilancia.services.risk import RiskAssessment, assessment_json, dumps
+from vigilancia.services.risk import RiskAssessment
 from vigilancia.services.risk_text import class_name, explain, factor_name
 
 if TYPE_CHECKING:
@@ -56,6 +57,10 @@ class RiskFiles:
     json: Path
     gpkg: Path
     png: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The paths by kind: ``csv``, ``json``, ``gpkg``, ``png``."""
+        return {"csv": self.csv, "json": self.json, "gpkg": self.gpkg, "png": self.png}
 
 
 def _frame(result: RiskAssessment) -> geopandas.GeoDataFrame:
@@ -99,7 +104,7 @@ def export_risk(result: RiskAssessment, store: WorkspaceStore, output: Path) -> 
                       output / "riesgo.png")
     table = frame.drop(columns="geometry")
     replace_bytes(files.csv, table.to_csv(index=False).encode("utf-8-sig"))
-    replace_bytes(files.json, dumps(assessment_json(result, explain)).encode("utf-8"))
+    replace_bytes(files.json, to_json(result).encode("utf-8"))
     files.gpkg.unlink(missing_ok=True)
     write_layer(frame, files.gpkg, "gpkg", "riesgo")
     replace_bytes(files.png, render_map(result, store))

@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,6 +245,36 @@ class CorridorResult:
     network: dict[str, int]
     crs: CRS
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no geometry): the run, its counts, origins, exits, routes (km
+        by family, hours), what was missing, and each territory's exposure (km)."""
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "summary": dict(self.summary),
+            "origins": [asdict(o) for o in self.origins],
+            "exits": [asdict(e) for e in self.exits],
+            "routes": [
+                {"id": r.id, "origin": r.origin, "exit": r.exit_name, "modes": list(r.modes),
+                 "length_km": r.length_km, "cost_h": r.cost_h, "family_km": dict(r.family_km)}
+                for r in self.routes
+            ],
+            "unreachable": list(self.unreachable),
+            "missing_layers": list(self.missing_layers),
+            "no_exits": self.no_exits,
+            "exposure": {
+                "available": self.exposure.available,
+                "missing": self.exposure.missing,
+                "territories": [
+                    {"territory_id": tid, "distance_km": e.distance_km,
+                     "crossing": list(e.crossing), "labels": list(e.labels)}
+                    for tid, e in self.exposure.items()
+                ],
+            },
+            "params": dict(self.params),
+            "network": dict(self.network),
+        }
 
 
 
@@ -655,6 +685,11 @@ class CorridorExport:
     gpkg: Path
     density: Path
     density_cell_m: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the two files and the density cell size (m)."""
+        return {"gpkg": self.gpkg, "density": self.density,
+                "density_cell_m": self.density_cell_m}
 
 
 def export_corridors(
