@@ -1,4 +1,10 @@
-"""What every command group shares: consoles, settings, error handling, progress, dates.
+"""What every command group shares: consoles, settings, error handling, progress, dates,
+JSON output.
+
+Errors reach the user through :func:`run_reported`, which words the inputs and actions an
+error points at (:mod:`vigilancia.errors`) with the CLI's own options and commands: the
+tables :data:`OPTIONS` and :data:`COMMANDS` are the one place where that wording lives.
+``--json`` output goes through :func:`print_json` (:mod:`vigilancia.results`).
 
 Command groups live in their own modules (``cli/layers.py``, ``cli/classifier.py``...),
 build a ``typer.Typer`` and are registered in ``cli/__init__.py``.
