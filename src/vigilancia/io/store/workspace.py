@@ -57,7 +57,7 @@ from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, Pri
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.context import ContextFeatures, ContextKind
 from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
-from vigilancia.errors import ConflictError, NotFoundError, StoreError
+from vigilancia.errors import ConflictError, NotFoundError, StoreError, action
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.store import schema as s
@@ -1580,7 +1580,8 @@ class WorkspaceStore:
         ):
             raise NotFoundError(
                 _("there is no driver model with version {version}", version=version),
-                hint=_("see the stored models with: vigilancia classifier status"),
+                hint=_("see the stored models"),
+                actions=action("classifier.status"),
             )
         conn.execute(sa.update(t).where(t.c.active == sa.true()).values(active=False))
         if version is not None:
@@ -2000,7 +2001,8 @@ class WorkspaceStore:
         if not found:
             raise NotFoundError(
                 _("No case {case} in this workspace", case=f"C-{int(case_id):04d}"),
-                hint=_("list the cases with: vigilancia cases list WORKSPACE"),
+                hint=_("see the list of cases"),
+                actions=action("cases.list"),
             )
         return found[0]
 
