@@ -2,10 +2,21 @@
 
 import ast
 import string
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from pathlib import Path
 
 import vigilancia
-from vigilancia.i18n import _, ngettext, plural_translations, set_language, translations
+from vigilancia.i18n import (
+    _,
+    get_language,
+    language,
+    ngettext,
+    plural_translations,
+    set_language,
+    translations,
+)
 
 SRC = Path(vigilancia.__file__).parent
 
@@ -123,3 +134,131 @@ def test_spanish_is_the_default_and_english_available():
     set_language("es")
 
 
+
+
+# ------------------------------------------------------------------ language per call
+
+
+def _risk_score():
+    from vigilancia.domain.risk import Factor, FactorValue, score_unit
+
+    return score_unit("territory:1", "Comunidad X", [
+        FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
+        FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 1, "within_km": 5.0}),
+        FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
+    ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
+
+
+def test_two_threads_render_the_same_result_each_in_its_own_language():
+    """Two requests at once, one in Spanish and one in English, render the same risk
+    explanation and package case texts; the barrier makes every render overlap."""
+    from vigilancia.domain.patrols import CareReason
+    from vigilancia.services.package import care_text
+    from vigilancia.services.texts.risk import explain
+
+    score = _risk_score()
+    care = [CareReason("airstrip", 965.0, "Pista Sur"), CareReason("camp", 1210.0, None)]
+    rounds = 40
+    barrier = threading.Barrier(2, timeout=30)
+    seen: dict[str, list[tuple[str, str]]] = {}
+    errors: list[BaseException] = []
+
+    def request(lang: str) -> None:
+        try:
+            with language(lang):
+                texts = []
+                for _round in range(rounds):
+                    barrier.wait()
+                    first = explain(score)
+                    barrier.wait()
+                    texts.append((first, care_text(care)))
+                seen[lang] = texts
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=request, args=(lang,)) for lang in ("es", "en")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    es = {"Comunidad X: riesgo crítico (76 pts): territorio sin título, 1 pista a menos de "
+          "5 km, 14 claros nuevos en 3 meses"}
+    en = {"Comunidad X: critical risk (76 pts): untitled territory, 1 airstrip within 5 km, "
+          "14 new clearings in 3 months"}
+    assert {" ".join(a.split()) for a, _b in seen["es"]} == es
+    assert {" ".join(a.split()) for a, _b in seen["en"]} == en
+    assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1,210 m"}
+    assert {b for _a, b in seen["en"]} == {"known airstrip at 960 m, camp at 1,210 m"}
+    assert get_language() == "es"  # the caller's language never moved
+
+
+def test_rendering_both_languages_does_not_switch_another_thread():
+    """The package renders its ODK labels in Spanish and in English; a request rendering
+    Spanish at the same moment keeps Spanish throughout."""
+    from vigilancia.services.package import _in_languages
+    from vigilancia.services.texts.risk import explain
+
+    score = _risk_score()
+    barrier = threading.Barrier(2, timeout=30)
+    other: list[str] = []
+
+    def make() -> str:
+        barrier.wait()  # the other thread renders while this one is in es, then in en
+        text = explain(score)
+        barrier.wait()
+        return text
+
+    def spanish_request() -> None:
+        for _round in range(2):
+            barrier.wait()
+            other.append(explain(score))
+            barrier.wait()
+
+    thread = threading.Thread(target=spanish_request)
+    with language("en"):
+        thread.start()
+        both = _in_languages(make)
+        assert get_language() == "en"
+    thread.join(60)
+    assert "riesgo crítico" in both["es"] and "critical risk" in both["en"]
+    assert len(other) == 2 and all("riesgo crítico" in t for t in other)
+
+
+def test_worker_threads_start_in_spanish_unless_they_copy_the_context():
+    """Python starts a pool's thread with an empty context: work that words text for the
+    caller runs in a copy of the caller's context."""
+    with language("en"), ThreadPoolExecutor(1) as pool:
+        bare = pool.submit(_, "Written: {path}", path="a").result()
+        copied = pool.submit(copy_context().run, _, "Written: {path}", path="a").result()
+    assert (bare, copied) == ("Escrito: a", "Written: a")
+
+
+def test_language_block_restores_the_language_before_it():
+    set_language("en")
+    with language("es"):
+        assert _("Written: {path}", path="a") == "Escrito: a"
+        with language("en_US") as lang:
+            assert lang == "en" and get_language() == "en"
+        assert get_language() == "es"
+    assert get_language() == "en"
+    set_language("es")
+
+
+def test_every_po_file_of_a_language_is_read_and_merged(tmp_path):
+    from vigilancia.i18n import read_catalogs
+
+    head = ('msgid ""\nmsgstr ""\n"Language: es\\n"\n'
+            '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n'
+            '"Content-Type: text/plain; charset=UTF-8\\n"\n\n')
+    (tmp_path / "a.po").write_text(
+        head + 'msgid "river"\nmsgstr "río"\n\nmsgid "road"\nmsgstr "carretera"\n\n'
+        'msgid "{n} trail"\nmsgid_plural "{n} trails"\nmsgstr[0] "{n} trocha"\n'
+        'msgstr[1] "{n} trochas"\n', encoding="utf-8")
+    (tmp_path / "b.po").write_text(
+        head + 'msgid "road"\nmsgstr "camino"\n\nmsgid "camp"\nmsgstr "campamento"\n',
+        encoding="utf-8")
+    cat = read_catalogs([tmp_path / "a.po", tmp_path / "b.po"], "es")
+    assert cat.messages == {"river": "río", "road": "camino", "camp": "campamento"}
+    assert cat.plurals == {("{n} trail", "{n} trails"): ("{n} trocha", "{n} trochas")}

@@ -1,8 +1,19 @@
 """Translations for everything a person reads.
 
-Message ids are English; catalogs live in ``locale/<lang>/LC_MESSAGES/vigilancia.po``
-and are read directly with Babel (no compile step). Spanish is the default.
+Message ids are English; catalogs live in ``locale/<lang>/LC_MESSAGES/*.po`` (every
+``.po`` file of that folder, merged, so that a feature area may keep its own catalog
+file) and are read directly with Babel (no compile step). Spanish is the default.
 Placeholders are named: ``_("Written: {path}", path="casos.gpx")``.
+
+The language belongs to the call, not to the process: it is kept in a
+:class:`~contextvars.ContextVar`. A shell sets it once at start-up
+(:func:`set_language`); a web request, or a service that renders the same text in
+several languages, renders inside ``with language("en"): ...``, which sets it for the
+block and restores it afterwards. Two threads (two requests) never see each other's
+language. A thread started with :mod:`threading` or a
+:class:`~concurrent.futures.ThreadPoolExecutor` starts with an empty context, hence in
+Spanish: work that produces user text in a worker thread runs in a copy of the
+caller's context (``pool.submit(contextvars.copy_context().run, fn, ...)``).
 
 A sentence that counts something goes through :func:`ngettext`, which picks the
 singular or the plural form by the count ``n`` (also the ``{n}`` placeholder); the
@@ -17,18 +28,29 @@ catalog holds such a message as a gettext plural entry (``msgid_plural``,
 '1 claro'
 >>> ngettext("{n} clearing", "{n} clearings", 1_250, n="1.250")
 '1.250 claros'
+>>> with language("en"):
+...     _("Written: {path}", path="casos.gpx")
+'Written: casos.gpx'
+>>> get_language()
+'es'
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import NamedTuple
 
 DEFAULT_LANGUAGE = "es"
 SUPPORTED = ("es", "en")
 
-_current = DEFAULT_LANGUAGE
+#: The language of the current call (thread, task or ``with language(...)`` block).
+_current: ContextVar[str] = ContextVar("vigilancia_language", default=DEFAULT_LANGUAGE)
 
 
 class _Catalog(NamedTuple):
@@ -38,27 +60,41 @@ class _Catalog(NamedTuple):
 
 @cache
 def _catalog(lang: str) -> _Catalog:
-    messages: dict[str, str] = {}
-    plurals: dict[tuple[str, str], tuple[str, ...]] = {}
     if lang == "en":
-        return _Catalog(messages, plurals)
+        return _Catalog({}, {})
+    return read_catalogs(_catalog_files(lang), lang)
+
+
+def read_catalogs(files: Iterable[Traversable | Path], lang: str) -> _Catalog:
+    """The entries of ``files`` (``.po``), merged in the order given: a later file's entry
+    wins over an earlier one with the same id. Fuzzy and untranslated entries are left out."""
     from babel.messages.pofile import read_po
 
-    ref = resources.files("vigilancia") / "locale" / lang / "LC_MESSAGES" / "vigilancia.po"
-    if not ref.is_file():
-        return _Catalog(messages, plurals)
-    with ref.open("rb") as fh:
-        cat = read_po(fh, locale=lang)
-    for m in cat:
-        if not m.id or m.fuzzy:
-            continue
-        if isinstance(m.id, tuple):  # a plural entry: (msgid, msgid_plural), forms in order
-            forms = tuple(str(s) for s in m.string or ())
-            if len(m.id) == 2 and forms and all(forms):
-                plurals[(str(m.id[0]), str(m.id[1]))] = forms
-        elif m.string:
-            messages[str(m.id)] = str(m.string)
+    messages: dict[str, str] = {}
+    plurals: dict[tuple[str, str], tuple[str, ...]] = {}
+    for ref in files:
+        with ref.open("rb") as fh:
+            cat = read_po(fh, locale=lang)
+        for m in cat:
+            if not m.id or m.fuzzy:
+                continue
+            if isinstance(m.id, tuple):  # a plural entry: (msgid, msgid_plural), forms in order
+                forms = tuple(str(s) for s in m.string or ())
+                if len(m.id) == 2 and forms and all(forms):
+                    plurals[(str(m.id[0]), str(m.id[1]))] = forms
+            elif m.string:
+                messages[str(m.id)] = str(m.string)
     return _Catalog(messages, plurals)
+
+
+def _catalog_files(lang: str) -> list[Traversable]:
+    """The ``.po`` files of ``lang``, in name order (a later file's entry wins over an
+    earlier file's entry with the same id)."""
+    folder = resources.files("vigilancia") / "locale" / lang / "LC_MESSAGES"
+    if not folder.is_dir():
+        return []
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".po") and f.is_file()),
+                  key=lambda f: f.name)
 
 
 def _plural_index(n: float) -> int:
@@ -67,19 +103,42 @@ def _plural_index(n: float) -> int:
     return 0 if n == 1 else 1
 
 
+def _normalise(lang: str | None) -> str:
+    return (lang or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
+
+
 def set_language(lang: str) -> None:
-    """Choose the language of user text (``es`` or ``en``; others fall back to English ids)."""
-    global _current
-    _current = (lang or DEFAULT_LANGUAGE).split("_")[0].split("-")[0].lower()
+    """Choose the language of user text (``es`` or ``en``; others fall back to English ids)
+    for the rest of the current context: a shell's start-up. A service or a request uses
+    :func:`language` instead."""
+    _current.set(_normalise(lang))
 
 
 def get_language() -> str:
-    return _current
+    """The language of user text in the current context (``es`` by default)."""
+    return _current.get()
+
+
+@contextmanager
+def language(lang: str) -> Iterator[str]:
+    """Render user text in ``lang`` inside the block; the language before it comes back after.
+
+    Only the current context changes: other threads and requests keep their own.
+
+    >>> with language("en-GB") as lang:
+    ...     lang, ngettext("{n} clearing", "{n} clearings", 2)
+    ('en', '2 clearings')
+    """
+    token = _current.set(_normalise(lang))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
 
 
 def _(msgid: str, /, **params: object) -> str:
     """Translate ``msgid`` into the current language and fill its named placeholders."""
-    text = _catalog(_current).messages.get(msgid, msgid)
+    text = _catalog(_current.get()).messages.get(msgid, msgid)
     return text.format(**params) if params else text
 
 
@@ -90,7 +149,7 @@ def ngettext(singular: str, plural: str, n: float, /, **params: object) -> str:
     written otherwise (e.g. with the language's separators). An id missing from the catalog
     falls back to ``singular`` or ``plural``.
     """
-    forms = _catalog(_current).plurals.get((singular, plural), (singular, plural))
+    forms = _catalog(_current.get()).plurals.get((singular, plural), (singular, plural))
     text = forms[min(_plural_index(n), len(forms) - 1)]
     return text.format(**{"n": n, **params})
 

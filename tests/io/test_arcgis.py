@@ -86,7 +86,8 @@ class RecordedServer:
 def test_pages_through_the_layer_and_asks_the_right_questions() -> None:
     server = RecordedServer()
     seen: list[tuple[int, int | None]] = []
-    layer = fetch_layer(URL, fetch=server, page_size=2, progress=lambda d, t: seen.append((d, t)))
+    layer = fetch_layer(URL, fetch=server, page_size=2,
+                        progress=lambda _stage, d, t: seen.append((d, t)))
 
     assert server.calls[0] == (URL, {"f": "json"})
     assert server.calls[1] == (
@@ -317,3 +318,20 @@ def test_http_fetch_errors_name_the_url(monkeypatch: pytest.MonkeyPatch) -> None
 
     with pytest.raises(InputError):
         http_fetch("file:///etc/passwd", {})
+
+
+def test_progress_names_its_stage_for_the_shell() -> None:
+    """One Progress shape everywhere: (stage, done, total), the stage an id the shell words."""
+    from vigilancia.io.sources.arcgis import DOWNLOAD_STAGE
+    from vigilancia.progress import Progress
+
+    calls: list[tuple[str, int, int | None]] = []
+
+    def record(stage: str, done: int, total: int | None) -> None:
+        calls.append((stage, done, total))
+
+    progress: Progress = record
+    fetch_layer(URL, fetch=RecordedServer(), page_size=2, progress=progress)
+    assert calls and {stage for stage, _d, _t in calls} == {DOWNLOAD_STAGE}
+    assert DOWNLOAD_STAGE == "Downloading the layer"
+    assert [d for _s, d, _t in calls] == sorted(d for _s, d, _t in calls)

@@ -23,6 +23,7 @@ import shapely
 from PIL import Image
 from typer.testing import CliRunner
 
+from vigilancia.cli.common import error_text
 from vigilancia.domain.clearings import ClearingSet
 from vigilancia.domain.drivers import DRIVERS, FEATURES, Driver
 from vigilancia.errors import DataFormatError, InputError, StoreError
@@ -291,7 +292,7 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
         assert whole.clearings == 300
         monkeypatch.setattr(features, "PART_SIZE", 37)
         seen: list[tuple[int, int]] = []
-        parts = classify_clearings(store, progress=lambda d, t: seen.append((d, t)))
+        parts = classify_clearings(store, progress=lambda _s, d, t: seen.append((d, t)))
         assert len(seen) == 9 and seen[-1] == (300, 300)  # ceil(300 / 37) parts
         assert parts.by_driver == whole.by_driver
         assert parts.mean_completeness == pytest.approx(whole.mean_completeness)
@@ -311,7 +312,8 @@ def test_too_few_labels_leave_the_rules_in_charge(store_factory, tmp_path):
         import_labels(store, write_csv(tmp_path / "few.csv", ids[:20], labels[:20]))
         with pytest.raises(InputError, match="too few labels to train") as err:
             train(store, params=FAST)
-        assert "vigilancia labels import" in err.value.user_text()
+        assert "vigilancia" not in err.value.user_text()  # no shell wording in the service
+        assert "vigilancia labels import" in error_text(err.value)
         assert store.models.list() == [] and store.models.active() is None
         assert active_driver_model(store).version.startswith("rules")
         ev = evaluate(store)
@@ -388,7 +390,8 @@ def test_bad_label_files_get_clear_errors(store_factory, tmp_path):
         )
         with pytest.raises(InputError) as err:
             import_labels(store, missing)
-        text = err.value.user_text()
+        assert "--" not in err.value.user_text()
+        text = error_text(err.value)
         assert "2 of 3 labels match no stored clearing" in text
         assert "line 3 (clearing_id=99999)" in text and "--skip-unmatched" in text
         assert store.labels.list() == []  # nothing half-written

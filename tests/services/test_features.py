@@ -255,7 +255,7 @@ def test_one_batch_is_measured_against_every_stored_clearing(
 
 
 def _recorder(seen: list[tuple[int, int]]):
-    return lambda done, total: seen.append((done, total))
+    return lambda _stage, done, total: seen.append((done, total))
 
 
 def test_parts_give_the_whole_table(store: WorkspaceStore, region: dict[str, int]) -> None:

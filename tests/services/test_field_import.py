@@ -481,3 +481,67 @@ def test_cli_import_and_list(workspace, store_factory, tmp_path):
     assert len(rows) == 6 and "geometry" not in rows[0]
     res = runner.invoke(app, ["field", "import", str(store.dir), str(bad)], env=env)
     assert res.exit_code == 2
+
+
+# ------------------------------------------------------------------ one case, whole
+
+
+def test_show_case_gives_clearings_history_observations_and_evidence(workspace, tmp_path):
+    from vigilancia.results import jsonable
+    from vigilancia.services.cases import show_case
+
+    store = workspace
+    files = field_files(tmp_path, store)
+    import_field(store, SETTINGS, list(files.values()), actor="coordinadora")
+    case1 = case_at(store, CLEARING_1)
+    detail = show_case(store, case1.code)
+    assert detail.case.code == case1.code and detail.territory == "CN Alfa"
+    assert [c.id for c in detail.clearings] == list(case1.clearing_ids)
+    first = detail.clearings[0]
+    assert first.area_ha > 0 and first.first_alert == date(2024, 4, 10)
+    assert [e.action for e in detail.history][:1] == ["opened"]
+    assert "verdict" in [e.action for e in detail.history]
+    assert [o.record_id for o in detail.observations] == ["uuid:visit-1"]
+    # the ODK submissions file the visit came in and the photo attached to it
+    kept = {f.sha256: f for f in detail.evidence}
+    photo = hashlib.sha256((tmp_path / "campo" / "foto.jpg").read_bytes()).hexdigest()
+    assert photo in kept and kept[photo].role == "attachment"
+    assert {(f.name, f.role) for f in detail.evidence} == {
+        ("vigilancia_visita_verificacion.csv", "data"), ("media/v1.jpg", "attachment")}
+    for f in detail.evidence:
+        assert (store.dir / f.stored_path).is_file()
+    data = jsonable(detail)
+    assert data["case"] == case1.code and data["territory"] == "CN Alfa"
+    assert data["clearings"] == list(case1.clearing_ids)
+    assert data["history"][0]["action"] == "opened" and data["history"][0]["to"] == "new"
+    assert data["observations"][0]["record"] == "uuid:visit-1"
+    assert "lon" not in data["observations"][0]  # report points stay out
+    assert {f["sha256"] for f in data["evidence"]} == set(kept)
+    assert json.loads(json.dumps(data)) == data  # plain JSON values only
+    assert show_case(store, str(case1.id)).case.id == case1.id
+
+
+def test_cli_cases_show_prints_the_case_and_its_field_data(workspace, store_factory, tmp_path):
+    from vigilancia.cli import app
+
+    store = workspace
+    files = field_files(tmp_path, store)
+    import_field(store, SETTINGS, list(files.values()), actor="coordinadora")
+    case1 = case_at(store, CLEARING_1)
+    env = store_factory.env(store.dir) | {"VIGILANCIA_LANGUAGE": "en", "COLUMNS": "200"}
+    runner = CliRunner()
+    res = runner.invoke(app, ["cases", "show", str(store.dir), case1.code], env=env)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert case1.code in text and "CN Alfa" in text and "History" in text
+    assert "Field observations" in text and "uuid:visit-1" in text
+    assert "Evidence files" in text and "media/v1.jpg" in text
+    res = runner.invoke(app, ["cases", "show", str(store.dir), case1.code, "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["case"] == case1.code and data["verdict"] == "coca_confirmed"
+    assert [o["record"] for o in data["observations"]] == ["uuid:visit-1"]
+    assert len(data["evidence"]) >= 2 and data["clearing_details"][0]["id"] in data["clearings"]
+    res = runner.invoke(app, ["cases", "show", str(store.dir), "C-9999"], env=env)
+    assert res.exit_code == 3
+    assert "vigilancia cases list WORKSPACE" in " ".join(res.output.split())

@@ -15,6 +15,7 @@ from shapely.geometry import LineString, Point, box
 from typer.testing import CliRunner
 
 from vigilancia.cli import app
+from vigilancia.cli.common import error_text
 from vigilancia.domain.context import ContextKind
 from vigilancia.errors import InputError, UnreadableFileError
 from vigilancia.i18n import get_language, set_language
@@ -278,7 +279,9 @@ def test_unknown_kind_is_refused(store: WorkspaceStore, tmp_path: Path) -> None:
         "unknown layer kind lake; the kinds are: "
         "river, road, trail, settlement, airstrip, border, exit, camp"
     )
-    assert err.value.hint == "choose one of the kinds listed with --kind"
+    # the hint names no flag; the CLI words the input it points at
+    assert err.value.hint == "choose one of the kinds listed" and err.value.inputs == ("kind",)
+    assert error_text(err.value).endswith("(choose one of the kinds listed) (--kind)")
     assert store.counts()["context_features"] == 0 and store.counts()["layer_imports"] == 0
     assert import_layer(store, path, " River ").kind is ContextKind.RIVER
 

@@ -38,7 +38,7 @@ def test_grid_backtest_beats_persistence_on_real_alerts(peru):
     store, settings = peru
     res = backtest(store, settings, cutoff=date(2023, 1, 1), horizon_months=12, unit="grid",
                    cell_km=2.0)
-    d = res.as_dict()
+    d = res.to_dict()
     # what the data says: persistence catches ~37 % in its top 1 %; ~44 % of 2023's
     # alert area fell in cells with no earlier alert
     assert 0.33 < d["baseline"]["top1_capture"] < 0.42
@@ -66,7 +66,7 @@ def test_grid_backtest_beats_persistence_at_other_cutoffs(peru, cutoff, top1_lif
     """The same score, tuned on no cutoff in particular, holds its lead a year before and after."""
     store, settings = peru
     d = backtest(store, settings, cutoff=cutoff, horizon_months=12, unit="grid",
-                 cell_km=2.0).as_dict()
+                 cell_km=2.0).to_dict()
     assert d["top1_capture"] > d["baseline"]["top1_capture"] + top1_lift
     assert d["top5_capture"] > d["baseline"]["top5_capture"] + top5_lift
     assert d["auc"] > 0.93 > d["baseline"]["auc"]

@@ -207,7 +207,7 @@ def test_the_map_is_gathered_from_the_store_then_drawn_by_the_renderer_given(wor
 
 def test_backtest_grid_and_territory(workspace):
     res = backtest(workspace, SETTINGS, cutoff=AS_OF, horizon_months=12, unit="grid", cell_km=1)
-    data = res.as_dict()
+    data = res.to_dict()
     assert data["unit"] == "grid" and data["units"] > 100
     for key in ("top1_capture", "top5_capture", "top10_capture", "auc"):
         assert key in data and key in data["baseline"]

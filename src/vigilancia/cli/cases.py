@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vigilancia.cli.common import (
     actor_name,
     out,
     parse_date,
+    print_json,
     progress_bar,
     run_reported,
     settings_from_env,
@@ -100,8 +101,7 @@ def cases_list(
 
     Example: vigilancia cases list ws --territory "CN Puerto Azul" --open
     """
-    from vigilancia.domain.cases import OPEN_STATUSES
-    from vigilancia.services.cases import cases_of, parse_status
+    from vigilancia.services.cases import list_cases, parse_status
     from vigilancia.services.texts.cases import status_name, verdict_name
     from vigilancia.services.texts.drivers import driver_name
     from vigilancia.services.workspace import open_workspace
@@ -110,27 +110,24 @@ def cases_list(
 
     def go() -> Any:
         wanted = [parse_status(s) for s in status] if status else None
-        if open_only:
-            wanted = sorted(OPEN_STATUSES) if wanted is None else [
-                s for s in wanted if s in OPEN_STATUSES]
         with open_workspace(workspace, settings) as store:
-            names = {t.id: t.name for t in store.territories.list()}
-            return cases_of(store, territory=territory, statuses=wanted), names
+            return list_cases(store, territory=territory, statuses=wanted, open_only=open_only)
 
-    found, names = run_reported(go)
+    found = run_reported(go)
     if as_json:
-        print(json.dumps([_case_json(c, names) for c in found], ensure_ascii=False, indent=1))
+        print_json(found)
         return
     table = Table(title=ngettext("{n} case", "{n} cases", len(found)))
     for col in (_("Case"), _("Community"), _("Status"), _("Priority"), _("Driver"), "ha",
                 _("Last alert")):
         table.add_column(col)
-    for c in found[:top]:
+    for row in found[:top]:
+        c = row.case
         state = status_name(c.status)
         if c.verdict is not None:
             state += f" ({verdict_name(c.verdict)})"
         table.add_row(
-            c.code, names.get(c.territory_id or -1, "-"), state, f"{c.priority:.0f}",
+            c.code, row.territory or "-", state, f"{c.priority:.0f}",
             driver_name(c.driver) if c.driver else "-", f"{c.area_ha:.1f}",
             c.last_alert.isoformat() if c.last_alert else "-",
         )
@@ -143,11 +140,13 @@ def cases_show(
     case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the case as JSON.")] = False,
 ) -> None:
-    """Show one case: where it is, its clearings, priority, verdict and full history.
+    """Show one case: where it is, its clearings, priority, verdict, full history, and the
+    field observations and evidence files attached to it (positions are not printed).
 
     Example: vigilancia cases show ws C-0042
     """
-    from vigilancia.services.cases import parse_case_id
+    from vigilancia.services.cases import show_case
+    from vigilancia.services.package import human_size
     from vigilancia.services.texts.cases import priority_text, status_name, verdict_name
     from vigilancia.services.workspace import open_workspace
 
@@ -155,21 +154,14 @@ def cases_show(
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            found = store.cases.get(parse_case_id(case))
-            names = {t.id: t.name for t in store.territories.list()}
-            return found, store.cases.events(found.id), names
+            return show_case(store, case)
 
-    found, events, names = run_reported(go)
+    detail = run_reported(go)
     if as_json:
-        data = _case_json(found, names)
-        data["history"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-             "from": e.from_status, "to": e.to_status, "detail": dict(e.detail)}
-            for e in events
-        ]
-        print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+        print_json(detail)
         return
-    out.print(f"[bold]{found.code}[/] · {names.get(found.territory_id or -1, '-')} · "
+    found, events = detail.case, detail.history
+    out.print(f"[bold]{found.code}[/] · {escape(detail.territory or '-')} · "
               f"{status_name(found.status)}"
               + (f" · {verdict_name(found.verdict)}" if found.verdict else ""))
     out.print(ngettext("Position: {lat}, {lon}; {n} clearing, {ha} ha; alerts {first} to {last}",
@@ -192,6 +184,26 @@ def cases_show(
         table.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, moved,
                       ", ".join(f"{k}: {v}" for k, v in dict(e.detail).items()))
     out.print(table)
+    if detail.observations:
+        obs = Table(title=_("Field observations"))
+        for col in ("#", _("Format"), _("Kind"), _("Record"), _("Time (UTC)"),
+                    _("Distance (m)"), _("Verdict"), _("Files")):
+            obs.add_column(col)
+        for o in detail.observations:
+            obs.add_row(
+                str(o.id), o.source_format, o.kind.value, o.record_id,
+                o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
+                "" if o.distance_m is None else f"{o.distance_m:.0f}",
+                verdict_name(o.verdict), str(o.attachments),
+            )
+        out.print(obs)
+    if detail.evidence:
+        files = Table(title=_("Evidence files"))
+        for col in (_("File"), _("Size"), "SHA-256"):
+            files.add_column(col)
+        for f in detail.evidence:
+            files.add_row(f.name, human_size(f.size), f.sha256[:16] + "…")
+        out.print(files)
 
 
 @cases_app.command("assign")
@@ -205,17 +217,18 @@ def cases_assign(
 
     Example: vigilancia cases assign ws C-0042 C-0043 --to "Equipo Yamino"
     """
-    from vigilancia.services.cases import parse_case_id, update_case
+    from vigilancia.services.cases import assign_cases, parse_case_id
     from vigilancia.services.texts.cases import status_name
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
 
     def go() -> Any:
-        ids = [parse_case_id(c) for c in cases]
+        for c in cases:
+            parse_case_id(c)  # a wrong code is refused before the workspace is opened
         who = actor_name(by)
-        with open_workspace(workspace, settings) as store, store.transaction() as conn:
-            return [update_case(store, i, actor=who, assignee=to, conn=conn) for i in ids]
+        with open_workspace(workspace, settings) as store:
+            return assign_cases(store, cases, assignee=to, actor=who)
 
     for c in run_reported(go):
         out.print(f"{c.code}: {status_name(c.status)}", highlight=False)
@@ -268,27 +281,3 @@ def cases_update(
         text += f" ({verdict_name(c.verdict)})"
     out.print(text, highlight=False)
 
-
-def _case_json(c: Any, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "case": c.code,
-        "id": c.id,
-        "territory_id": c.territory_id,
-        "territory": names.get(c.territory_id or -1),
-        "status": c.status.value,
-        "origin": c.origin.value,
-        "priority": round(c.priority, 2),
-        "priority_terms": [{"name": t.name, "points": round(t.points, 2), "value": t.value}
-                           for t in c.priority_terms],
-        "lon": c.lon,
-        "lat": c.lat,
-        "area_ha": round(c.area_ha, 4),
-        "clearings": list(c.clearing_ids),
-        "first_alert": c.first_alert.isoformat() if c.first_alert else None,
-        "last_alert": c.last_alert.isoformat() if c.last_alert else None,
-        "driver": None if c.driver is None else c.driver.value,
-        "driver_probability": c.driver_probability,
-        "assignee": c.assignee,
-        "verdict": None if c.verdict is None else c.verdict.value,
-        "note": c.note,
-    }

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import out, run_reported, settings_from_env
+from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
 from vigilancia.i18n import _, ngettext
 
 classifier_app = typer.Typer(
@@ -25,11 +23,6 @@ labels_app = typer.Typer(
 )
 
 _JSON_HELP = "Print a machine-readable result."
-
-
-def _dump(data: Any) -> None:
-    # plain text for programs: no colours, no wrapping
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def _pct(value: Any) -> str:
@@ -71,7 +64,7 @@ def labels_import(
 
     res = run_reported(go)
     if as_json:
-        _dump(res.to_dict())
+        print_json(res)
         return
     if res.skipped_existing:
         out.print(_("Already imported: {source} (nothing added)", source=res.path))
@@ -124,7 +117,7 @@ def classifier_train(
 
     res = run_reported(go)
     if as_json:
-        _dump(res.to_dict())
+        print_json(res)
         return
     if res.imported:
         out.print(ngettext("{n} label imported from {source}",
@@ -206,11 +199,10 @@ def classifier_evaluate(
         return ev
 
     ev = run_reported(go)
-    data = ev.to_dict()
     if as_json:
-        _dump(data)
+        print_json(ev)
         return
-    _print_evaluation(data)
+    _print_evaluation(ev.to_dict())
     if chart is not None:
         out.print(_("Chart written to {path}", path=chart))
 
@@ -276,7 +268,7 @@ def classifier_status(
 
     st = run_reported(go)
     if as_json:
-        _dump(st.to_dict())
+        print_json(st)
         return
     if st.active is None:
         out.print(_("Active model: transparent rules ({version}); no trained model is active",
@@ -331,7 +323,7 @@ def classifier_apply(
 
     res = run_reported(go)
     if as_json:
-        _dump(res.to_dict())
+        print_json(res)
         return
     table = Table(title=_("Likely driver ({model})", model=res.model_version))
     table.add_column(_("Driver"))

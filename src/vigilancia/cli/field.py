@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from vigilancia.cli.common import (
     actor_name,
     console,
     out,
+    print_json,
     progress_bar,
     run_reported,
     settings_from_env,
@@ -63,7 +63,7 @@ def field_import(
 
     res = run_reported(go)
     if as_json:
-        print(json.dumps(_result_json(res), ensure_ascii=False, indent=2, default=str))
+        print_json(res)
         raise typer.Exit(res.exit_code)
     from vigilancia.services.texts.cases import status_name, verdict_name
 
@@ -129,8 +129,7 @@ def field_list(
 
     rows = run_reported(go)
     if as_json:
-        print(json.dumps([_observation_json(o) for o in rows], ensure_ascii=False, indent=2,
-                         default=str))
+        print_json(rows)
         return
     from vigilancia.services.texts.cases import verdict_name
 
@@ -149,40 +148,3 @@ def field_list(
     out.print(table)
     out.print(ngettext("{n} observation", "{n} observations", len(rows)))
 
-
-
-def _result_json(res: Any) -> dict[str, Any]:
-    return {
-        "paths": res.paths,
-        "read": res.read,
-        "files_kept": res.files_kept,
-        "files_known": res.files_known,
-        "observations_added": res.observations_added,
-        "observations_skipped": res.observations_skipped,
-        "attached": res.attached,
-        "new_cases": [f"C-{c:04d}" for c in res.new_cases],
-        "verdicts_applied": res.verdicts_applied,
-        "cases": [{"case": c.code, "status": c.status.value, "observations": c.observations,
-                   "verdict": None if c.verdict is None else c.verdict.value,
-                   "opened": c.opened} for c in res.cases],
-        "tracks": [{"source": t.source, "record": t.record_id, "cases": list(t.cases)}
-                   for t in res.tracks],
-        "warnings": [{"source": w.source, "message": w.message} for w in res.warnings],
-        "failures": [{"source": f.source, "message": f.message} for f in res.failures],
-    }
-
-
-def _observation_json(o: Any) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "format": o.source_format,
-        "kind": o.kind.value,
-        "source_file": o.source_file,
-        "record": o.record_id,
-        "observed_at": None if o.observed_at is None else o.observed_at.isoformat(),
-        "case": o.case_code,
-        "distance_m": o.distance_m,
-        "verdict": None if o.verdict is None else o.verdict.value,
-        "points": o.points,
-        "attachments": o.attachments,
-    }

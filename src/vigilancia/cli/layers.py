@@ -78,7 +78,7 @@ def layers_import(
                 name_field=name_field,
                 class_field=class_field,
                 layer=layer,
-                progress=lambda done, total: tick(_("Downloading the layer"), done, total or done),
+                progress=tick,
             )
 
     res = run_reported(go)

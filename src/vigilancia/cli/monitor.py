@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
+from vigilancia.cli.common import (
+    out,
+    parse_date,
+    print_json,
+    progress_bar,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.errors import InputError
 from vigilancia.i18n import _, ngettext
@@ -74,8 +79,7 @@ def monitor_command(
 
     result = run_reported(go)
     if as_json:
-        # plain text for programs: no colours, no wrapping (and fast for thousands of territories)
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        print_json(result)
         return
     print_monitor(result)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import actor_name, out, run_reported, settings_from_env
-from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan, plan_to_json
+from vigilancia.cli.common import actor_name, out, print_json, run_reported, settings_from_env
+from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan
 from vigilancia.i18n import _, ngettext
 
 patrol_app = typer.Typer(
@@ -103,7 +102,7 @@ def patrol_plan(
 
     plan: PatrolPlan = run_reported(go)
     if as_json:
-        print(json.dumps(plan_to_json(plan) | {"id": plan.id}, ensure_ascii=False, indent=1))
+        print_json(plan)
         return
     _print_plan(plan, assigned=assign is not None)
 

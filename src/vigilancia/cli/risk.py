@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
+from vigilancia.cli.common import (
+    out,
+    parse_date,
+    print_json,
+    progress_bar,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.i18n import _, ngettext
 
 
@@ -62,7 +69,7 @@ def risk_assess(
     Example: vigilancia risk assess ws --as-of 2024-07-01 --incidents incidentes.csv
     """
     from vigilancia.reports.risk_map import render_risk_map
-    from vigilancia.services.risk import assess_risk, assessment_json, dumps
+    from vigilancia.services.risk import assess_risk
     from vigilancia.services.risk_export import export_risk
     from vigilancia.services.texts.risk import class_name, explain, factor_name
     from vigilancia.services.workspace import open_workspace
@@ -79,9 +86,7 @@ def risk_assess(
 
     result, files = run_reported(go)
     if as_json:
-        data = assessment_json(result, explain)
-        data["files"] = {k: str(v) for k, v in vars(files).items()}
-        print(dumps(data))
+        print_json(result.to_dict() | {"files": files})
         return
     table = Table(title=_("Community risk as of {date}", date=result.as_of.isoformat()))
     for col in ("#", _("Name"), _("Class"), _("Score"), _("Coverage"), _("Why")):
@@ -121,7 +126,7 @@ def risk_backtest(
 
     Example: vigilancia risk backtest ws --cutoff 2023-01-01 --horizon 12m --unit grid --cell-km 2
     """
-    from vigilancia.services.risk import backtest, dumps, parse_horizon
+    from vigilancia.services.risk import backtest, parse_horizon
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -135,10 +140,10 @@ def risk_backtest(
                             cell_km=cell_km, progress=tick)
 
     res = run_reported(go)
-    data = res.as_dict()
     if as_json:
-        print(dumps(data))
+        print_json(res)
         return
+    data = res.to_dict()
     table = Table(title=_("Back-test: {unit}, cutoff {cutoff}, {months} months",
                           unit=unit, cutoff=data["cutoff"], months=res.horizon_months))
     for col in (_("Metric"), _("Risk score"), _("Persistence"), _("Difference (points)")):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vigilancia.cli.common import out, run_reported, settings_from_env
+from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.i18n import _, ngettext
 
@@ -45,8 +45,9 @@ def territories_import(
     settings = settings_from_env()
 
     def go() -> Any:
-        with open_workspace(workspace, settings) as store:
-            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer)
+        with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
+            return import_territories(store, file, kind=kind, name_field=name_field, layer=layer,
+                                      progress=tick)
 
     res = run_reported(go)
     if res.skipped_existing:
@@ -76,13 +77,14 @@ def territories_list(
 
     Example: vigilancia territories list ws --kind community
     """
+    from vigilancia.services.territories import list_territories
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            return store.territories.list(None if kind is None else [kind])
+            return list_territories(store, None if kind is None else [kind])
 
     found = run_reported(go)
     table = Table(title=ngettext("{n} territory", "{n} territories", len(found)))

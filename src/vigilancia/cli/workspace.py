@@ -22,6 +22,10 @@ def init_command(
     from vigilancia.services.workspace import init_workspace
 
     settings = settings_from_env()
-    store = run_reported(lambda: init_workspace(workspace, settings, name=name))
-    store.close()
+
+    def go() -> None:
+        with init_workspace(workspace, settings, name=name):
+            pass
+
+    run_reported(go)
     out.print(_("Workspace created at {path}", path=workspace))

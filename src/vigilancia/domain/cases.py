@@ -219,6 +219,32 @@ class Case:
         """The case's short reference, as printed for people: ``C-0042``."""
         return f"C-{self.id:04d}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The case as plain data (no geometry): code, status, priority and its terms,
+        position (lon/lat), area (ha), clearing ids, alert dates, driver, assignee,
+        verdict and note. Priority and area are rounded (2 and 4 decimals)."""
+        return {
+            "case": self.code,
+            "id": self.id,
+            "territory_id": self.territory_id,
+            "status": self.status,
+            "origin": self.origin,
+            "priority": round(self.priority, 2),
+            "priority_terms": [{"name": t.name, "points": round(t.points, 2), "value": t.value}
+                               for t in self.priority_terms],
+            "lon": self.lon,
+            "lat": self.lat,
+            "area_ha": round(self.area_ha, 4),
+            "clearings": list(self.clearing_ids),
+            "first_alert": self.first_alert,
+            "last_alert": self.last_alert,
+            "driver": self.driver,
+            "driver_probability": self.driver_probability,
+            "assignee": self.assignee,
+            "verdict": self.verdict,
+            "note": self.note,
+        }
+
 
 @dataclass(frozen=True)
 class CaseEvent:
@@ -234,6 +260,11 @@ class CaseEvent:
     to_status: CaseStatus | None = None
     detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
     id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as plain data: ``at``, ``actor``, ``action``, ``from``, ``to``, ``detail``."""
+        return {"at": self.at, "actor": self.actor, "action": self.action,
+                "from": self.from_status, "to": self.to_status, "detail": dict(self.detail)}
 
 
 # --------------------------------------------------------------------------------------

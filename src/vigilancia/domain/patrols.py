@@ -116,6 +116,10 @@ class PatrolPlan:
         """The visited cases in order."""
         return tuple(s.case_id for s in self.stops)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data: its stored form (:func:`plan_to_json`) with its ``id``."""
+        return plan_to_json(self) | {"id": self.id}
+
 
 def plan_to_json(plan: PatrolPlan) -> dict[str, Any]:
     """The plan as JSON-able data (the route as WKT), as stored and packaged."""

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -243,11 +244,14 @@ def read_strips(
             ) from exc
         with ds, ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigilancia-read") as pool:
             starts = list(range(0, info.height, rows))
+            # the reader thread words its errors in the caller's language: it runs each read
+            # in a copy of the caller's context (a new thread starts with an empty one)
             pending: Future[dict[str, NDArray[np.integer]]] | None = (
-                pool.submit(read, ds, starts[0]) if starts else None
+                pool.submit(copy_context().run, read, ds, starts[0]) if starts else None
             )
             for k, row0 in enumerate(starts):
                 assert pending is not None
                 data = pending.result()
-                pending = pool.submit(read, ds, starts[k + 1]) if k + 1 < len(starts) else None
+                pending = (pool.submit(copy_context().run, read, ds, starts[k + 1])
+                           if k + 1 < len(starts) else None)
                 yield row0, data

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,18 @@ class RunwayResult:
     likely: int
     on_known: int
     path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the counts, the file, and each candidate's columns (without
+        its centre-line)."""
+        columns = [c for c in self.frame.columns if c != self.frame.geometry.name]
+        return {
+            "candidates": len(self.frame),
+            "likely": self.likely,
+            "on_known": self.on_known,
+            "path": self.path,
+            "rows": self.frame[columns].to_dict("records"),
+        }
 
 
 def find_runways(

@@ -13,6 +13,10 @@
 - :func:`update_case` assigns, changes status, records a verdict or a note, and
   writes the change to the case's history. A verdict turns the case's clearings
   into training labels of the driver classifier (source ``case:C-0042@<time>``).
+  :func:`assign_cases` assigns several cases at once.
+- :func:`list_cases` lists cases with their territory's name, highest priority
+  first; :func:`show_case` gives one case with its clearings, history, field
+  observations and evidence files (:class:`CaseDetail`).
 
 Every change is one transaction: a refused transition changes nothing.
 """
@@ -20,7 +24,7 @@ Every change is one transaction: a refused transition changes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -49,19 +53,32 @@ from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
-from vigilancia.errors import ConflictError, InputError, NotFoundError
+from vigilancia.errors import ConflictError, InputError, NotFoundError, action
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import ClearingColumns, WorkspaceStore
+from vigilancia.progress import Progress, no_progress
+from vigilancia.services.observations import (
+    EvidenceFile,
+    StoredObservation,
+    evidence_files,
+    stored_observations,
+)
 
 __all__ = [
     "CASE_TERRITORY_KINDS",
+    "CaseClearing",
+    "CaseDetail",
+    "CaseSummary",
     "OpenCasesResult",
+    "assign_cases",
     "find_territory",
+    "list_cases",
     "open_cases",
     "parse_case_id",
     "parse_status",
     "parse_verdict",
+    "show_case",
     "territory_risk_scores",
     "update_case",
 ]
@@ -70,8 +87,6 @@ __all__ = [
 CASE_TERRITORY_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
 #: Clearings read with their polygons at once when opening cases (bounded memory).
 READ_CLEARINGS = 20_000
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,81 @@ class OpenCasesResult:
     clearings: int
     per_territory: dict[str, int] = field(default_factory=dict)
     waiting: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the codes of the cases opened and grown, the clearings put
+        into cases, new cases per territory and the clearings that wait."""
+        return {
+            "opened": [f"C-{c:04d}" for c in self.opened],
+            "grown": [f"C-{c:04d}" for c in self.grown],
+            "clearings": self.clearings,
+            "per_territory": dict(self.per_territory),
+            "waiting": self.waiting,
+        }
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A case as listed: the case and the name of its territory (None outside every
+    territory)."""
+
+    case: Case
+    territory: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The case's plain data (:meth:`Case.to_dict`) with ``territory`` (its name)."""
+        out: dict[str, Any] = {}
+        for key, value in self.case.to_dict().items():
+            out[key] = value
+            if key == "territory_id":
+                out["territory"] = self.territory
+        return out
+
+
+@dataclass(frozen=True)
+class CaseClearing:
+    """One clearing of a case: area (ha), first and last alert dates, likely driver and
+    its probability, and its centroid (lon/lat)."""
+
+    id: int
+    area_ha: float
+    first_alert: date | None
+    last_alert: date | None
+    driver: str | None
+    driver_probability: float | None
+    lon: float
+    lat: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (area rounded to 4 decimals)."""
+        return {"id": self.id, "area_ha": round(self.area_ha, 4),
+                "first_alert": self.first_alert, "last_alert": self.last_alert,
+                "driver": self.driver, "driver_probability": self.driver_probability,
+                "lon": self.lon, "lat": self.lat}
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """One case with everything known about it (:func:`show_case`): its territory's name,
+    its clearings, its history (oldest first), the field observations attached to it and
+    the evidence files they came with."""
+
+    case: Case
+    territory: str | None
+    clearings: tuple[CaseClearing, ...]
+    history: tuple[CaseEvent, ...]
+    observations: tuple[StoredObservation, ...]
+    evidence: tuple[EvidenceFile, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The listed case (:meth:`CaseSummary.to_dict`, ``clearings`` as ids) with
+        ``clearing_details``, ``history``, ``observations`` and ``evidence``."""
+        return CaseSummary(self.case, self.territory).to_dict() | {
+            "clearing_details": list(self.clearings),
+            "history": list(self.history),
+            "observations": list(self.observations),
+            "evidence": list(self.evidence),
+        }
 
 
 def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
@@ -117,7 +207,8 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
         )
     raise NotFoundError(
         _("No community territory or reserve called {name!r} in this workspace", name=text),
-        hint=_("list them with: vigilancia territories list WORKSPACE"),
+        hint=_("see the list of territories"),
+        actions=action("territories.list"),
     )
 
 
@@ -148,7 +239,7 @@ def open_cases(
     today). Clearings outside every community and reserve and farther than
     ``buffer_km`` from them are left alone.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     only = None if territory is None else find_territory(store, territory)
     territories = {t.id: t for t in store.territories.list(CASE_TERRITORY_KINDS)}
     # which clearings go into cases is decided first, without reading their polygons
@@ -432,7 +523,7 @@ def update_case(
     values: dict[str, Any] = {}
     extra = dict(detail or {})
 
-    def move(to: CaseStatus, action: str, info: dict[str, Any]) -> None:
+    def move(to: CaseStatus, what: str, info: dict[str, Any]) -> None:
         nonlocal current
         try:
             check_transition(current, to)
@@ -440,10 +531,10 @@ def update_case(
             raise ConflictError(
                 _("Case {case} is {status} and cannot become {new}",
                   case=case.code, status=current.value, new=to.value),
-                hint=_("see its history with: vigilancia cases show WORKSPACE {case}",
-                       case=case.code),
+                hint=_("see its history"),
+                actions=action("cases.show", case=case.code),
             ) from None
-        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action=action,
+        events.append(CaseEvent(case_id=case.id, at=now, actor=actor, action=what,
                                 from_status=current, to_status=to, detail=info | extra))
         current = to
         values["status"] = to
@@ -460,7 +551,7 @@ def update_case(
     if status is not None and verdict is None:
         if status is CaseStatus.VERIFIED:
             raise InputError(_("A case is verified with a verdict"),
-                             hint=_("give --verdict, e.g. --verdict coca_confirmed"))
+                             hint=_("give the verdict, e.g. coca_confirmed"), inputs="verdict")
         move(CaseStatus(status), "status", {})
     if verdict is not None:
         verdict = Verdict(verdict)
@@ -507,3 +598,67 @@ def cases_of(store: WorkspaceStore, *, territory: str | int | None = None,
     tid = None if territory is None else find_territory(store, territory).id
     found = store.cases.list(territory_id=tid, statuses=statuses)
     return sorted(found, key=lambda c: (-c.priority, c.id))
+
+
+def list_cases(store: WorkspaceStore, *, territory: str | int | None = None,
+               statuses: Iterable[CaseStatus] | None = None,
+               open_only: bool = False) -> list[CaseSummary]:
+    """Cases of one territory (or all) with their territory's name, highest priority first.
+
+    ``statuses``: only those; ``open_only``: only cases still to verify (of ``statuses``
+    when both are given).
+    """
+    wanted = None if statuses is None else list(statuses)
+    if open_only:
+        wanted = sorted(OPEN_STATUSES) if wanted is None else [
+            s for s in wanted if s in OPEN_STATUSES]
+    found = cases_of(store, territory=territory, statuses=wanted)
+    names = _territory_names(store)
+    return [CaseSummary(c, names.get(c.territory_id or -1)) for c in found]
+
+
+def show_case(store: WorkspaceStore, case: str | int) -> CaseDetail:
+    """One case (``C-0042``, ``42``...) with its clearings, history, observations and
+    evidence files; :class:`~vigilancia.errors.NotFoundError` when there is none.
+
+    Observations carry no position (see :mod:`vigilancia.services.observations`).
+    """
+    found = store.cases.get(parse_case_id(case))
+    cols = store.clearings.columns(clearing_ids=list(found.clearing_ids))
+    clearings = tuple(
+        CaseClearing(
+            id=int(i), area_ha=float(a), first_alert=_day(f), last_alert=_day(la),
+            driver=d, driver_probability=None if not math.isfinite(p) else float(p),
+            lon=float(x), lat=float(y),
+        )
+        for i, a, f, la, d, p, x, y in zip(
+            cols.id.tolist(), cols.area_ha.tolist(), cols.first_date, cols.last_date,
+            cols.driver.tolist(), cols.driver_probability.tolist(), cols.centroid_lon.tolist(),
+            cols.centroid_lat.tolist(), strict=True)
+    )
+    rows = store.observations.list(found.id)
+    return CaseDetail(
+        case=found,
+        territory=_territory_names(store).get(found.territory_id or -1),
+        clearings=clearings,
+        history=tuple(store.cases.events(found.id)),
+        observations=tuple(stored_observations(rows)),
+        evidence=tuple(evidence_files(store, rows)),
+    )
+
+
+def assign_cases(store: WorkspaceStore, cases: Iterable[str | int], *, assignee: str,
+                 actor: str) -> list[Case]:
+    """Assign every case of ``cases`` (codes or numbers) to ``assignee``, in one transaction:
+    a case that cannot be assigned leaves every case as it was."""
+    ids = [parse_case_id(c) for c in cases]
+    with store.transaction() as conn:
+        return [update_case(store, i, actor=actor, assignee=assignee, conn=conn) for i in ids]
+
+
+def _territory_names(store: WorkspaceStore) -> dict[int, str]:
+    return {t.id: t.name for t in store.territories.list()}
+
+
+def _day(value: np.datetime64) -> date | None:
+    return None if np.isnat(value) else value.astype("datetime64[D]").item()

@@ -28,7 +28,7 @@ from vigilancia.domain.driver_training import (
     plan_training,
 )
 from vigilancia.domain.drivers import Driver, DriverModel
-from vigilancia.errors import InputError
+from vigilancia.errors import InputError, action
 from vigilancia.i18n import _
 from vigilancia.services.classify import classify_clearings
 from vigilancia.services.driver_models import load_model, rules_model
@@ -318,8 +318,10 @@ def evaluate(
     if not ids:
         raise InputError(
             _("there are no labels to evaluate against"),
-            hint=_("import labels with vigilancia labels import, or give a file with --labels"),
+            hint=_("import labels, or give a file of labels"),
             source=source,
+            inputs="labels_path",
+            actions=action("labels.import"),
         )
     table = _features_for(store, ids)
     params = GBMParams()

@@ -11,7 +11,7 @@ again replaces the predictions (e.g. after training a better model).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,13 @@ import numpy as np
 
 from vigilancia.domain.drivers import DRIVERS, DriverModel
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.driver_models import active_driver_model
 
-__all__ = ["ClassifyResult", "classify_clearings"]
+__all__ = ["CLASSIFY_STAGE", "ClassifyResult", "classify_clearings"]
+
+#: The stage of :func:`classify_clearings`'s progress.
+CLASSIFY_STAGE = "classify"
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,14 @@ def classify_clearings(
     *,
     batch_ids: Sequence[int] | None = None,
     model: DriverModel | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> ClassifyResult:
     """Predict and store the likely driver of the clearings of ``batch_ids`` (all when None).
 
     The clearings are measured and predicted one part at a time
     (:func:`~vigilancia.services.features.iter_clearing_features`), so memory
     stays bounded; every prediction is written in one transaction (all or
-    nothing). ``progress(done, total)`` is called after each part.
+    nothing). ``progress("classify", done, total)`` is called after each part.
     """
     from vigilancia.services.features import iter_clearing_features
 
@@ -70,7 +74,11 @@ def classify_clearings(
     done = 0
     completeness = 0.0
     with store.transaction() as conn:
-        parts = iter_clearing_features(store, batch_ids=batch_ids, conn=conn, progress=progress)
+        tick = progress or no_progress
+        parts = iter_clearing_features(
+            store, batch_ids=batch_ids, conn=conn,
+            progress=lambda _stage, done, total: tick(CLASSIFY_STAGE, done, total),
+        )
         for ids, table in parts:
             preds = chosen.predict(table)
             drivers = [str(d) for d in preds.driver]

@@ -25,8 +25,8 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,7 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import geopandas
@@ -82,8 +83,6 @@ __all__ = [
     "mode_label",
     "route_params",
 ]
-
-Progress = Callable[[str, int, int], None]
 
 #: File names written by :func:`export_corridors`.
 GPKG_FILE = "corredores.gpkg"
@@ -247,6 +246,36 @@ class CorridorResult:
     crs: CRS
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no geometry): the run, its counts, origins, exits, routes (km
+        by family, hours), what was missing, and each territory's exposure (km)."""
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "summary": dict(self.summary),
+            "origins": [asdict(o) for o in self.origins],
+            "exits": [asdict(e) for e in self.exits],
+            "routes": [
+                {"id": r.id, "origin": r.origin, "exit": r.exit_name, "modes": list(r.modes),
+                 "length_km": r.length_km, "cost_h": r.cost_h, "family_km": dict(r.family_km)}
+                for r in self.routes
+            ],
+            "unreachable": list(self.unreachable),
+            "missing_layers": list(self.missing_layers),
+            "no_exits": self.no_exits,
+            "exposure": {
+                "available": self.exposure.available,
+                "missing": self.exposure.missing,
+                "territories": [
+                    {"territory_id": tid, "distance_km": e.distance_km,
+                     "crossing": list(e.crossing), "labels": list(e.labels)}
+                    for tid, e in self.exposure.items()
+                ],
+            },
+            "params": dict(self.params),
+            "network": dict(self.network),
+        }
+
 
 
 # --------------------------------------------------------------------- building
@@ -271,7 +300,7 @@ def build_corridors(
     stored in one transaction. A workspace without exits, origins or some
     layers is not an error: the result says what was missing.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     params = route_params(settings)
     stage = _("Reading the layers")
     tick(stage, 0, 3)
@@ -656,6 +685,11 @@ class CorridorExport:
     gpkg: Path
     density: Path
     density_cell_m: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the two files and the density cell size (m)."""
+        return {"gpkg": self.gpkg, "density": self.density,
+                "density_cell_m": self.density_cell_m}
 
 
 def export_corridors(

@@ -12,18 +12,20 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.progress import Progress
 from vigilancia.sample import SampleRegion, build_sample_region
 from vigilancia.services.airstrips import find_runways
 from vigilancia.services.cases import OpenCasesResult, open_cases
 from vigilancia.services.corridors import CorridorResult, build_corridors, export_corridors
 from vigilancia.services.export import export_clearings
 from vigilancia.services.layers import LayerImportResult, import_layer
-from vigilancia.services.monitor import MonitorRequest, MonitorResult, Progress, run_monitor
+from vigilancia.services.monitor import MonitorRequest, MonitorResult, run_monitor
 from vigilancia.services.package import PackageMapRenderer, PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.risk import RiskAssessment, assess_risk
@@ -38,6 +40,8 @@ DEMO_PATROL_KM = 20.0
 
 @dataclass(frozen=True)
 class DemoResult:
+    """What the demo made: the sample region, the workspace and each step's result."""
+
     region: SampleRegion
     workspace: Path
     imports: list[TerritoryImportResult]
@@ -49,6 +53,24 @@ class DemoResult:
     cases: OpenCasesResult
     plan: PatrolPlan
     package: PackageResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the region's description and extent, the workspace, the files
+        exported and each step's result."""
+        return {
+            "region": {"description": self.region.description, "bounds": self.region.bounds,
+                       "seed": self.region.seed, "size": self.region.size},
+            "workspace": self.workspace,
+            "imports": list(self.imports),
+            "layers": list(self.layers),
+            "monitor": self.monitor,
+            "exports": list(self.exports),
+            "corridors": self.corridors,
+            "risk": self.risk,
+            "cases": self.cases,
+            "plan": self.plan,
+            "package": self.package,
+        }
 
 
 def run_demo(

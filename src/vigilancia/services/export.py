@@ -59,6 +59,10 @@ class ExportResult:
     count: int
     format: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``path``, ``count``, ``format``."""
+        return {"path": self.path, "count": self.count, "format": self.format}
+
 
 def export_clearings(
     store: WorkspaceStore,

@@ -33,7 +33,7 @@ array([ 612.4, 1830.0, nan])
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,6 +60,7 @@ from vigilancia.io.crs import (
 from vigilancia.io.store.clearings import ClearingRepository
 from vigilancia.io.store.context import ContextRepository
 from vigilancia.io.store.territories import TerritoryRepository
+from vigilancia.progress import Progress
 
 __all__ = [
     "CONTEXT_DISTANCES",
@@ -146,6 +147,10 @@ def clearing_features(
     return ids[order], table
 
 
+#: The stage of :func:`iter_clearing_features`'s progress.
+FEATURES_STAGE = "Measuring clearings"
+
+
 def iter_clearing_features(
     store: FeatureStore,
     *,
@@ -153,7 +158,7 @@ def iter_clearing_features(
     batch_ids: Sequence[int] | None = None,
     conn: Any = None,
     part_size: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[IntArray, dict[str, FloatArray]]]:
     """The feature table of :func:`clearing_features`, one part at a time.
 
@@ -163,8 +168,8 @@ def iter_clearing_features(
     yielded as ``(ids, table)`` (ids ascending within the part), so memory
     stays bounded whatever the number of clearings. The values are those of
     the whole table (summed areas to the last bit of rounding).
-    ``progress(done, total)`` is called once a part has been used (when the
-    next one is asked for).
+    ``progress("Measuring clearings", done, total)`` is called once a part has
+    been used (when the next one is asked for).
     """
     where = store.clearings.positions(clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn)
     ids, lon, lat, bounds = where.id, where.lon, where.lat, where.bounds
@@ -201,7 +206,7 @@ def iter_clearing_features(
             yield sel.id, _part_features(sel, near, crs, inside, indexes)
             done += len(part)
             if progress is not None:
-                progress(done, len(ids))
+                progress(FEATURES_STAGE, done, len(ids))
 
 
 def _part_features(

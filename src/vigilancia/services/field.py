@@ -58,7 +58,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
@@ -94,12 +94,14 @@ from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.field import read_field_file, read_many
 from vigilancia.io.field.common import file_digest
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import (
     CASE_TERRITORY_KINDS,
     parse_case_id,
     territory_risk_scores,
     update_case,
 )
+from vigilancia.services.observations import StoredObservation, stored_observations
 
 __all__ = [
     "CASE_KEYS",
@@ -132,8 +134,6 @@ _GLOBAL_ID_FORMATS = frozenset({"comapeo", "odk"})
 _CASE_CODE = re.compile(r"^\s*[Cc]-?\d{1,6}\s*$")
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
-Progress = Callable[[str, int, int], None]
-
 
 # --------------------------------------------------------------------------------------
 # Results
@@ -146,6 +146,10 @@ class FileProblem:
 
     source: str
     message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``source`` and ``message``."""
+        return {"source": self.source, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,11 @@ class CaseTouched:
     verdict: Verdict | None = None
     opened: bool = False
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the case's code, status, observations, verdict and ``opened``."""
+        return {"case": self.code, "status": self.status, "observations": self.observations,
+                "verdict": self.verdict, "opened": self.opened}
+
 
 @dataclass(frozen=True)
 class TrackPass:
@@ -169,6 +178,10 @@ class TrackPass:
     source: str
     record_id: str
     cases: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``source``, ``record`` and the codes of the ``cases``."""
+        return {"source": self.source, "record": self.record_id, "cases": list(self.cases)}
 
 
 @dataclass(frozen=True)
@@ -204,25 +217,24 @@ class FieldImportResult:
         """0 when anything could be read, 2 when every file failed."""
         return 2 if self.failures and self.read == 0 else 0
 
-
-@dataclass(frozen=True)
-class StoredObservation:
-    """One stored observation as listed by :func:`list_observations` (no geometry: only
-    its representative ``lon``/``lat``, and ``points`` for a track)."""
-
-    id: int
-    source_format: str
-    source_file: str
-    record_id: str
-    kind: ObservationKind
-    observed_at: datetime | None
-    case_code: str | None
-    distance_m: float | None
-    verdict: Verdict | None
-    lon: float | None
-    lat: float | None
-    points: int
-    attachments: int
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the counts, new cases by code, cases touched, tracks, warnings
+        and failures."""
+        return {
+            "paths": self.paths,
+            "read": self.read,
+            "files_kept": self.files_kept,
+            "files_known": self.files_known,
+            "observations_added": self.observations_added,
+            "observations_skipped": self.observations_skipped,
+            "attached": self.attached,
+            "new_cases": [f"C-{c:04d}" for c in self.new_cases],
+            "verdicts_applied": self.verdicts_applied,
+            "cases": list(self.cases),
+            "tracks": list(self.tracks),
+            "warnings": list(self.warnings),
+            "failures": list(self.failures),
+        }
 
 
 # --------------------------------------------------------------------------------------
@@ -717,7 +729,7 @@ def import_field(
     Raises :class:`~vigilancia.errors.StoreError` when the evidence folder or the
     database cannot be written; nothing is then stored in the database.
     """
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     given = [str(p) for p in paths]
     if not given:
         raise InputError(_("No files to import"),
@@ -855,21 +867,4 @@ def list_observations(store: WorkspaceStore, *, case: str | int | None = None
     case_id = None if case is None else parse_case_id(case)
     if case_id is not None:
         store.cases.get(case_id)  # NotFoundError for an unknown case
-    rows = store.observations.list(case_id)
-    out = []
-    for r in rows:
-        points = 1 if r.lon is not None else 0
-        if r.kind == ObservationKind.TRACK.value and r.geometry is not None:
-            points = int(shapely.get_num_coordinates(shapely.from_wkb(r.geometry)))
-        out.append(StoredObservation(
-            id=r.id, source_format=r.source_format, source_file=r.source_file,
-            record_id=r.record_id, kind=ObservationKind(r.kind),
-            observed_at=r.observed_at,
-            case_code=None if r.case_id is None else f"C-{r.case_id:04d}",
-            distance_m=r.distance_m,
-            verdict=None if r.verdict is None else Verdict(r.verdict),
-            lon=r.lon, lat=r.lat, points=points,
-            attachments=len(r.attachments or []),
-        ))
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(out, key=lambda o: (o.observed_at or far, o.id))
+    return stored_observations(store.observations.list(case_id))

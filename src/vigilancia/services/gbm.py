@@ -80,7 +80,7 @@ from vigilancia.domain.drivers import (
     DriverPredictions,
     FeatureTable,
 )
-from vigilancia.errors import InputError, StoreError
+from vigilancia.errors import InputError, StoreError, action
 from vigilancia.i18n import _
 
 __all__ = [
@@ -301,8 +301,9 @@ class GBMDriverModel:
             raise StoreError(
                 _("the stored model holds types vigilancia does not trust: {types}",
                   types=", ".join(extra[:5])),
-                hint=_("train the model again with: vigilancia classifier train"),
+                hint=_("train the model again"),
                 source=source,
+                actions=action("classifier.train"),
             )
         try:
             state = sio.loads(blob, trusted=sorted(untrusted))
@@ -327,8 +328,9 @@ class GBMDriverModel:
 def _bad_model(source: str) -> StoreError:
     return StoreError(
         _("the stored model could not be read"),
-        hint=_("train the model again with: vigilancia classifier train"),
+        hint=_("train the model again"),
         source=source,
+        actions=action("classifier.train"),
     )
 
 
@@ -418,10 +420,9 @@ def label_error(plan: LabelPlan) -> InputError:
         )
     return InputError(
         msg,
-        hint=_(
-            "predictions stay with the rules model; import more labels with "
-            "vigilancia labels import, or add patrol verdicts"
-        ),
+        hint=_("predictions stay with the rules model; import more labels, or add patrol "
+               "verdicts"),
+        actions=action("labels.import"),
     )
 
 

@@ -44,7 +44,7 @@ from shapely.geometry.base import BaseGeometry
 
 from vigilancia.domain.driver_training import LabelRow, parse_driver, valid_driver_names
 from vigilancia.domain.drivers import DRIVERS, Driver
-from vigilancia.errors import DataFormatError, InputError, UnreadableFileError
+from vigilancia.errors import DataFormatError, InputError, UnreadableFileError, action
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.io.vectors import file_sha256, read_features
@@ -172,9 +172,10 @@ def read_labels(
             ),
             hint=_(
                 "check the clearing ids or locations, ingest the alerts that contain them "
-                "first, or leave those labels out (--skip-unmatched)"
+                "first, or leave those labels out"
             ),
             source=src,
+            inputs="allow_unmatched",
         )
     rows = _one_per_clearing(matched, source, src)
     if not rows:
@@ -308,8 +309,9 @@ def _read_csv(p: Path, src: str) -> list[_Raw]:
             ngettext("clearing_id is not a whole number in {n} row: {first}",
                      "clearing_id is not a whole number in {n} rows: {first}",
                      len(bad_id), first=_listing(bad_id)),
-            hint=_("use the clearing ids of the workspace (vigilancia clearings export)"),
+            hint=_("use the clearing ids of the workspace, as its clearings export has them"),
             source=src,
+            actions=action("clearings.export"),
         )
     if bad_driver:
         raise _unknown_drivers(bad_driver, src)
@@ -466,8 +468,9 @@ def _check_area(
     if extent is None:
         raise InputError(
             _("the workspace has no clearings to label yet"),
-            hint=_("run vigilancia monitor first, then import the labels"),
+            hint=_("ingest the alerts first, then import the labels"),
             source=src,
+            actions=action("monitor"),
         )
     m = _AREA_MARGIN_DEG
     ex = (extent[0] - m, extent[1] - m, extent[2] + m, extent[3] + m)

@@ -23,7 +23,7 @@ distances to it are unknown).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,9 +37,10 @@ from vigilancia.domain.territories import Repair
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
 from vigilancia.io.osm import is_osm, read_osm
-from vigilancia.io.sources.arcgis import Fetch, Progress
+from vigilancia.io.sources.arcgis import Fetch
 from vigilancia.io.store.context import ContextRepository, ImportLedger
 from vigilancia.io.vectors import VectorLayer, file_sha256
+from vigilancia.progress import Progress
 from vigilancia.services.territories import (
     jsonable,
     read_import_source,
@@ -93,6 +94,24 @@ class LayerImportResult:
     import_id: int | None = None
     sha256: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: source, kind, counts by geometry family, repairs, dropped
+        features, the fields used, ids and hash."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "imported": self.imported,
+            "skipped_existing": self.skipped_existing,
+            "geometries": dict(self.geometries),
+            "repairs": [asdict(r) for r in self.repairs],
+            "dropped": list(self.dropped),
+            "name_field": self.name_field,
+            "class_field": self.class_field,
+            "ids": list(self.ids),
+            "import_id": self.import_id,
+            "sha256": self.sha256,
+        }
+
 
 def parse_kind(kind: ContextKind | str) -> ContextKind:
     """The :class:`ContextKind` named ``kind``, or :class:`InputError` listing the kinds."""
@@ -105,7 +124,8 @@ def parse_kind(kind: ContextKind | str) -> ContextKind:
                 kind=str(kind),
                 kinds=", ".join(k.value for k in ContextKind),
             ),
-            hint=_("choose one of the kinds listed with --kind"),
+            hint=_("choose one of the kinds listed"),
+            inputs="kind",
         ) from None
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,10 +51,8 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.vector_alerts import NEAREST_KINDS
-
-Progress = Callable[[str, int, int], None]
-"""Progress callback: (stage, done, total)."""
 
 #: Finished clearings are handed to the writer every this many strips.
 FLUSH_STRIPS = 4
@@ -75,8 +74,10 @@ class MonitorRequest:
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
             raise InputError(
-                _("--since {since} is after --until {until}", since=self.since, until=self.until),
+                _("the first date {since} is after the last date {until}", since=self.since,
+                  until=self.until),
                 hint=_("swap the dates"),
+                inputs=("since", "until"),
             )
 
 
@@ -151,8 +152,9 @@ def detect_product(source: str, info: RasterInfo | None) -> str:
             len(info.band_names),
             names=", ".join(info.band_names),
         ),
-        hint=_("name it with --product gfw|radd-gee|glad-l-gee|glad-s2|hansen|mapbiomas"),
+        hint=_("name the product: gfw, radd-gee, glad-l-gee, glad-s2, hansen or mapbiomas"),
         source=source,
+        inputs="product",
     )
 
 
@@ -424,7 +426,7 @@ def run_monitor(
 ) -> MonitorResult:
     """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
     t0 = time.perf_counter()
-    tick: Progress = progress or (lambda stage, done, total: None)
+    tick: Progress = progress or no_progress
     tally = _TerritoryTally()
     with _gc_paused():
         if _is_vector(request.source):
@@ -445,7 +447,7 @@ def run_monitor(
             tick("classify", 0, outcome.clearings)
             classified = classify_clearings(
                 store, batch_ids=[outcome.batch_id],
-                progress=lambda done, total: tick("classify", done, total),
+                progress=tick,
             )
             drivers, version = classified.counts(), classified.model_version
     return MonitorResult(
@@ -480,8 +482,9 @@ def _ingest_raster(
     if product not in RASTER_PRODUCTS:
         raise InputError(
             _("{product} is not a raster product", product=product),
-            hint=_("use --product auto or a raster product"),
+            hint=_("let the product be detected (auto) or name a raster product"),
             source=req.source,
+            inputs="product",
         )
     bands = _band_map(product, info)
     sha = fingerprint(info)
@@ -508,7 +511,8 @@ def _ingest_raster(
         batch_id = store.batches.add(conn, _new_batch(key, req, product, sha))
         # the nearest-boundary index is first needed at the first flush: the writer
         # thread, idle until then, builds it while the first strips are read and labelled
-        index_job = writer.submit(BoundaryIndex, near_rings)
+        # (each job runs in a copy of this context: errors are worded in the caller's language)
+        index_job = writer.submit(copy_context().run, BoundaryIndex, near_rings)
         pending: list[Future[Any]] = []
 
         def flush(final: bool) -> None:
@@ -524,7 +528,8 @@ def _ingest_raster(
                 while pending:
                     pending.pop().result()
                 pending.append(
-                    writer.submit(store.clearings.add, conn, batch_id, clearings, placement)
+                    writer.submit(copy_context().run, store.clearings.add, conn, batch_id,
+                                  clearings, placement)
                 )
             if final:
                 while pending:
@@ -570,8 +575,9 @@ def _out_of_range(
             col=col,
             expected=expected,
         ),
-        hint=_("check --product, or that the file is the product it claims to be"),
+        hint=_("check the product named, or that the file is the product it claims to be"),
         source=source,
+        inputs="product",
     )
 
 
@@ -589,8 +595,9 @@ def _ingest_vector(
     if product != "mapbiomas":
         raise InputError(
             _("{product} is not a vector product", product=product),
-            hint=_("use --product mapbiomas for vector alert files"),
+            hint=_("vector alert files are of the product mapbiomas"),
             source=req.source,
+            inputs="product",
         )
     h = hashlib.sha256()
     with open(req.source, "rb") as fh:

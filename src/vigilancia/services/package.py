@@ -55,7 +55,7 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, get_language, ngettext, set_language
+from vigilancia.i18n import _, language, ngettext
 from vigilancia.io.field.xlsform import xlsform_path
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
@@ -66,6 +66,7 @@ from vigilancia.io.package.odk import entity_geometry, write_entity_list
 from vigilancia.io.package.tiles import TileLayer, write_pmtiles
 from vigilancia.io.package.vectors import write_geojson, write_gpkg
 from vigilancia.io.store import WorkspaceStore
+from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import find_territory
 from vigilancia.services.texts.cases import priority_text, status_name
 from vigilancia.services.texts.drivers import driver_name
@@ -92,8 +93,6 @@ PAPERS: dict[str, tuple[float, float]] = {"a4": (11.69, 8.27), "letter": (11.0, 
 TILE_ZOOMS = (8, 16)
 #: How far (degrees) around the territory context lines are drawn on the map.
 CONTEXT_PAD_DEG = 0.02
-
-Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------------------
@@ -166,6 +165,10 @@ class PackageFile:
     size: int
     description: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``name``, ``size`` (bytes), ``description``."""
+        return {"name": self.name, "size": self.size, "description": self.description}
+
 
 @dataclass(frozen=True)
 class PackageResult:
@@ -186,6 +189,23 @@ class PackageResult:
     def fits_messaging(self) -> bool:
         """Whether the package is under :data:`MAX_PACKAGE_BYTES`."""
         return self.total_bytes < MAX_PACKAGE_BYTES
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: where, the community, its files and sizes (bytes), cases,
+        stops, plan and warnings."""
+        return {
+            "output": self.output,
+            "territory": self.territory,
+            "files": list(self.files),
+            "total_bytes": self.total_bytes,
+            "fits_messaging": self.fits_messaging,
+            "cases": self.cases,
+            "stops": self.stops,
+            "plan_id": self.plan_id,
+            "zipped": self.zipped,
+            "tiles_max_zoom": self.tiles_max_zoom,
+            "warnings": list(self.warnings),
+        }
 
 
 def human_size(n: int) -> str:
@@ -276,16 +296,13 @@ def _visit_text(pc: PackageCase, stops: int) -> str:
 
 
 def _in_languages(make: Callable[[], str]) -> dict[str, str]:
-    """``make()`` rendered in Spanish and in English (the current language restored)."""
-    current = get_language()
-    try:
-        texts = {}
-        for lang in ("es", "en"):
-            set_language(lang)
+    """``make()`` rendered in Spanish and in English, each inside its own
+    :func:`~vigilancia.i18n.language` block (the caller's language is never switched)."""
+    texts = {}
+    for lang in ("es", "en"):
+        with language(lang):
             texts[lang] = make()
-        return texts
-    finally:
-        set_language(current)
+    return texts
 
 
 # --------------------------------------------------------------------------------------
@@ -479,8 +496,8 @@ def _odk_rows(pcs: Sequence[PackageCase], stops: int) -> list[dict[str, Any]]:
     for pc in pcs:
         c = pc.case
 
-        def label(pc: PackageCase = pc) -> str:
-            parts = [f"{pc.number} · {pc.code}", pc.driver or _("driver unknown"),
+        def label(pc: PackageCase = pc) -> str:  # every part in the language of the call
+            parts = [f"{pc.number} · {pc.code}", _driver_text(pc.case) or _("driver unknown"),
                      _("{ha} ha", ha=number(pc.case.area_ha, 1))]
             if pc.needs_care:
                 parts.append(_("care"))
@@ -617,7 +634,7 @@ def build_package(
     moved into place at the end.
     """
     del settings  # the package has no settings of its own yet; kept for the service signature
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or no_progress
     paper = paper.strip().lower()
     if paper not in PAPERS:
         raise InputError(_("Unknown paper size {paper!r}", paper=paper),
@@ -746,15 +763,15 @@ def _check_output(output: Path, *, zipped: bool, overwrite: bool) -> None:
         return
     if zipped and output.exists():
         raise ConflictError(_("{path} already exists", path=output),
-                            hint=_("give another name, or --overwrite to replace it"))
+                            hint=_("give another name, or replace it"), inputs="overwrite")
     if not zipped and output.exists():
         if not output.is_dir():
             raise InputError(_("{path} exists and is not a folder", path=output),
                              hint=_("give a folder, or a name ending in .zip"))
         if any(output.iterdir()):
             raise ConflictError(_("The folder {path} is not empty", path=output),
-                                hint=_("give a new folder, or --overwrite to replace the "
-                                       "package's files in it"))
+                                hint=_("give a new folder, or replace the package's files "
+                                       "in it"), inputs="overwrite")
 
 
 def _publish(work: Path, names: Sequence[str], output: Path, *, zipped: bool,

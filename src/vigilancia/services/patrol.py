@@ -48,7 +48,7 @@ from vigilancia.domain.patrol_planning import (
 from vigilancia.domain.patrols import DEFAULT_MAX_KM, PatrolPlan, plan_to_json
 from vigilancia.domain.routes import NetworkLine, classify_line
 from vigilancia.domain.territories import StoredTerritory, normalise_name
-from vigilancia.errors import InputError, NotFoundError
+from vigilancia.errors import InputError, NotFoundError, action
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.services.cases import CASE_TERRITORY_KINDS, find_territory, update_case
@@ -85,7 +85,8 @@ def parse_start(text: str | None) -> tuple[float, float] | str | None:
         raise InputError(
             _("The start {value!r} is not a position: longitude and latitude are out of range",
               value=text),
-            hint=_("give it as lon,lat in degrees, e.g. --start=-74.95,-9.47"),
+            hint=_("give it as lon,lat in degrees, e.g. -74.95,-9.47"),
+            inputs="start",
         )
     return lon, lat
 
@@ -120,15 +121,15 @@ def plan_patrol(
     :class:`~vigilancia.errors.InputError` when no case fits within ``max_km``.
     """
     if not (isinstance(max_km, (int, float)) and math.isfinite(max_km) and max_km > 0):
-        raise InputError(_("--max-km must be a distance in km above 0, not {value}",
-                           value=max_km))
+        raise InputError(_("the longest round trip must be a distance in km above 0, "
+                           "not {value}", value=max_km), inputs="max_km")
     terr = find_territory(store, territory)
     cases = store.cases.list(territory_id=terr.id, statuses=OPEN_STATUSES)
     if not cases:
         raise NotFoundError(
             _("{name} has no open cases to patrol", name=terr.name),
-            hint=_("open them first with: vigilancia cases open WORKSPACE --territory {name}",
-                   name=_quoted(terr.name)),
+            hint=_("open its cases first"),
+            actions=action("cases.open", territory=terr.name),
         )
     frame = local_equal_area(*centre_of(terr.geometry.bounds))
     reach_km = max_km / 2.0 if returns else max_km
@@ -174,8 +175,9 @@ def plan_patrol(
         raise InputError(
             _("No open case of {name} fits in {km} km", name=terr.name, km=_km(max_km)),
             hint=_("the nearest is {near} km from the start in a straight line "
-                   "({trip} km there and back); raise --max-km or give another --start",
-                   near=_km(nearest), trip=_km(nearest * (2 if returns else 1))),
+                   "({trip} km there and back); allow a longer round trip or give another "
+                   "start", near=_km(nearest), trip=_km(nearest * (2 if returns else 1))),
+            inputs=("max_km", "start"),
         )
     stored_params: dict[str, Any] = {
         "max_km": float(max_km),
@@ -202,10 +204,6 @@ def plan_patrol(
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _quoted(name: str) -> str:
-    return f'"{name}"' if " " in name else name
 
 
 def _km(value: float) -> str:
@@ -285,13 +283,15 @@ def _settlement_named(store: WorkspaceStore, text: str) -> tuple[str, BaseGeomet
     if not named:
         raise NotFoundError(
             _("There is no settlement layer to find {name!r} in", name=text),
-            hint=_("give the start as lon,lat, or import settlements with: "
-                   "vigilancia layers import WORKSPACE poblados.geojson --kind settlement"),
+            hint=_("give the start as lon,lat, or import the settlements"),
+            inputs="start",
+            actions=action("layers.import", kind="settlement"),
         )
     raise NotFoundError(
         _("No settlement called {name!r} in the settlement layer", name=text),
-        hint=_("give the start as lon,lat, or check the name with: vigilancia layers list "
-               "WORKSPACE"),
+        hint=_("give the start as lon,lat, or check the name among the settlements"),
+        inputs="start",
+        actions=action("layers.list"),
     )
 
 

@@ -13,9 +13,8 @@ caught, next to the persistence baseline (each unit's own past alert area).
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,12 +49,14 @@ from vigilancia.domain.territories import (
     TerritoryKind,
     normalise_name,
 )
-from vigilancia.errors import InputError
+from vigilancia.errors import InputError, action
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
 from vigilancia.io.store import ClearingPoints, WorkspaceStore
+from vigilancia.progress import Progress
 from vigilancia.services import corridors as corridors_service
+from vigilancia.services.texts.risk import explain
 
 __all__ = [
     "BacktestResult",
@@ -96,8 +97,6 @@ GRID_FACTORS = (
     Factor.CORRIDORS,
 )
 
-Progress = Callable[[str, int, int], None]
-
 
 # ------------------------------------------------------------------ results
 
@@ -134,6 +133,33 @@ class RiskAssessment:
             out[s.risk_class.value] = out.get(s.risk_class.value, 0) + 1
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ranked table as plain data, each unit with its explanation in the language
+        of the call (:func:`~vigilancia.services.texts.risk.explain`) and its contributions."""
+        return {
+            "as_of": self.as_of,
+            "assessment_id": self.assessment_id,
+            "units": len(self.scores),
+            "classes": self.class_counts(),
+            "weights": dict(self.weights),
+            "missing": dict(self.missing),
+            "ranking": [
+                {
+                    "rank": s.rank,
+                    "key": s.key,
+                    "name": s.name,
+                    "unit": self.units[s.key].kind,
+                    "territory_id": self.units[s.key].territory_id,
+                    "score": round(s.score, 2),
+                    "risk_class": s.risk_class,
+                    "coverage": round(s.coverage, 4),
+                    "explanation": explain(s),
+                    "contributions": [c.as_dict() for c in s.contributions],
+                }
+                for s in self.scores
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class BacktestResult:
@@ -155,7 +181,7 @@ class BacktestResult:
     factors: tuple[str, ...]
     missing: Mapping[str, str]
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``top1_capture``..., ``auc`` and ``baseline.*`` named plainly."""
         lift = {
             k: (None if v is None or self.baseline.get(k) is None
@@ -644,8 +670,9 @@ def assess_risk(
     if not units:
         raise InputError(
             _("the workspace has no community territories or districts to score"),
-            hint=_("import them with vigilancia territories import WORKSPACE FILE "
-                   "--kind community (or --kind district)"),
+            hint=_("import the community territories or the districts"),
+            actions=(action("territories.import", kind="community"),
+                     action("territories.import", kind="district")),
         )
     points = store.clearings.points()
     if as_of is None:
@@ -726,7 +753,9 @@ def backtest(
     if not chosen:
         raise InputError(
             _("the workspace has no {unit} polygons for the back-test", unit=unit),
-            hint=_("import them with vigilancia territories import, or use --unit grid"),
+            hint=_("import them, or score grid cells instead (unit grid)"),
+            inputs="unit",
+            actions=action("territories.import", kind=kinds[0].value),
         )
     units = [(RiskUnit(f"{unit}:{t.id}", t.name, "district" if unit == "district"
                        else "community", t.id, t.geometry), t) for t in chosen]
@@ -786,7 +815,8 @@ def _grid_backtest(
 ) -> BacktestResult:
     aoi = store.area_of_interest() or store.clearings.extent()
     if aoi is None:  # pragma: no cover - points exist, so an extent does
-        raise InputError(_("the workspace has no alerts"), hint=_("run vigilancia monitor"))
+        raise InputError(_("the workspace has no alerts"), hint=_("ingest alerts first"),
+                         actions=action("monitor"))
     crs = local_equal_area(*_centre(aoi))
     frame = _frame(points, cutoff, aoi, cell_km, crs)
     grid = frame.grid
@@ -836,35 +866,3 @@ def _distance_km(grid: Grid, gx: NDArray[np.float64], gy: NDArray[np.float64],
     _idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     out: NDArray[np.float64] = (np.asarray(dist) / 1000.0).reshape(grid.shape)
     return out
-
-
-def assessment_json(result: RiskAssessment, explain: Callable[[RiskScore], str]) -> dict[str, Any]:
-    """The ranked table as JSON-ready data (``explain`` renders each unit's sentence)."""
-    return {
-        "as_of": result.as_of.isoformat(),
-        "assessment_id": result.assessment_id,
-        "units": len(result.scores),
-        "classes": result.class_counts(),
-        "weights": {f.value: w for f, w in result.weights.items()},
-        "missing": {f.value: r for f, r in result.missing.items()},
-        "ranking": [
-            {
-                "rank": s.rank,
-                "key": s.key,
-                "name": s.name,
-                "unit": result.units[s.key].kind,
-                "territory_id": result.units[s.key].territory_id,
-                "score": round(s.score, 2),
-                "risk_class": s.risk_class.value,
-                "coverage": round(s.coverage, 4),
-                "explanation": explain(s),
-                "contributions": [c.as_dict() for c in s.contributions],
-            }
-            for s in result.scores
-        ],
-    }
-
-
-def dumps(data: Mapping[str, Any]) -> str:
-    """JSON text (UTF-8, readable) of a result dict."""
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -33,8 +33,9 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.risk import Factor
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.store.workspace import WorkspaceStore
+from vigilancia.results import to_json
 from vigilancia.services.export import write_layer
-from vigilancia.services.risk import RiskAssessment, assessment_json, dumps
+from vigilancia.services.risk import RiskAssessment
 from vigilancia.services.texts.risk import class_name, explain
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class RiskFiles:
     json: Path
     gpkg: Path
     png: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The paths by kind: ``csv``, ``json``, ``gpkg``, ``png``."""
+        return {"csv": self.csv, "json": self.json, "gpkg": self.gpkg, "png": self.png}
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def export_risk(result: RiskAssessment, store: WorkspaceStore, output: Path, *,
                       output / "riesgo.png")
     table = frame.drop(columns="geometry")
     replace_bytes(files.csv, table.to_csv(index=False).encode("utf-8-sig"))
-    replace_bytes(files.json, dumps(assessment_json(result, explain)).encode("utf-8"))
+    replace_bytes(files.json, to_json(result).encode("utf-8"))
     files.gpkg.unlink(missing_ok=True)
     write_layer(frame, files.gpkg, "gpkg", "riesgo")
     replace_bytes(files.png, render_map(risk_map(result, store)))

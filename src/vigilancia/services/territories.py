@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,10 +38,11 @@ from vigilancia.domain.territories import (
 )
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _, ngettext
-from vigilancia.io.sources.arcgis import Fetch, Progress, fetch_layer, is_arcgis_url
+from vigilancia.io.sources.arcgis import Fetch, fetch_layer, is_arcgis_url
 from vigilancia.io.store.context import ImportLedger
 from vigilancia.io.store.territories import TerritoryRepository
 from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
+from vigilancia.progress import Progress
 
 __all__ = ["TerritoryImportResult", "TerritoryStore", "import_territories"]
 
@@ -85,6 +86,52 @@ class TerritoryImportResult:
     name_field: str | None = None
     ids: list[int] = field(default_factory=list)
     sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: source, kind, counts, repairs, dropped features, ids, hash."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "imported": self.imported,
+            "skipped_existing": self.skipped_existing,
+            "repairs": [asdict(r) for r in self.repairs],
+            "dropped": list(self.dropped),
+            "name_field": self.name_field,
+            "ids": list(self.ids),
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class ListedTerritory:
+    """A stored territory as listed (no geometry): id, name, kind, people, tenure, title
+    date, area (ha) and source."""
+
+    id: int
+    name: str
+    kind: TerritoryKind
+    people: str | None
+    tenure: Tenure
+    title_date: date | None
+    area_ha: float | None
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"id": self.id, "name": self.name, "kind": self.kind, "people": self.people,
+                "tenure": self.tenure, "title_date": self.title_date,
+                "area_ha": self.area_ha, "source": self.source}
+
+
+def list_territories(store: Any, kinds: Iterable[TerritoryKind | str] | None = None
+                     ) -> list[ListedTerritory]:
+    """The stored territories (all, or those of ``kinds``), by id, without their polygons."""
+    wanted = None if kinds is None else [TerritoryKind(k) for k in kinds]
+    return [
+        ListedTerritory(id=t.id, name=t.name, kind=t.kind, people=t.people, tenure=t.tenure,
+                        title_date=t.title_date, area_ha=t.area_ha, source=t.source)
+        for t in store.territories.list(wanted)
+    ]
 
 
 def import_territories(

@@ -41,13 +41,15 @@ from vigilancia import __version__
 from vigilancia.errors import InputError, UnreadableFileError, VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.vectors import VectorLayer, read_esri_json
+from vigilancia.progress import Progress
 
-__all__ = ["Fetch", "Progress", "fetch_layer", "http_fetch", "is_arcgis_url", "layer_url"]
+__all__ = ["DOWNLOAD_STAGE", "Fetch", "fetch_layer", "http_fetch", "is_arcgis_url", "layer_url"]
 
 #: ``fetch(url, params) -> body``: one GET (or POST) returning the raw bytes of the answer.
 Fetch = Callable[[str, dict[str, str]], bytes]
-#: ``progress(features_so_far, total_or_None)``, called after every page.
-Progress = Callable[[int, int | None], None]
+#: The stage of :func:`fetch_layer`'s progress: ``progress(DOWNLOAD_STAGE, features, total)``
+#: after every page (total None when the server does not say).
+DOWNLOAD_STAGE = "Downloading the layer"
 #: One answer page: decoded JSON and the raw bytes (hashed for idempotent imports).
 _Page = tuple[dict[str, Any], bytes]
 
@@ -151,7 +153,8 @@ def fetch_layer(
     of features per request, capped at the layer's ``maxRecordCount``.
     ``where`` filters on the server (SQL, e.g. ``"nomdep = 'HUANUCO'"``).
     ``fetch`` replaces the HTTP client (tests, proxies); the default is
-    :func:`http_fetch`. ``progress(done, total)`` is called after each page.
+    :func:`http_fetch`. ``progress(DOWNLOAD_STAGE, done, total)`` is called after each
+    page.
 
     The returned layer's ``sha256`` hashes the feature pages as received, so the
     same data fetched twice gives the same hash. Errors (network, HTTP, an
@@ -183,7 +186,7 @@ def fetch_layer(
     }
     total = _count(get, query_url, where)
     if progress is not None:
-        progress(0, total)
+        progress(DOWNLOAD_STAGE, 0, total)
 
     pages: list[_Page] | None = None
     if _supports_pagination(meta):
@@ -335,7 +338,7 @@ def _paged(
         done += len(feats)
         offset += len(feats)
         if progress is not None:
-            progress(done, total)
+            progress(DOWNLOAD_STAGE, done, total)
         exceeded = obj.get("exceededTransferLimit")
         if exceeded is True:
             continue
@@ -385,5 +388,5 @@ def _by_object_ids(
         pages.append((answer, body))
         done += len(got & set(batch))
         if progress is not None:
-            progress(done, total)
+            progress(DOWNLOAD_STAGE, done, total)
     return pages

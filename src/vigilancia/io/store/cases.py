@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from vigilancia.domain.cases import Case, CaseEvent, CaseStatus
-from vigilancia.errors import ConflictError, NotFoundError
+from vigilancia.errors import ConflictError, NotFoundError, action
 from vigilancia.i18n import _
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.records import (
@@ -86,7 +86,8 @@ class CaseRepository(Repository):
         if not found:
             raise NotFoundError(
                 _("No case {case} in this workspace", case=f"C-{int(case_id):04d}"),
-                hint=_("list the cases with: vigilancia cases list WORKSPACE"),
+                hint=_("see the list of cases"),
+                actions=action("cases.list"),
             )
         return found[0]
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
-from vigilancia.errors import ConflictError, NotFoundError
+from vigilancia.errors import ConflictError, NotFoundError, action
 from vigilancia.i18n import _
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.records import ModelRecord, as_date, aware, model_record
@@ -80,7 +80,8 @@ class ModelRepository(Repository):
         ):
             raise NotFoundError(
                 _("there is no driver model with version {version}", version=version),
-                hint=_("see the stored models with: vigilancia classifier status"),
+                hint=_("see the stored models"),
+                actions=action("classifier.status"),
             )
         conn.execute(sa.update(t).where(t.c.active == sa.true()).values(active=False))
         if version is not None:
