@@ -387,10 +387,10 @@ def write_workspace(folder: Path, *, n: int = 400, train: int = 300, seed: int =
     folder.mkdir(parents=True, exist_ok=True)
     store = WorkspaceStore.create(folder / "ws", name="sintético")
     with store, store.transaction() as conn:
-        batch = store.add_batch(conn, NewBatch(
+        batch = store.batches.add(conn, NewBatch(
             f"synthetic-{seed}-{n}", "bench/driver_labels.py", "gfw", None, None, "low",
             "0" * 64, 0, n, float(clearings.area_ha.sum())))
-        ids = store.add_clearings(conn, batch, clearings)
+        ids = store.clearings.add(conn, batch, clearings)
     rows = [f"{int(i)},{_SPANISH[d]}" for i, d in zip(ids[:train], noisy[:train], strict=True)]
     (folder / "entrenamiento.csv").write_text(
         "clearing_id,driver\n" + "\n".join(rows) + "\n", encoding="utf-8")

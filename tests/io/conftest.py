@@ -1,4 +1,4 @@
-"""Fixtures shared by the io tests: the real data folder and English messages."""
+"""Fixtures shared by the io tests: the real data folder, English messages, a workspace."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from vigilancia.i18n import get_language, set_language
+from vigilancia.io.store import WorkspaceStore
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -29,3 +30,10 @@ def english() -> Iterator[None]:
     set_language("en")
     yield
     set_language(before)
+
+
+@pytest.fixture
+def store(store_factory, tmp_path: Path) -> Iterator[WorkspaceStore]:
+    """A new workspace named "Kakataibo" on this test's database backend."""
+    with store_factory.create(tmp_path / "ws", name="Kakataibo") as st:
+        yield st

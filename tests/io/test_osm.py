@@ -96,7 +96,7 @@ def test_import_as_road_river_and_airstrip(store, extract):
     assert strips.imported == 2 and strips.geometries == {"line": 1, "point": 1}
     assert import_layer(store, str(extract), "road").skipped_existing
 
-    feats = store.context_features()
+    feats = store.context.features()
     modes = {
         (str(n) if n else None): classify_line(str(k), c, n)
         for k, n, c in zip(feats.kind, feats.name, feats.feature_class, strict=True)
@@ -106,7 +106,7 @@ def test_import_as_road_river_and_airstrip(store, extract):
     assert modes["Río Pachitea"] is Mode.RIVER
     assert modes["Quebrada Honda"] is Mode.STREAM
     assert modes[None] is Mode.TRAIL  # the unnamed footpath
-    attrs = store.context_attributes(["airstrip"])
+    attrs = store.context.attributes(["airstrip"])
     assert sorted(a["aeroway"] for a in attrs.values()) == ["aerodrome", "runway"]
 
 

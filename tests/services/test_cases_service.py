@@ -77,10 +77,10 @@ def workspace(store_factory, tmp_path: Path):
 
 
 def _by_alert(store):
-    frame = store.clearings_frame()
+    frame = store.clearings.frame()
     code = {int(cid): int(ref.split(":")[-1]) if ref else None
             for cid, ref in zip(frame["id"], frame["source_ref"], strict=True)}
-    return {tuple(sorted(code[c] for c in case.clearing_ids)): case for case in store.cases()}
+    return {tuple(sorted(code[c] for c in case.clearing_ids)): case for case in store.cases.list()}
 
 
 def test_open_cases_groups_by_territory_and_distance(workspace):
@@ -101,19 +101,19 @@ def test_open_cases_groups_by_territory_and_distance(workspace):
     ranked = sorted(cases.values(), key=lambda c: -c.priority)
     assert ranked[0].clearing_ids == cases[(5,)].clearing_ids
     assert res.per_territory == {"CN Alfa": 2, "CN Beta": 2}
-    events = workspace.case_events(group.id)
+    events = workspace.cases.events(group.id)
     assert [e.action for e in events] == ["opened"]
 
 
 def test_the_store_reads_what_choosing_clearings_needs(workspace):
-    assert workspace.latest_alert_date() == date(2024, 6, 25)
-    ids, nearest, within, last = workspace.uncased_clearings()
-    assert len(ids) == 7 and (nearest >= 0).all()
-    assert within.tolist() == [True] * 6 + [False]  # alert 7 lies beyond the buffer
-    assert last[:2].tolist() == [date(2024, 5, 1), date(2024, 5, 10)]
+    assert workspace.clearings.latest_alert_date() == date(2024, 6, 25)
+    uncased = workspace.clearings.uncased()
+    assert len(uncased.id) == 7 and (uncased.nearest_territory_id >= 0).all()
+    assert uncased.within_buffer.tolist() == [True] * 6 + [False]  # alert 7 is beyond the buffer
+    assert uncased.last_date[:2].tolist() == [date(2024, 5, 1), date(2024, 5, 10)]
     open_cases(workspace, SETTINGS)
-    ids, nearest, within, last = workspace.uncased_clearings()
-    assert len(ids) == 1 and not within[0]  # only the far clearing is in no case
+    uncased = workspace.clearings.uncased()
+    assert len(uncased.id) == 1 and not uncased.within_buffer[0]  # only the far one is uncased
 
 
 @pytest.mark.parametrize("at_once", [1, 4])
@@ -142,7 +142,7 @@ def test_rerun_adds_nothing_and_new_clearings_join_open_cases(workspace, tmp_pat
     assert (1, 2, 3, 8) in cases and (9,) in cases
     grown = cases[(1, 2, 3, 8)]
     assert grown.last_alert == date(2024, 7, 5) and grown.area_ha == pytest.approx(8.0, rel=1e-6)
-    assert [e.action for e in workspace.case_events(grown.id)] == ["opened", "clearings_added"]
+    assert [e.action for e in workspace.cases.events(grown.id)] == ["opened", "clearings_added"]
 
 
 def test_small_groups_wait_until_they_grow(workspace, tmp_path):
@@ -179,23 +179,23 @@ def test_status_machine_history_and_labels(workspace):
     c = update_case(workspace, case.id, actor="import:visita.csv",
                     verdict=Verdict.COCA_CONFIRMED, observed_at=date(2024, 7, 2))
     assert c.status is CaseStatus.VERIFIED and c.verdict is Verdict.COCA_CONFIRMED
-    labels = workspace.labels()
+    labels = workspace.labels.list()
     assert sorted(label.clearing_id for label in labels) == sorted(case.clearing_ids)
     assert {label.driver for label in labels} == {Driver.COCA}
     assert {label.observed_at for label in labels} == {date(2024, 7, 2)}
     # refused: verified -> assigned; nothing changes, history untouched
-    before = workspace.case_events(case.id)
+    before = workspace.cases.events(case.id)
     with pytest.raises(ConflictError, match="verificado|verified"):
         update_case(workspace, case.id, actor="x", status=CaseStatus.NEW)
-    assert workspace.case_events(case.id) == before
-    assert workspace.case(case.id).status is CaseStatus.VERIFIED
+    assert workspace.cases.events(case.id) == before
+    assert workspace.cases.get(case.id).status is CaseStatus.VERIFIED
     # corrected verdict: a newer label
     update_case(workspace, case.id, actor="coordinadora", verdict=Verdict.AGRICULTURE)
-    assert len(workspace.labels()) == 2 * len(case.clearing_ids)
+    assert len(workspace.labels.list()) == 2 * len(case.clearing_ids)
     update_case(workspace, case.id, actor="coordinadora", status=CaseStatus.REPORTED)
     update_case(workspace, case.id, actor="coordinadora", status=CaseStatus.CLOSED,
                 note="denuncia ante la FEMA")
-    actions = [(e.action, e.from_status, e.to_status) for e in workspace.case_events(case.id)]
+    actions = [(e.action, e.from_status, e.to_status) for e in workspace.cases.events(case.id)]
     assert actions == [
         ("opened", None, CaseStatus.NEW),
         ("assigned", CaseStatus.NEW, CaseStatus.ASSIGNED),
@@ -206,7 +206,7 @@ def test_status_machine_history_and_labels(workspace):
         ("status", CaseStatus.REPORTED, CaseStatus.CLOSED),
         ("note", CaseStatus.CLOSED, CaseStatus.CLOSED),
     ]
-    assert workspace.case_events(case.id)[1].actor == "coordinadora"
+    assert workspace.cases.events(case.id)[1].actor == "coordinadora"
 
 
 def test_not_reached_and_false_alarm(workspace):
@@ -216,7 +216,7 @@ def test_not_reached_and_false_alarm(workspace):
     assert c.status is CaseStatus.NEW and c.verdict is None
     c = update_case(workspace, cases[(5,)].id, actor="m", verdict=Verdict.FALSE_ALARM)
     assert c.status is CaseStatus.VERIFIED and c.verdict is Verdict.FALSE_ALARM
-    assert workspace.labels() == []  # neither says what cleared the forest
+    assert workspace.labels.list() == []  # neither says what cleared the forest
     with pytest.raises(InputError, match="veredicto"):
         update_case(workspace, cases[(6,)].id, actor="m", status=CaseStatus.VERIFIED)
 
@@ -270,7 +270,7 @@ def test_priority_uses_the_community_risk_when_assessed(workspace):
     score = {s.name: s.score for s in assessment.scores}
     open_cases(workspace, SETTINGS, as_of=date(2024, 7, 1))
     alfa = find_territory(workspace, "CN Alfa")
-    for case in workspace.cases(territory_id=alfa.id):
+    for case in workspace.cases.list(territory_id=alfa.id):
         terms = {t.name: t for t in case.priority_terms}
         assert terms["risk"].value == pytest.approx(score["CN Alfa"])
         assert case.priority == pytest.approx(sum(t.points for t in case.priority_terms))

@@ -70,12 +70,12 @@ def _english():
 
 def add_clearings(store, clearings: ClearingSet, key: str = "synthetic") -> np.ndarray:
     with store.transaction() as conn:
-        bid = store.add_batch(
+        bid = store.batches.add(
             conn,
             NewBatch(key, "synthetic", "gfw", None, None, "low", "0" * 64, 0, len(clearings),
                      float(np.nansum(clearings.area_ha))),
         )
-        return store.add_clearings(conn, bid, clearings)
+        return store.clearings.add(conn, bid, clearings)
 
 
 def synthetic_workspace(store_factory, path, n, seed=5):
@@ -199,7 +199,7 @@ def test_train_status_evaluate_on_a_workspace(store_factory, tmp_path):
         res = import_labels(store, csv_path)
         assert res.added == 200 and not res.skipped_existing
         assert import_labels(store, csv_path).skipped_existing
-        assert len(store.labels()) == 200
+        assert len(store.labels.list()) == 200
 
         st = classifier_status(store)
         assert st.can_train and st.labelled_clearings == 200
@@ -210,11 +210,12 @@ def test_train_status_evaluate_on_a_workspace(store_factory, tmp_path):
         assert result.metrics["method"] == "cross-validation"
         assert result.metrics["macro"]["f1"] > 0.5
         assert result.reclassified == 240
-        assert store.driver_counts()[1] == result.version  # every clearing by the new model
+        # every clearing by the new model
+        assert store.clearings.by_driver().model_version == result.version
 
         again = train(store, params=FAST)
         assert again.reused and again.version == result.version
-        assert len(store.list_models()) == 1
+        assert len(store.models.list()) == 1
 
         st = classifier_status(store)
         assert st.active is not None and st.active["version"] == result.version
@@ -242,7 +243,7 @@ def test_train_status_evaluate_on_a_workspace(store_factory, tmp_path):
         assert ev.curve[-1].n_labels == 150
 
         # held-out labels as GeoJSON points inside the other 40 clearings
-        cols = store.clearing_columns(clearing_ids=ids[200:])
+        cols = store.clearings.columns(clearing_ids=ids[200:])
         points = [
             (shapely.Point(lon, lat), {"driver": SPANISH[d], "note": "patrulla"})
             for lon, lat, d in zip(cols.centroid_lon, cols.centroid_lat, labels[200:],
@@ -262,7 +263,7 @@ def test_train_status_evaluate_on_a_workspace(store_factory, tmp_path):
         assert matrix.shape == (6, 6) and matrix.sum() == 40
         assert len(data["calibration"]["bins"]) == 10 and 0 <= data["calibration"]["brier"] <= 2
         json.dumps(data, allow_nan=False)
-        assert len(store.labels()) == 200  # evaluating against a file stores nothing
+        assert len(store.labels.list()) == 200  # evaluating against a file stores nothing
 
         png = render_chart(ev2, tmp_path / "evaluacion.png")
         with Image.open(png) as img:
@@ -287,7 +288,7 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
     try:
         cols = ["id", "driver", "driver_probability", "driver_reasons", "model_version"]
         whole = classify_clearings(store)
-        one_part = store.clearings_frame()[cols]
+        one_part = store.clearings.frame()[cols]
         assert whole.clearings == 300
         monkeypatch.setattr(features, "PART_SIZE", 37)
         seen: list[tuple[int, int]] = []
@@ -295,7 +296,7 @@ def test_classifying_in_parts_stores_what_one_part_does(store_factory, tmp_path,
         assert len(seen) == 9 and seen[-1] == (300, 300)  # ceil(300 / 37) parts
         assert parts.by_driver == whole.by_driver
         assert parts.mean_completeness == pytest.approx(whole.mean_completeness)
-        in_parts = store.clearings_frame()[cols]
+        in_parts = store.clearings.frame()[cols]
         exact = ["id", "driver", "driver_reasons", "model_version"]
         assert in_parts[exact].to_dict("records") == one_part[exact].to_dict("records")
         # (sums of neighbours' areas may differ in the last bit: another summation order)
@@ -313,7 +314,7 @@ def test_too_few_labels_leave_the_rules_in_charge(store_factory, tmp_path):
             train(store, params=FAST)
         assert "vigilancia" not in err.value.user_text()  # no shell wording in the service
         assert "vigilancia labels import" in error_text(err.value)
-        assert store.list_models() == [] and store.active_model() is None
+        assert store.models.list() == [] and store.models.active() is None
         assert active_driver_model(store).version.startswith("rules")
         ev = evaluate(store)
         assert ev.model_kind == "rules" and ev.method == "direct" and ev.curve == []
@@ -362,9 +363,9 @@ def test_vector_labels_match_clearings_by_location(store_factory, tmp_path):
         assert read.source.startswith("file:l.geojson@")
         res = import_labels(store, path)
         assert res.added == 3 and res.by_driver["mining"] == 1
-        stored = {r.clearing_id: r for r in store.labels()}
+        stored = {r.clearing_id: r for r in store.labels.list()}
         assert str(stored[int(ids[0])].observed_at) == "2025-03-01"
-        assert import_labels(store, path).skipped_existing and len(store.labels()) == 3
+        assert import_labels(store, path).skipped_existing and len(store.labels.list()) == 3
     finally:
         store.close()
 
@@ -393,7 +394,7 @@ def test_bad_label_files_get_clear_errors(store_factory, tmp_path):
         text = error_text(err.value)
         assert "2 of 3 labels match no stored clearing" in text
         assert "line 3 (clearing_id=99999)" in text and "--skip-unmatched" in text
-        assert store.labels() == []  # nothing half-written
+        assert store.labels.list() == []  # nothing half-written
         partial = import_labels(store, missing, allow_unmatched=True)
         assert partial.added == 1 and partial.unmatched == 2
 
@@ -446,7 +447,7 @@ def test_bad_label_files_get_clear_errors(store_factory, tmp_path):
         with pytest.raises(InputError, match="two different drivers") as err:
             import_labels(store, clash)
         assert "feature 1" in err.value.user_text() and "feature 2" in err.value.user_text()
-        assert len(store.labels()) == 1  # only the partial import above
+        assert len(store.labels.list()) == 1  # only the partial import above
     finally:
         store.close()
 

@@ -82,9 +82,9 @@ def add_clearings(store: WorkspaceStore, points, drivers, probs, first="2024-03-
                      since=None, until=None, min_confidence="high", sha256="a" * 64,
                      n_pixels=1, n_clearings=len(points), area_ha=1.0)
     with store.transaction() as conn:
-        bid = store.add_batch(conn, batch)
-        ids = store.add_clearings(conn, bid, clearings(points, first))
-        store.set_driver_predictions(conn, ids, drivers, np.asarray(probs, np.float64),
+        bid = store.batches.add(conn, batch)
+        ids = store.clearings.add(conn, bid, clearings(points, first))
+        store.clearings.set_drivers(conn, ids, drivers, np.asarray(probs, np.float64),
                                      [{d: p} for d, p in zip(drivers, probs, strict=True)],
                                      [[{"code": "test", "params": {}}] for _ in drivers],
                                      "rules-test")
@@ -117,7 +117,7 @@ def region(store, tmp_path: Path) -> WorkspaceStore:
     add_clearings(store, [(-74.5, -9.7), (-74.4, -9.3)], ["coca", "agriculture"], [0.3, 0.9],
                   first="2024-04-01")  # not coca-likely enough, and not coca
     with store.transaction() as conn:
-        store.add_territories(conn, [
+        store.territories.add(conn, [
             Territory("CN Cruzada", TerritoryKind.COMMUNITY, CROSSED, "test"),
             Territory("CN Lejana", TerritoryKind.COMMUNITY, FAR, "test"),
         ])
@@ -148,14 +148,14 @@ def test_corridors_are_built_stored_and_read_back(region):
     runway = next(r for r in result.routes if r.origin.startswith("runway:"))
     assert runway.modes[0] == "walk"
 
-    stored = region.corridors()
+    stored = region.corridors.list()
     assert [c.id for c in stored] == [r.id for r in result.routes]
     for c, r in zip(stored, result.routes, strict=True):
         assert (c.origin, c.exit_name, c.modes) == (r.origin, r.exit_name, r.modes)
         assert c.length_km == pytest.approx(r.length_km) and c.cost_h == pytest.approx(r.cost_h)
         assert c.geometry.equals_exact(r.geometry, 1e-9)
         assert c.run_id == result.run_id
-    run = region.latest_corridor_run()
+    run = region.corridors.latest_run()
     assert run.id == result.run_id and run.as_of is None
     assert run.summary["routes"] == 2 and run.summary["border_crossings"] == 1
     assert run.params["river_kmh"] == 15.0
@@ -184,7 +184,7 @@ def test_as_of_keeps_earlier_clearings_and_runways_opened_by_then(region):
     ex = corridor_exposure(region, as_of=date(2023, 1, 1))
     assert ex.available and ex.as_of == date(2023, 1, 1)
     assert corridor_exposure(region, as_of=date(2020, 1, 1)).missing == "no_run"
-    assert [r.as_of for r in region.corridor_runs()] == [
+    assert [r.as_of for r in region.corridors.runs()] == [
         date(2024, 3, 15), date(2023, 1, 1), date(2021, 12, 31)
     ]
 
@@ -203,16 +203,16 @@ def test_without_a_run_or_exits_the_exposure_is_missing_not_zero(store, tmp_path
 
 
 def test_a_failed_run_stores_nothing(region, monkeypatch):
-    real = region.add_corridor_run
+    real = region.corridors.add_run
 
     def fail_after_writing(conn, **kw):
         real(conn, **kw)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(region, "add_corridor_run", fail_after_writing)
+    monkeypatch.setattr(region.corridors, "add_run", fail_after_writing)
     with pytest.raises(RuntimeError):
         build_corridors(region, Settings())
-    assert region.corridor_runs() == [] and region.corridors() == []
+    assert region.corridors.runs() == [] and region.corridors.list() == []
     with region.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(s.corridors)).scalar() == 0
 
@@ -300,9 +300,9 @@ def test_real_network_takes_a_runway_near_puerto_inca_to_a_border_crossing(tmp_p
             clipped = tmp_path / path.name
             frame[~frame.geometry.is_empty].to_file(clipped, driver="GeoJSON")
             import_layer(store, clipped, kind)
-        runways = store.context_features(["airstrip"])
+        runways = store.context.features(["airstrip"])
         nearest = int(runways.id[np.argmin([g.distance(PUERTO_INCA) for g in runways.geometry])])
-        assert store.context_attributes(["airstrip"])[nearest]["id"] == 135
+        assert store.context.attributes(["airstrip"])[nearest]["id"] == 135
 
         result = build_corridors(store, Settings())
         route = next(r for r in result.routes if r.origin == f"runway:{nearest}")

@@ -40,13 +40,13 @@ def test_demo_workspace_holds_cases_plan_and_package(demo_run):
 
     out, _res = demo_run
     with WorkspaceStore.open(out / "espacio") as store:
-        cases = store.cases()
+        cases = store.cases.list()
         assert cases and all(c.status is CaseStatus.NEW for c in cases)
-        (plan,) = store.patrol_plans()
-        stops = plan["plan"]["stops"]
-        assert stops and plan["plan"]["total_km"] <= 20.0
+        (plan,) = store.patrol_plans.list()
+        stops = plan.plan["stops"]
+        assert stops and plan.plan["total_km"] <= 20.0
         planned = {s["case_id"] for s in stops}
-        assert {c.territory_id for c in cases if c.id in planned} == {plan["territory_id"]}
+        assert {c.territory_id for c in cases if c.id in planned} == {plan.territory_id}
     with zipfile.ZipFile(out / "paquete_patrulla.zip") as zf:
         names = set(zf.namelist())
     assert {"casos.gpkg", "casos.gpx", "casos.kmz", "casos.csv", "comapeo_alertas.json",

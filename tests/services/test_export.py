@@ -90,7 +90,7 @@ def clearing_set(n: int, seed: int) -> ClearingSet:
 def store(store_factory, tmp_path: Path):
     with store_factory.create(tmp_path / "ws", name="FENACOKA") as st:
         with st.transaction() as conn:
-            (tid, pid) = st.add_territories(
+            (tid, pid) = st.territories.add(
                 conn,
                 [
                     Territory(
@@ -108,7 +108,7 @@ def store(store_factory, tmp_path: Path):
                 ],
             )
             for key, n, seed in (("b1", 12, 1), ("b2", 4, 2)):
-                bid = st.add_batch(
+                bid = st.batches.add(
                     conn,
                     NewBatch(
                         key=key,
@@ -125,7 +125,7 @@ def store(store_factory, tmp_path: Path):
                 )
                 nearest = np.full(n, tid, np.int64)
                 nearest[-1] = -1
-                st.add_clearings(
+                st.clearings.add(
                     conn,
                     bid,
                     clearing_set(n, seed),
@@ -169,7 +169,7 @@ def test_export_reads_back_with_same_rows_fields_and_geometry(
     assert result == ExportResult(path=out, count=16, format=fmt)
     assert out.is_file()
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp leftovers
-    expected = store.clearings_frame()
+    expected = store.clearings.frame()
     info = pyogrio.read_info(out) if fmt != "csv" else None
     if info is not None:
         assert info["features"] == 16
@@ -232,7 +232,7 @@ def test_csv_is_utf8_with_bom_for_excel_and_wkt_first(store: WorkspaceStore, tmp
 
 
 def test_export_of_one_batch(store: WorkspaceStore, tmp_path: Path):
-    (b2,) = [b.id for b in store.batches() if b.key == "b2"]
+    (b2,) = [b.id for b in store.batches.list() if b.key == "b2"]
     result = export_clearings(store, tmp_path / "b2.gpkg", "gpkg", batch_ids=[b2])
     assert result.count == 4
     got = pyogrio.read_dataframe(result.path)

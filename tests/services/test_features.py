@@ -79,7 +79,7 @@ def clearing_set(polys_m: list[object], first: list[str], last: list[str]) -> Cl
 
 def store_batch(store: WorkspaceStore, key: str, clearings: ClearingSet) -> np.ndarray:
     with store.transaction() as conn:
-        batch = store.add_batch(
+        batch = store.batches.add(
             conn,
             NewBatch(
                 key=key,
@@ -94,8 +94,8 @@ def store_batch(store: WorkspaceStore, key: str, clearings: ClearingSet) -> np.n
                 area_ha=0.0,
             ),
         )
-        placement = place_clearings(clearings, store.territories(), buffer_m=5000.0)
-        return store.add_clearings(conn, batch, clearings, placement)
+        placement = place_clearings(clearings, store.territories.list(), buffer_m=5000.0)
+        return store.clearings.add(conn, batch, clearings, placement)
 
 
 def write_geojson(path: Path, geoms_m: list[object], props: list[dict]) -> Path:
@@ -131,7 +131,7 @@ def store(store_factory, tmp_path: Path) -> Iterator[WorkspaceStore]:
 def region(store: WorkspaceStore, tmp_path: Path) -> dict[str, int]:
     """The hand-built region stored; returns the clearing id of each letter."""
     with store.transaction() as conn:
-        store.add_territories(
+        store.territories.add(
             conn,
             [
                 Territory(

@@ -90,8 +90,8 @@ def workspace(store_factory, tmp_path: Path):
 def case_at(store, clearing):
     """The case whose point lies in ``clearing``."""
     c = clearing.centroid
-    found = [k for k in store.cases() if abs(k.lon - c.x) < 1e-4 and abs(k.lat - c.y) < 1e-4]
-    assert len(found) == 1, store.cases()
+    found = [k for k in store.cases.list() if abs(k.lon - c.x) < 1e-4 and abs(k.lat - c.y) < 1e-4]
+    assert len(found) == 1, store.cases.list()
     return found[0]
 
 
@@ -141,33 +141,33 @@ def test_import_attaches_verifies_labels_and_opens_field_cases(workspace, tmp_pa
     assert res.verdicts_applied == 1
 
     # the ODK visit naming case 1 verified it as coca and labelled its clearings
-    after1 = store.case(case1.id)
+    after1 = store.cases.get(case1.id)
     assert after1.status is CaseStatus.VERIFIED and after1.verdict is Verdict.COCA_CONFIRMED
-    labels = [lab for lab in store.labels() if lab.clearing_id in after1.clearing_ids]
+    labels = [lab for lab in store.labels.list() if lab.clearing_id in after1.clearing_ids]
     assert labels and {lab.driver for lab in labels} == {Driver.COCA}
     assert {lab.observed_at for lab in labels} == {date(2024, 5, 1)}
-    events = store.case_events(case1.id)
+    events = store.cases.events(case1.id)
     assert [e.action for e in events][-2:] == ["observation", "verdict"]
     assert events[-1].actor == "import:visitas.zip"
     assert "Monitor" not in json.dumps([dict(e.detail) for e in events])  # no submitter name
     # "not reached" leaves case 2 open, with the visit in its history
-    after2 = store.case(case2.id)
+    after2 = store.cases.get(case2.id)
     assert after2.status is CaseStatus.NEW and after2.verdict is None
     assert any(e.action == "verdict" and e.detail["verdict"] == "not_reached"
-               for e in store.case_events(case2.id))
+               for e in store.cases.events(case2.id))
 
     # the CoMapeo observation attached to case 3 at the geodesic distance to its clearing
     obs = {o.record_id: o for o in list_observations(store)}
     expected = GEOD.inv(-74.879, -9.478, -74.879, -9.478 + 120 / 110_574.0)[2]
     assert obs["c0ffee01"].case_code == case3.code
     assert obs["c0ffee01"].distance_m == pytest.approx(expected, abs=1.0)
-    assert store.case(case3.id).status is CaseStatus.NEW
+    assert store.cases.get(case3.id).status is CaseStatus.NEW
 
     # the reported waypoint opened a field case in CN Alfa; the bare one attached nowhere
     assert len(res.new_cases) == 1
-    field_case = store.case(res.new_cases[0])
+    field_case = store.cases.get(res.new_cases[0])
     assert field_case.origin is CaseOrigin.FIELD and field_case.status is CaseStatus.NEW
-    alfa = next(t for t in store.territories() if t.name == "CN Alfa")
+    alfa = next(t for t in store.territories.list() if t.name == "CN Alfa")
     assert field_case.territory_id == alfa.id
     assert (field_case.lon, field_case.lat) == pytest.approx((-74.995, -9.495))
     assert obs["wpt-1"].case_code == field_case.code and obs["wpt-1"].distance_m == 0
@@ -175,7 +175,7 @@ def test_import_attaches_verifies_labels_and_opens_field_cases(workspace, tmp_pa
     # the track attached to no case but passed case 2
     assert obs["trk-1-1"].case_code is None and obs["trk-1-1"].points == 3
     assert [(t.record_id, t.cases) for t in res.tracks] == [("trk-1-1", (case2.code,))]
-    assert any(e.action == "track_passed" for e in store.case_events(case2.id))
+    assert any(e.action == "track_passed" for e in store.cases.events(case2.id))
 
     touched = {c.code: c for c in res.cases}
     assert touched[case1.code].status is CaseStatus.VERIFIED
@@ -188,28 +188,28 @@ def test_files_are_kept_byte_for_byte_and_reimport_adds_nothing(workspace, tmp_p
     store = workspace
     files = field_files(tmp_path, store)
     first = import_field(store, SETTINGS, list(files.values()), actor="ana")
-    kept = store.field_files()
+    kept = store.field_files.list()
     # the ZIPs, their CSV/GeoJSON, the two media files (same photo bytes: kept once) and the GPX
     assert first.files_kept == len(kept) == 6
     for row in kept:
-        path = store.dir / row["stored_path"]
+        path = store.dir / row.stored_path
         assert path.parent.parent.name == EVIDENCE_DIR
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
-        assert path.name.startswith(row["sha256"])
-        assert path.stat().st_size == row["size"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256
+        assert path.name.startswith(row.sha256)
+        assert path.stat().st_size == row.size
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     originals = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
-    assert set(originals.values()) <= {r["sha256"] for r in kept}
+    assert set(originals.values()) <= {r.sha256 for r in kept}
     assert not list((store.dir / EVIDENCE_DIR).rglob(".tmp-*"))
 
-    events = len(store.case_events())
-    labels = len(store.labels())
+    events = len(store.cases.events())
+    labels = len(store.labels.list())
     again = import_field(store, SETTINGS, list(files.values()), actor="ana")
     assert again.observations_added == 0 and again.observations_skipped == 6
     assert again.files_kept == 0 and again.files_known == 6
     assert again.new_cases == () and again.verdicts_applied == 0 and again.cases == ()
-    assert len(store.field_observations()) == 6
-    assert len(store.case_events()) == events and len(store.labels()) == labels
+    assert len(store.observations.list()) == 6
+    assert len(store.cases.events()) == events and len(store.labels.list()) == labels
 
 
 def test_a_later_cumulative_odk_download_adds_only_new_submissions(workspace, tmp_path):
@@ -240,23 +240,23 @@ def test_verdicts_repeat_correct_and_refused(workspace, tmp_path):
     # the same verdict in another submission adds nothing
     same = write_central_zip(tmp_path / "v2.zip", [visit | {"key": "uuid:b",
                                                            "verdict": "mining"}], {})
-    labels = len(store.labels())
+    labels = len(store.labels.list())
     res = import_field(store, SETTINGS, [same], actor="ana")
-    assert res.verdicts_applied == 0 and len(store.labels()) == labels
+    assert res.verdicts_applied == 0 and len(store.labels.list()) == labels
     # a different verdict corrects it
     fix = write_central_zip(tmp_path / "v3.zip", [visit | {"key": "uuid:c",
                                                           "verdict": "agriculture"}], {})
     res = import_field(store, SETTINGS, [fix], actor="ana")
     assert res.verdicts_applied == 1
-    assert store.case(case1.id).verdict is Verdict.AGRICULTURE
-    assert store.labels()[-1].driver is Driver.AGRICULTURE
+    assert store.cases.get(case1.id).verdict is Verdict.AGRICULTURE
+    assert store.labels.list()[-1].driver is Driver.AGRICULTURE
     # a closed case refuses a verdict: a warning naming the file and record; stored anyway
     update_case(store, case1.id, actor="ana", status=CaseStatus.CLOSED)
     late = write_central_zip(tmp_path / "v4.zip", [visit | {"key": "uuid:d",
                                                            "verdict": "coca_confirmed"}], {})
     res = import_field(store, SETTINGS, [late], actor="ana")
     assert res.verdicts_applied == 0 and res.observations_added == 1
-    assert store.case(case1.id).status is CaseStatus.CLOSED
+    assert store.cases.get(case1.id).status is CaseStatus.CLOSED
     (warning,) = res.warnings
     assert "v4.zip" in warning.message and "uuid:d" in warning.message
     assert "closed" in warning.message
@@ -275,8 +275,8 @@ def test_the_latest_verdict_of_one_import_is_the_one_kept(workspace, tmp_path):
     ], {})
     res = import_field(store, SETTINGS, [both], actor="ana")
     assert res.verdicts_applied == 2
-    assert store.case(case1.id).verdict is Verdict.AGRICULTURE
-    assert store.labels()[-1].driver is Driver.AGRICULTURE
+    assert store.cases.get(case1.id).verdict is Verdict.AGRICULTURE
+    assert store.labels.list()[-1].driver is Driver.AGRICULTURE
 
 
 def test_a_position_goes_to_the_case_alerted_before_the_visit(workspace, tmp_path):
@@ -332,13 +332,13 @@ def test_photos_kml_tags_and_waypoint_names(workspace, tmp_path):
     obs = {o.record_id: o for o in list_observations(store)}
     # the phone photo opened a field case in CN Beta; the drone photo attached nowhere
     (new,) = res.new_cases
-    beta = next(t for t in store.territories() if t.name == "CN Beta")
-    assert store.case(new).territory_id == beta.id
-    assert obs["IMG_0001.jpg"].case_code == store.case(new).code
+    beta = next(t for t in store.territories.list() if t.name == "CN Beta")
+    assert store.cases.get(new).territory_id == beta.id
+    assert obs["IMG_0001.jpg"].case_code == store.cases.get(new).code
     assert obs["DJI_0001.JPG"].case_code is None
     # the KML placemark named case 3 (tag "caso") 1.2 km away: attached, verdict, warning
     assert obs["v1"].case_code == case3.code and obs["v1"].distance_m > 1000
-    assert store.case(case3.id).verdict is Verdict.MINING
+    assert store.cases.get(case3.id).verdict is Verdict.MINING
     assert any("v1" in w.message and case3.code in w.message and "300 m" in w.message
                for w in res.warnings)
     # the waypoint named after case 2, 400 m from it, attached to it by its name
@@ -367,7 +367,7 @@ def test_a_package_gpx_coming_back_marks_and_passes_nothing(workspace, tmp_path)
     assert res.observations_added == 4
     assert res.attached == 0 and res.new_cases == () and res.tracks == ()
     assert sum("package" in w.message for w in res.warnings) == 3
-    assert not [e for e in store.case_events() if e.action in ("observation", "track_passed")]
+    assert not [e for e in store.cases.events() if e.action in ("observation", "track_passed")]
 
 
 def test_bad_inputs_are_named_and_the_rest_imports(workspace, tmp_path):
@@ -393,7 +393,7 @@ def test_bad_inputs_are_named_and_the_rest_imports(workspace, tmp_path):
         assert Path(failure.source).name in failure.message
     assert res.observations_added == 6 and res.exit_code == 0
     assert not (tmp_path / "evil.kml").exists()
-    kept_names = {r["name"] for r in store.field_files()}
+    kept_names = {r.name for r in store.field_files.list()}
     assert not kept_names & {p.name for p in bad.values()}
     # nothing at all could be read: exit code 2
     only_bad = import_field(store, SETTINGS, list(bad.values()), actor="ana")
@@ -405,16 +405,16 @@ def test_a_failure_midway_leaves_the_store_as_it_was(workspace, tmp_path, monkey
     files = field_files(tmp_path, store)
 
     def counts():
-        return (len(store.field_files()), len(store.field_observations()), len(store.cases()),
-                len(store.case_events()), len(store.labels()),
-                [(c.status, c.verdict) for c in store.cases()])
+        return (len(store.field_files.list()), len(store.observations.list()),
+                len(store.cases.list()), len(store.cases.events()), len(store.labels.list()),
+                [(c.status, c.verdict) for c in store.cases.list()])
 
     before = counts()
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk unplugged")
 
-    monkeypatch.setattr(store, "add_field_observations", boom)
+    monkeypatch.setattr(store.observations, "add", boom)
     with pytest.raises(RuntimeError):
         import_field(store, SETTINGS, list(files.values()), actor="ana")
     assert counts() == before
@@ -438,10 +438,10 @@ def test_an_altered_kept_copy_is_refused(workspace, tmp_path):
     data = bytearray(kept.read_bytes())
     data[-1] ^= 0xFF
     kept.write_bytes(bytes(data))
-    before = (len(store.field_files()), len(store.field_observations()))
+    before = (len(store.field_files.list()), len(store.observations.list()))
     with pytest.raises(StoreError, match="altered"):
         import_field(store, SETTINGS, [files["odk"]], actor="ana")
-    assert (len(store.field_files()), len(store.field_observations())) == before
+    assert (len(store.field_files.list()), len(store.observations.list())) == before
 
 
 def test_cli_import_and_list(workspace, store_factory, tmp_path):

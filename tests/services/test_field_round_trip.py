@@ -94,7 +94,7 @@ def test_plan_package_field_import_verdicts(workspace, tmp_path: Path):
         route_gpx = gpxpy.parse(zf.read("casos.gpx").decode("utf-8"))
 
     # what the phones got: every planned case, in visiting order, and no neighbour's case
-    yamino = {c.id for c in store.cases(territory_id=plan.territory_id)}
+    yamino = {c.id for c in store.cases.list(territory_id=plan.territory_id)}
     packaged = [parse_case_id(r["name"]) for r in entity_rows]
     assert set(packaged) <= yamino and set(plan.case_ids) <= set(packaged)
     first, second, third = plan.stops[:3]
@@ -139,26 +139,26 @@ def test_plan_package_field_import_verdicts(workspace, tmp_path: Path):
     result = import_field(store, SETTINGS, [odk, comapeo, gpx], actor="coordinación")
     assert result.failures == ()
 
-    c1, c2, c3 = (store.case(s.case_id) for s in (first, second, third))
+    c1, c2, c3 = (store.cases.get(s.case_id) for s in (first, second, third))
     assert (c1.status, c1.verdict) == (CaseStatus.VERIFIED, Verdict.COCA_CONFIRMED)
     assert c2.status is CaseStatus.ASSIGNED and c2.verdict is None  # back for the next patrol
     assert (c3.status, c3.verdict) == (CaseStatus.VERIFIED, Verdict.MINING)
     # verdicts became labels of exactly those clearings
-    labels = {lab.clearing_id: lab.driver for lab in store.labels()}
+    labels = {lab.clearing_id: lab.driver for lab in store.labels.list()}
     assert labels == {**dict.fromkeys(c1.clearing_ids, Driver.COCA),
                       **dict.fromkeys(c3.clearing_ids, Driver.MINING)}
     # the CoMapeo point attached by position, inside the clearing: distance 0
-    (observation,) = [o for o in store.field_observations(c3.id) if o["source_format"] == "comapeo"]
-    assert observation["distance_m"] == pytest.approx(0.0, abs=1.0)
+    (observation,) = [o for o in store.observations.list(c3.id) if o.source_format == "comapeo"]
+    assert observation.distance_m == pytest.approx(0.0, abs=1.0)
     assert c3.geometry is not None and c3.geometry.contains(spot)
     # the track is kept as evidence and passed every planned case still open
     passed = {code for t in result.tracks for code in t.cases}
     assert {s.code for s in plan.stops} - {c1.code, c3.code} <= passed
-    history = [e.action for e in store.case_events(c1.id)]
+    history = [e.action for e in store.cases.events(c1.id)]
     assert history[:2] == ["opened", "assigned"]
     assert {"observation", "verdict"} <= set(history[2:])
 
     # re-importing the same files changes nothing
     again = import_field(store, SETTINGS, [odk, comapeo, gpx], actor="coordinación")
     assert again.observations_added == 0 and again.verdicts_applied == 0
-    assert {lab.clearing_id: lab.driver for lab in store.labels()} == labels
+    assert {lab.clearing_id: lab.driver for lab in store.labels.list()} == labels

@@ -78,7 +78,7 @@ CAMPS = {
 
 
 def stored(store: WorkspaceStore, kind: str | None = None) -> list[tuple]:
-    feats = store.context_features(None if kind is None else [kind])
+    feats = store.context.features(None if kind is None else [kind])
     return list(
         zip(feats.kind.tolist(), feats.name.tolist(), feats.feature_class.tolist(), strict=True)
     )
@@ -130,7 +130,7 @@ def test_real_layers_import_once(store: WorkspaceStore) -> None:
     assert import_layer(
         store, shared("airstrips/runways_peru.geojson"), "airstrip"
     ).skipped_existing
-    assert store.context_summary()["river"] == 7403
+    assert store.context.count_by_kind()["river"] == 7403
     # the same file as another kind is another layer
     assert import_layer(store, shared("airstrips/runways_peru.geojson"), "road").imported == 100
 
@@ -158,7 +158,7 @@ def test_points_lines_and_polygons_with_repairs(store: WorkspaceStore, tmp_path:
     ]
     assert result.dropped == ["feature 5 (id=C5): it has no geometry"]
 
-    feats = store.context_features(["camp"])
+    feats = store.context.features(["camp"])
     assert feats.name.tolist() == [
         "Campamento maderero",
         "Pozas",
@@ -173,14 +173,14 @@ def test_points_lines_and_polygons_with_repairs(store: WorkspaceStore, tmp_path:
     assert feats.id.tolist() == result.ids
 
     # the bounding-box filter keeps what meets the box
-    near = store.context_features(bounds=(-74.96, -10.33, -74.93, -10.30))
+    near = store.context.features(bounds=(-74.96, -10.33, -74.93, -10.30))
     assert sorted(near.name.tolist()) == ["Puerto Bermúdez", "Trocha Pichis"]
-    assert len(store.context_features(["river"])) == 0
+    assert len(store.context.features(["river"])) == 0
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["driver-bulk", "sqlalchemy-core"])
 def test_attributes_are_kept_as_json(store: WorkspaceStore, tmp_path: Path, fast: bool) -> None:
-    store._fast_bulk = fast and store._fast_bulk  # the slow path is what other drivers take
+    store.db.fast_bulk = fast and store.db.fast_bulk  # the slow path is what other drivers take
     path = geojson(
         tmp_path / "pueblos.geojson",
         [
@@ -257,7 +257,7 @@ def _write(tmp_path: Path, fmt: str) -> Path:
 def test_every_vector_format(store: WorkspaceStore, tmp_path: Path, fmt: str) -> None:
     result = import_layer(store, _write(tmp_path, fmt), "trail")
     assert result.imported == 2 and result.geometries == {"line": 2}
-    feats = store.context_features(["trail"])
+    feats = store.context.features(["trail"])
     # FlatGeobuf stores features in the order of its spatial index: compare by name
     by_name = dict(zip(feats.name.tolist(), range(len(feats)), strict=True))
     assert sorted(by_name) == ["Trocha Alto Pichis", "Varadero"]
@@ -333,7 +333,7 @@ def test_a_failed_write_leaves_nothing(
     def boom(*args: object, **kwargs: object) -> list[int]:
         raise RuntimeError("disk failure")
 
-    monkeypatch.setattr(store, "add_context_features", boom)
+    monkeypatch.setattr(store.context, "add", boom)
     with pytest.raises(RuntimeError):
         import_layer(store, path, "airstrip")
     monkeypatch.undo()
@@ -395,4 +395,4 @@ def test_cli_import_and_list(store_factory, tmp_path: Path) -> None:
     assert res.exit_code == 0 and "Example:" in res.output
 
     with store_factory.open(ws) as reopened:
-        assert reopened.context_summary() == {"river": 2}
+        assert reopened.context.count_by_kind() == {"river": 2}

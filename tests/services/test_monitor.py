@@ -85,7 +85,7 @@ def test_cycle_areas_match_rasterstats(store, tmp_path):
     a = alert_field()
     tif = write_tif(tmp_path / "alerts.tif", a)
     with store.transaction() as conn:
-        ids = store.add_territories(conn, territories())
+        ids = store.territories.add(conn, territories())
     res = run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
     assert res.clearings > 30
     mask = (a > 0).astype(np.uint8)
@@ -266,10 +266,10 @@ def test_raster_placement_agrees_with_the_geometry_path(store, tmp_path):
     beyond = Territory("CN Gamma", TerritoryKind.COMMUNITY, off_raster, source="test")
     tif = write_tif(tmp_path / "alerts.tif", alert_field())
     with store.transaction() as conn:
-        store.add_territories(conn, [*territories(), beyond])
+        store.territories.add(conn, [*territories(), beyond])
     run_monitor(store, MonitorRequest(str(tif), "gfw"), Settings(language="en", strip_rows=64,
                                                                    buffer_km=0.5))
-    frame = store.clearings_frame()
+    frame = store.clearings.frame()
 
     n = len(frame)
     zeros = np.zeros(n, np.int64)
@@ -282,10 +282,10 @@ def test_raster_placement_agrees_with_the_geometry_path(store, tmp_path):
         last_date=frame.last_date.to_numpy("datetime64[D]"),
         pixels_low=zeros, pixels_high=zeros, pixels_highest=zeros,
         pixel_count=frame.pixel_count.to_numpy(np.int64))
-    expected = place_clearings(cs, store.territories(), buffer_m=500.0)
+    expected = place_clearings(cs, store.territories.list(), buffer_m=500.0)
     got = frame.boundary_distance_m.to_numpy(np.float64)
     assert got == pytest.approx(expected.boundary_distance_m, rel=1e-3, abs=0.5)
-    names = {t.id: t.name for t in store.territories()}
+    names = {t.id: t.name for t in store.territories.list()}
     assert "CN Gamma" in {names[int(i)] for i in frame.nearest_territory_id.dropna()}
     assert (frame.nearest_territory_id.to_numpy(np.int64) == expected.nearest_territory).all()
     borderline = np.abs(got - 500.0) < 1.0
@@ -296,9 +296,9 @@ def test_summary_of_a_new_batch_equals_the_stored_one(store, tmp_path):
     """The per-territory figures summed while writing equal the store's query, re-run included."""
     tif = write_tif(tmp_path / "alerts.tif", alert_field(seed=5))
     with store.transaction() as conn:
-        store.add_territories(conn, territories())
+        store.territories.add(conn, territories())
     first = run_monitor(store, MonitorRequest(str(tif), "gfw"), SETTINGS)
-    stored = store.territory_summary([first.batches[0].batch_id])
+    stored = store.clearings.by_territory([first.batches[0].batch_id])
     assert len(first.territories) == len(stored) == 3
     for got, want in zip(first.territories, stored, strict=True):
         assert (got.territory_id, got.name, got.kind, got.clearings) == (

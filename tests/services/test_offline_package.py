@@ -109,7 +109,7 @@ def make_plan(store, territory_id: int, cases, *, stops: int = 12) -> PatrolPlan
                       total_hours=(km + 5) / 2, max_km=60.0,
                       created_at=datetime(2024, 7, 2, tzinfo=UTC), start_name="Puerto Alfa")
     with store.transaction() as conn:
-        store.save_patrol_plan(conn, territory_id=territory_id, params={"max_km": 60},
+        store.patrol_plans.add(conn, territory_id=territory_id, params={"max_km": 60},
                                plan=plan_to_json(plan), route_wkb=plan.route.wkb)
     return plan
 
@@ -133,14 +133,14 @@ def workspace(store_factory, tmp_path: Path):
     run_monitor(store, MonitorRequest(str(write_alerts(tmp_path / "alertas.geojson")), "mapbiomas"),
                 SETTINGS)
     open_cases(store, SETTINGS, as_of=date(2024, 7, 1))
-    territories = {t.name: t.id for t in store.territories()}
-    alfa_cases = store.cases(territory_id=territories["CN Alfa"])
-    beta_cases = store.cases(territory_id=territories["CN Beta Vecina"])
+    territories = {t.name: t.id for t in store.territories.list()}
+    alfa_cases = store.cases.list(territory_id=territories["CN Alfa"])
+    beta_cases = store.cases.list(territory_id=territories["CN Beta Vecina"])
     assert len(alfa_cases) >= 50 and beta_cases
     # sensitive things that must never travel: a monitor's name, a field observation
     update_case(store, alfa_cases[0].id, actor="coordinación", assignee=MONITOR)
     with store.transaction() as conn:
-        store.add_field_observations(conn, [{
+        store.observations.add(conn, [{
             "key": "k" * 64, "case_id": alfa_cases[0].id, "distance_m": 12.0,
             "source_format": "gpx", "source_file": "track.gpx", "record_id": "track 1",
             "kind": "track", "lon": alfa_cases[0].lon, "lat": alfa_cases[0].lat,
@@ -175,7 +175,7 @@ def all_bytes(folder: Path) -> bytes:
 def test_package_opens_in_every_reader(workspace, tmp_path: Path):
     set_language("es")
     alfa = workspace.territory_ids["CN Alfa"]
-    open_alfa = workspace.cases(territory_id=alfa)
+    open_alfa = workspace.cases.list(territory_id=alfa)
     plan = make_plan(workspace, alfa, open_alfa)
     out = tmp_path / "paquete"
     res = build(workspace, out)
@@ -299,7 +299,7 @@ def test_package_opens_in_every_reader(workspace, tmp_path: Path):
 
 def test_zip_and_nothing_sensitive(workspace, tmp_path: Path):
     alfa = workspace.territory_ids["CN Alfa"]
-    make_plan(workspace, alfa, workspace.cases(territory_id=alfa))
+    make_plan(workspace, alfa, workspace.cases.list(territory_id=alfa))
     target = tmp_path / "envio" / "paquete.zip"
     res = build(workspace, target, paper="letter")
     assert res.zipped and res.total_bytes == target.stat().st_size < MAX_PACKAGE_BYTES
@@ -311,7 +311,7 @@ def test_zip_and_nothing_sensitive(workspace, tmp_path: Path):
     assert not [p for p in target.parent.iterdir() if p.name != "paquete.zip"]  # no leftovers
     blob = all_bytes(unpacked)
     beta = workspace.territory_ids["CN Beta Vecina"]
-    beta_codes = [c.code for c in workspace.cases(territory_id=beta)]
+    beta_codes = [c.code for c in workspace.cases.list(territory_id=beta)]
     for secret in [MONITOR, "Pérez", FIELD_NOTE, "track.gpx", "CN Beta", "Beta Vecina",
                    "Pista Secreta", "Puerto Alfa", *beta_codes]:
         assert secret.encode("utf-8") not in blob, secret
@@ -323,7 +323,7 @@ def test_zip_and_nothing_sensitive(workspace, tmp_path: Path):
 
 def test_without_plan_and_closed_cases_left_out(workspace, tmp_path: Path):
     alfa = workspace.territory_ids["CN Alfa"]
-    cases = workspace.cases(territory_id=alfa)
+    cases = workspace.cases.list(territory_id=alfa)
     update_case(workspace, cases[1].id, actor="coordinación", verdict="false_alarm")
     res = build(workspace, tmp_path / "sin_plan")
     assert res.plan_id is None and res.stops == 0 and res.cases == len(cases) - 1
@@ -338,14 +338,14 @@ def test_without_plan_and_closed_cases_left_out(workspace, tmp_path: Path):
     assert frame["orden"].isna().all()
     gpx = gpxpy.parse((tmp_path / "sin_plan" / "casos.gpx").read_text(encoding="utf-8"))
     assert not gpx.routes and not gpx.tracks and len(gpx.waypoints) == res.cases
-    assert workspace.case(cases[1].id).status is CaseStatus.VERIFIED
+    assert workspace.cases.get(cases[1].id).status is CaseStatus.VERIFIED
 
 
 def test_the_printable_map_is_drawn_by_the_renderer_given(workspace, tmp_path: Path):
     """The service gathers a PackageMap and writes what the renderer it is given returns
     (the shells give reports.package_map.render_package_map)."""
     alfa = workspace.territory_ids["CN Alfa"]
-    make_plan(workspace, alfa, workspace.cases(territory_id=alfa))
+    make_plan(workspace, alfa, workspace.cases.list(territory_id=alfa))
     seen: list[PackageMap] = []
 
     def fake(data: PackageMap) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -87,10 +87,10 @@ def workspace(store_factory, tmp_path: Path):
         for k, (lon, lat, ha, day) in enumerate(ALERTS.values()):
             w.writerow([1000 + k, day, ha, lat, lon])
     run_monitor(store, MonitorRequest(str(alerts), "mapbiomas", classify=False), SETTINGS)
-    frame = store.clearings_frame()
+    frame = store.clearings.frame()
     runway = nearest(frame, *ALERTS["a5"][:2])
     with store.transaction() as conn:
-        store.set_driver_predictions(
+        store.clearings.set_drivers(
             conn, np.array([runway]), ["airstrip"], np.array([0.8]),
             [{"airstrip": 0.8, "other": 0.2}], [[]], "test")
     opened = open_cases(store, SETTINGS, as_of=AS_OF, actor="test")
@@ -102,7 +102,7 @@ def workspace(store_factory, tmp_path: Path):
 def cases_by_alert(store) -> dict[str, int]:
     """Alert key -> id of the case made of it."""
     out = {}
-    for c in store.cases():
+    for c in store.cases.list():
         key = min(ALERTS, key=lambda k: (ALERTS[k][0] - c.lon) ** 2 + (ALERTS[k][1] - c.lat) ** 2)
         out[key] = c.id
     return out
@@ -118,7 +118,7 @@ def test_plan_holds_only_this_community_and_flags_care(workspace):
     # the start: the caserío, never Beta's village although it is nearer
     assert plan.start_kind == "settlement" and plan.start_name == "Caserío Alfa"
     assert plan.start == pytest.approx(CASERIO, abs=1e-6)
-    data = json.dumps(stored := store.patrol_plans(plan.territory_id)[0]["plan"],
+    data = json.dumps(stored := store.patrol_plans.list(plan.territory_id)[0].plan,
                       ensure_ascii=False)
     for other in ("CN Beta", "Beta Centro", "Campamento Beta", "CN Gamma"):
         assert other not in data
@@ -138,9 +138,9 @@ def test_plan_holds_only_this_community_and_flags_care(workspace):
     # stored, and read back whole
     back = plan_from_json(stored, plan_id=plan.id)
     assert back.stops == plan.stops and back.total_km == plan.total_km
-    row = store.patrol_plans(plan.territory_id)[0]
-    assert row["id"] == plan.id and row["params"]["max_km"] == 40
-    assert row["route"] is not None
+    row = store.patrol_plans.list(plan.territory_id)[0]
+    assert row.id == plan.id and row.params["max_km"] == 40
+    assert row.route is not None
 
 
 def test_other_community_plan_has_its_own_village_and_camp(workspace):
@@ -151,7 +151,7 @@ def test_other_community_plan_has_its_own_village_and_camp(workspace):
     assert plan.start_name == "Beta Centro"
     assert [(r.kind, r.name) for r in plan.stops[plan.case_ids.index(ids["b1"])].care] == [
         ("camp", "Campamento Beta")]
-    text = json.dumps(store.patrol_plans(plan.territory_id)[0], default=str)
+    text = json.dumps(asdict(store.patrol_plans.list(plan.territory_id)[0]), default=str)
     assert "Alfa" not in text
 
 
@@ -163,19 +163,19 @@ def test_budget_binds_priority_wins_and_assign_in_one_go(workspace):
     limit = full.total_km - 0.01
     plan = plan_patrol(store, SETTINGS, territory="CN Alfa", max_km=limit,
                        assign="Equipo Yamino", actor="coordinadora")
-    cases = {c.id: c for c in store.cases()}
+    cases = {c.id: c for c in store.cases.list()}
     alfa = sorted((ids[k] for k in ("a1", "a2", "a3", "a4", "a5")),
                   key=lambda i: (-cases[i].priority, i))
     assert plan.total_km <= limit
     assert plan.skipped == (alfa[-1],) and set(plan.case_ids) == set(alfa[:-1])
     for cid in plan.case_ids:
         assert cases[cid].status is CaseStatus.ASSIGNED and cases[cid].assignee == "Equipo Yamino"
-        ev = [e for e in store.case_events(cid) if e.action == "assigned"]
+        ev = [e for e in store.cases.events(cid) if e.action == "assigned"]
         assert ev[-1].actor == "coordinadora" and ev[-1].detail["patrol_plan"] == plan.id
     for cid in plan.skipped + (ids["b1"], ids["b2"]):
         assert cases[cid].status is CaseStatus.NEW and cases[cid].assignee is None
-    stored = store.patrol_plans()[0]
-    assert stored["id"] == plan.id and "Equipo Yamino" not in json.dumps(stored, default=str)
+    stored = store.patrol_plans.list()[0]
+    assert stored.id == plan.id and "Equipo Yamino" not in json.dumps(asdict(stored), default=str)
 
 
 def test_start_given_as_point_or_name_and_centroid_fallback(workspace):
@@ -189,8 +189,9 @@ def test_start_given_as_point_or_name_and_centroid_fallback(workspace):
     # Gamma: no village of its own, and Beta's is in another community -> its centre
     ids = cases_by_alert(store)
     with store.transaction() as conn:
-        moved = replace(store.case(ids["b2"], conn=conn), territory_id=store.territories()[2].id)
-        store.update_case(conn, moved)
+        moved = replace(store.cases.get(ids["b2"], conn=conn),
+                        territory_id=store.territories.list()[2].id)
+        store.cases.update(conn, moved)
     gamma = plan_patrol(store, SETTINGS, territory="CN Gamma", max_km=40, actor="test")
     assert gamma.start_kind == "centroid" and gamma.start_name is None
     assert gamma.start == pytest.approx((-74.775, -9.475), abs=1e-4)
@@ -215,9 +216,9 @@ def test_clear_errors(workspace):
     assert "max-km" in error_text(negative.value)
     with pytest.raises(InputError):
         parse_start("200,-9")
-    assert store.patrol_plans() == []
+    assert store.patrol_plans.list() == []
     # closed cases are not planned
-    for c in store.cases(territory_id=store.territories()[1].id):
+    for c in store.cases.list(territory_id=store.territories.list()[1].id):
         update_case(store, c.id, actor="test", status=CaseStatus.DISMISSED)
     with pytest.raises(NotFoundError):
         plan_patrol(store, SETTINGS, territory="CN Beta", actor="test")
@@ -247,7 +248,7 @@ def test_cli_prints_a_spanish_table_and_json(workspace, monkeypatch):
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["start"] == [-74.97, -9.48] and len(data["stops"]) == 5
-    assert data["id"] == store.patrol_plans()[0]["id"]
+    assert data["id"] == store.patrol_plans.list()[0].id
     res = CliRunner().invoke(app, ["patrol", "plan", str(ws), "-t", "CN Gamma"], env=env)
     assert res.exit_code == 3
     assert "vigilancia cases open ESPACIO --territory" in " ".join(res.output.split())

@@ -152,13 +152,13 @@ def test_incidents_count_by_region_and_rerun_replaces(workspace, tmp_path: Path)
         v = next(c for c in s.contributions if c.factor is Factor.VIOLENCE)
         assert v.detail["incidents"] == 3  # 2020 and 2023 in Huánuco; 2010 is too old
         assert "X" not in json.dumps(v.detail)  # names never travel
-    stored = workspace.risk_assessments()
-    assert len(stored) == 1 and stored[0]["units"] == 5  # same date: replaced, not added
-    assert first.assessment_id is not None and stored[0]["id"] == res.assessment_id
-    rows = workspace.risk_scores(stored[0]["id"])
-    assert [r["unit_key"] for r in rows] == [s.key for s in res.scores]
-    factors = rows[0]["contributions"]["factors"]
-    assert sum(f["points"] for f in factors) == pytest.approx(rows[0]["score"], abs=1e-3)
+    stored = workspace.risk.assessments()
+    assert len(stored) == 1 and stored[0].units == 5  # same date: replaced, not added
+    assert first.assessment_id is not None and stored[0].id == res.assessment_id
+    rows = workspace.risk.scores(stored[0].id)
+    assert [r.unit_key for r in rows] == [s.key for s in res.scores]
+    factors = rows[0].contributions["factors"]
+    assert sum(f["points"] for f in factors) == pytest.approx(rows[0].score, abs=1e-3)
 
 
 def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
@@ -217,7 +217,7 @@ def test_backtest_grid_and_territory(workspace):
     terr = backtest(workspace, SETTINGS, cutoff=AS_OF, horizon_months=12, unit="territory")
     assert terr.n_units == 4
     # the top 1 % of 4 units is one unit: Alfa, the highest score at the cutoff
-    pts = workspace.clearing_points()
+    pts = workspace.clearings.points()
     future = pts.first_date >= np.datetime64(AS_OF)
     in_alfa = shapely.contains_xy(A, pts.lon, pts.lat) & future
     in_any = shapely.contains_xy(shapely.union_all([A, B, B2, C]), pts.lon, pts.lat) & future

@@ -43,7 +43,7 @@ def workspace(store_factory, tmp_path: Path):
             (LineString([(-74.2, -9.0), (-74.2, -9.8)]), {"name": "Perú–Brasil"}),
         ]), "border")
         with store.transaction() as conn:
-            store.add_territories(conn, [
+            store.territories.add(conn, [
                 Territory("CN Santa Rosa", TerritoryKind.COMMUNITY,
                           box(-74.6, -9.45, -74.5, -9.35), "test"),
             ])

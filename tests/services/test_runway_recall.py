@@ -43,7 +43,7 @@ it (a known limit of shape rules).
 
 Detection and scoring
 ---------------------
-The stored clearings (``store.clearings_frame``) of each window are projected to
+The stored clearings (``store.clearings.frame``) of each window are projected to
 their UTM zone; :func:`runway_candidates` joins aligned patches into
 candidates, whose shape features (:func:`candidate_features`, with the
 candidate's ``branches``; no context layers) go to the :class:`RulesModel`; a
@@ -383,7 +383,7 @@ def detect(tmp_path: Path, store_factory) -> Scores:
             res = run_monitor(store, MonitorRequest(str(tif), "gfw", classify=False),
                               settings)
             truth[res.batches[0].batch_id] = [xy for _, _, xy in members]
-        frame = store.clearings_frame()
+        frame = store.clearings.frame()
     finally:
         store.close()
     model = RulesModel()

@@ -75,7 +75,7 @@ def test_import_from_arcgis_layer(store: WorkspaceStore) -> None:
         ("feature 3 (id=CN-HU-0103)", "ring not closed")
     ]
 
-    stored = {t.name: t for t in store.territories([TerritoryKind.COMMUNITY])}
+    stored = {t.name: t for t in store.territories.list([TerritoryKind.COMMUNITY])}
     assert sorted(stored) == [
         "ALTO SUNGARILLO",
         "BELLA VISTA DE ZUNGARO",
@@ -95,7 +95,7 @@ def test_import_from_arcgis_layer(store: WorkspaceStore) -> None:
 
     again = import_territories(store, URL, kind=TerritoryKind.COMMUNITY, fetch=recorded_serfor)
     assert again.skipped_existing and again.imported == 0
-    assert len(store.territories()) == 4
+    assert len(store.territories.list()) == 4
 
 
 def test_web_url_that_is_not_arcgis(store: WorkspaceStore) -> None:
@@ -115,14 +115,14 @@ def test_import_broken_rings_twice(store: WorkspaceStore, shared_data: Path) -> 
     assert result.imported == 48 and result.dropped == []
     assert result.name_field == "acr_nomb"
     assert any(r.problem == "ring not closed" for r in result.repairs)
-    stored = store.territories()
+    stored = store.territories.list()
     assert len(stored) == 48
     assert all(t.tenure is Tenure.UNKNOWN and t.geometry.is_valid for t in stored)
     assert "Bosques Secos del Marañón" in {t.name for t in stored}
 
     again = import_territories(store, path, kind=TerritoryKind.PROTECTED_AREA)
     assert again.skipped_existing and again.imported == 0
-    assert len(store.territories()) == 48
+    assert len(store.territories.list()) == 48
     # the same file as another kind is another import
     other = import_territories(store, path, kind=TerritoryKind.RESERVE)
     assert other.imported == 48
@@ -134,7 +134,7 @@ def test_import_districts(store: WorkspaceStore, shared_data: Path) -> None:
     assert result.imported == 1826 and result.name_field == "NOMBDIST"
     assert len(result.dropped) == 8
     assert "it has no geometry" in result.dropped[0]
-    districts = store.territories([TerritoryKind.DISTRICT])
+    districts = store.territories.list([TerritoryKind.DISTRICT])
     by_ubigeo = {t.source_id: t for t in districts}
     assert by_ubigeo["100901"].name == "PUERTO INCA"
     assert "010101" in by_ubigeo  # leading zero kept
@@ -144,7 +144,7 @@ def test_import_amw_territories(store: WorkspaceStore, shared_data: Path) -> Non
     path = str(shared_data / "territories" / "indigenous_territories_peru_amw.geojson")
     result = import_territories(store, path, kind="community")
     assert result.imported == 21
-    stored = {t.name: t for t in store.territories()}
+    stored = {t.name: t for t in store.territories.list()}
     assert stored["SAN JACINTO"].people == "SHIPIBO-CONIBO"
     assert stored["PUERTO ARTURO"].tenure is Tenure.TITLED
     assert stored["AMPLIACION TUNAS"].tenure is Tenure.IN_PROCESS
@@ -159,7 +159,7 @@ def test_import_one_layer_of_a_geopackage(store: WorkspaceStore, shared_data: Pa
         layer="sernanp_all_anp_merged_perugeopkg",
     )
     assert result.imported == 353 and result.name_field == "nombre"
-    assert "El Sira" in {t.name for t in store.territories()}
+    assert "El Sira" in {t.name for t in store.territories.list()}
 
 
 # --------------------------------------------------------------------------- bad input
@@ -189,7 +189,7 @@ def test_points_only_is_an_error_and_stores_nothing(store: WorkspaceStore, tmp_p
     assert err.value.source == str(path)
     assert err.value.message == "the file has no polygons: it holds 3 points, 1 line"
     assert err.value.hint
-    assert store.territories() == []
+    assert store.territories.list() == []
 
 
 def test_file_errors_name_the_file(store: WorkspaceStore, tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_file_errors_name_the_file(store: WorkspaceStore, tmp_path: Path) -> Non
     nothing = _geojson(tmp_path / "nada.geojson", [])
     with pytest.raises(InputError, match="no features"):
         import_territories(store, str(nothing), kind=TerritoryKind.COMMUNITY)
-    assert store.territories() == []
+    assert store.territories.list() == []
 
 
 def test_names_fields_and_fallback(store: WorkspaceStore, tmp_path: Path) -> None:
@@ -234,9 +234,9 @@ def test_names_fields_and_fallback(store: WorkspaceStore, tmp_path: Path) -> Non
         store, str(path), kind=TerritoryKind.COMMUNITY, name_field="COMUNIDAD"
     )
     assert result.name_field == "comunidad"
-    names = [t.name for t in store.territories()]
+    names = [t.name for t in store.territories.list()]
     assert names == ["YAMINO", "community 2"]
-    assert store.territories()[0].people == "KAKATAIBO"
+    assert store.territories.list()[0].people == "KAKATAIBO"
 
 
 def test_failed_store_write_leaves_nothing(
@@ -250,11 +250,11 @@ def test_failed_store_write_leaves_nothing(
     def boom(conn: object, sha256: str, kind: str, source: str, count: int) -> None:
         raise RuntimeError("disk failure")
 
-    monkeypatch.setattr(store, "record_import", boom)
+    monkeypatch.setattr(store.imports, "record", boom)
     with pytest.raises(RuntimeError):
         import_territories(store, str(path), kind=TerritoryKind.COMMUNITY)
     monkeypatch.undo()
-    assert store.territories() == []
+    assert store.territories.list() == []
     result = import_territories(store, str(path), kind=TerritoryKind.COMMUNITY)
     assert result.imported == 1 and not result.skipped_existing
 

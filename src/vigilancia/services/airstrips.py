@@ -89,7 +89,7 @@ def find_runways(
 
     if output is not None:
         output = check_output(output, fmt, overwrite=overwrite)
-    clearings = store.clearings_frame(batch_ids)
+    clearings = store.clearings.frame(batch_ids)
     columns = [
         "length_m", "width_m", "orientation_deg", "first_date", "last_date", "n_clearings",
         "clearing_ids", "fill", "branches", "airstrip_probability", "likely", "known_airstrip",
@@ -112,7 +112,7 @@ def find_runways(
     preds = RulesModel().predict(candidate_features(candidates))
     p_air = preds.probabilities[:, DRIVERS.index(Driver.AIRSTRIP)]
 
-    known = store.context_features([ContextKind.AIRSTRIP])
+    known = store.context.features([ContextKind.AIRSTRIP])
     known_geoms = transform_geometries(np.asarray(known.geometry, dtype=object), WGS84, crs)
     matches = match_known(candidates, known_geoms, KNOWN_TOLERANCE_M)
     names = [

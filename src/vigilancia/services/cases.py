@@ -185,7 +185,7 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
     """
     from vigilancia.domain.territories import normalise_name
 
-    territories = store.territories(CASE_TERRITORY_KINDS)
+    territories = store.territories.list(CASE_TERRITORY_KINDS)
     text = str(name_or_id).strip()
     if text.isdigit():
         for t in territories:
@@ -215,11 +215,10 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
 def territory_risk_scores(store: WorkspaceStore, *, conn: Connection | None = None
                           ) -> dict[int, float]:
     """The latest stored risk score (0-100) of each territory, by territory id."""
-    for a in store.risk_assessments(conn=conn):
-        if a["unit"] == "territory":
-            return {int(r["territory_id"]): float(r["score"])
-                    for r in store.risk_scores(a["id"], conn=conn)
-                    if r["territory_id"] is not None}
+    for a in store.risk.assessments(conn=conn):
+        if a.unit == "territory":
+            return {r.territory_id: r.score for r in store.risk.scores(a.id, conn=conn)
+                    if r.territory_id is not None}
     return {}
 
 
@@ -242,20 +241,24 @@ def open_cases(
     """
     tick = progress or no_progress
     only = None if territory is None else find_territory(store, territory)
-    territories = {t.id: t for t in store.territories(CASE_TERRITORY_KINDS)}
+    territories = {t.id: t for t in store.territories.list(CASE_TERRITORY_KINDS)}
     # which clearings go into cases is decided first, without reading their polygons
-    ids, nearest, within, last = store.uncased_clearings()
-    latest = store.latest_alert_date()
+    uncased = store.clearings.uncased()
+    ids, last = uncased.id, uncased.last_date
+    latest = store.clearings.latest_alert_date()
     when = as_of or latest or datetime.now(UTC).date()
     tick("Reading clearings", 1, 3)
     owner: dict[int, int] = {}
-    for cid, overlapped, _share in store.clearing_overlaps(CASE_TERRITORY_KINDS):
+    overlaps = store.clearings.overlaps(CASE_TERRITORY_KINDS)
+    for cid, overlapped in zip(overlaps.clearing_id.tolist(), overlaps.territory_id.tolist(),
+                               strict=True):
         owner.setdefault(cid, overlapped)  # largest share first
     recent = (last >= np.datetime64(since, "D") if since is not None
               else np.ones(len(ids), bool)).tolist()  # an unknown last date is not recent
     by_territory: dict[int, list[int]] = {}
     for cid, near, inside_buffer, is_recent in zip(
-            ids.tolist(), nearest.tolist(), within.tolist(), recent, strict=True):
+            ids.tolist(), uncased.nearest_territory_id.tolist(), uncased.within_buffer.tolist(),
+            recent, strict=True):
         if not is_recent:
             continue
         tid = owner.get(cid)
@@ -272,7 +275,7 @@ def open_cases(
     now = datetime.now(UTC)
     with store.transaction() as conn:
         open_cases_of: dict[int, list[Case]] = {}
-        for c in store.cases(statuses=OPEN_STATUSES, conn=conn):
+        for c in store.cases.list(statuses=OPEN_STATUSES, conn=conn):
             if c.origin is CaseOrigin.ALERTS and c.territory_id is not None:
                 open_cases_of.setdefault(c.territory_id, []).append(c)
         total = len(by_territory)
@@ -280,7 +283,7 @@ def open_cases(
         for group in _runs(sorted(by_territory.items()), READ_CLEARINGS):
             # the clearings of a few territories at a time, with their polygons
             wanted = np.concatenate([np.asarray(v, np.int64) for _tid, v in group])
-            cols = store.clearing_columns(clearing_ids=wanted, conn=conn)
+            cols = store.clearings.columns(clearing_ids=wanted, conn=conn)
             new_cases: list[Case] = []
             for tid, clearing_ids in group:
                 # (a clearing deleted since it was chosen is left out)
@@ -304,8 +307,8 @@ def open_cases(
                 new_cases.extend(made)
                 if made:
                     per_territory[territories[tid].name] = len(made)
-            new_ids = store.add_cases(conn, new_cases)
-            store.add_case_events(conn, [
+            new_ids = store.cases.add(conn, new_cases)
+            store.cases.add_events(conn, [
                 CaseEvent(case_id=cid, at=now, actor=actor, action="opened",
                           to_status=CaseStatus.NEW, detail={"clearings": len(case.clearing_ids)})
                 for cid, case in zip(new_ids, new_cases, strict=True)
@@ -429,17 +432,17 @@ def _nearby_case(cases: Sequence[Case], shapes: np.ndarray, points: np.ndarray,
 def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, clearing_ids: list[int],
                when: date, risk_score: float | None, now: datetime, actor: str) -> None:
     """Add clearings to an open case and recompute its totals and priority."""
-    store.add_case_clearings(conn, case.id, clearing_ids)
-    rows = store.clearing_columns(clearing_ids=[*case.clearing_ids, *clearing_ids], conn=conn)
+    store.cases.add_clearings(conn, case.id, clearing_ids)
+    rows = store.clearings.columns(clearing_ids=[*case.clearing_ids, *clearing_ids], conn=conn)
     nums = _case_numbers(rows)
     priority, terms = case_priority(
         area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
         driver=nums["driver"], driver_probability=nums["driver_probability"],
         risk_score=risk_score,
     )
-    store.update_case(conn, replace(case, priority=priority, priority_terms=terms,
+    store.cases.update(conn, replace(case, priority=priority, priority_terms=terms,
                                     updated_at=now, **nums))
-    store.add_case_events(conn, [CaseEvent(
+    store.cases.add_events(conn, [CaseEvent(
         case_id=case.id, at=now, actor=actor, action="clearings_added",
         from_status=case.status, to_status=case.status,
         detail={"clearings": sorted(clearing_ids)},
@@ -513,7 +516,7 @@ def update_case(
             return update_case(store, case_id, actor=actor, status=status, assignee=assignee,
                                verdict=verdict, note=note, observed_at=observed_at,
                                detail=detail, conn=tx)
-    case = store.case(case_id, conn=conn)
+    case = store.cases.get(case_id, conn=conn)
     now = datetime.now(UTC)
     current = case.status
     events: list[CaseEvent] = []
@@ -571,9 +574,9 @@ def update_case(
     if not events:
         return case
     values["updated_at"] = now
-    store.update_case(conn, replace(case, **values))
-    store.add_case_events(conn, events)
-    return store.case(case.id, conn=conn)
+    store.cases.update(conn, replace(case, **values))
+    store.cases.add_events(conn, events)
+    return store.cases.get(case.id, conn=conn)
 
 
 def _label_clearings(store: WorkspaceStore, conn: Connection, case: Case, verdict: Verdict,
@@ -582,7 +585,7 @@ def _label_clearings(store: WorkspaceStore, conn: Connection, case: Case, verdic
     if driver is None or not case.clearing_ids:
         return
     source = f"case:{case.code}@{now.strftime('%Y%m%dT%H%M%S%f')}"
-    store.add_labels(conn, [
+    store.labels.add(conn, [
         LabelRow(clearing_id=cid, driver=driver, source=source, observed_at=observed,
                  note=verdict.value)
         for cid in case.clearing_ids
@@ -593,7 +596,7 @@ def cases_of(store: WorkspaceStore, *, territory: str | int | None = None,
              statuses: Iterable[CaseStatus] | None = None) -> list[Case]:
     """Cases of one territory (or all), highest priority first, then by id."""
     tid = None if territory is None else find_territory(store, territory).id
-    found = store.cases(territory_id=tid, statuses=statuses)
+    found = store.cases.list(territory_id=tid, statuses=statuses)
     return sorted(found, key=lambda c: (-c.priority, c.id))
 
 
@@ -620,8 +623,8 @@ def show_case(store: WorkspaceStore, case: str | int) -> CaseDetail:
 
     Observations carry no position (see :mod:`vigilancia.services.observations`).
     """
-    found = store.case(parse_case_id(case))
-    cols = store.clearing_columns(clearing_ids=list(found.clearing_ids))
+    found = store.cases.get(parse_case_id(case))
+    cols = store.clearings.columns(clearing_ids=list(found.clearing_ids))
     clearings = tuple(
         CaseClearing(
             id=int(i), area_ha=float(a), first_alert=_day(f), last_alert=_day(la),
@@ -633,12 +636,12 @@ def show_case(store: WorkspaceStore, case: str | int) -> CaseDetail:
             cols.driver.tolist(), cols.driver_probability.tolist(), cols.centroid_lon.tolist(),
             cols.centroid_lat.tolist(), strict=True)
     )
-    rows = store.field_observations(found.id)
+    rows = store.observations.list(found.id)
     return CaseDetail(
         case=found,
         territory=_territory_names(store).get(found.territory_id or -1),
         clearings=clearings,
-        history=tuple(store.case_events(found.id)),
+        history=tuple(store.cases.events(found.id)),
         observations=tuple(stored_observations(rows)),
         evidence=tuple(evidence_files(store, rows)),
     )
@@ -654,7 +657,7 @@ def assign_cases(store: WorkspaceStore, cases: Iterable[str | int], *, assignee:
 
 
 def _territory_names(store: WorkspaceStore) -> dict[int, str]:
-    return {t.id: t.name for t in store.territories()}
+    return {t.id: t.name for t in store.territories.list()}
 
 
 def _day(value: np.datetime64) -> date | None:

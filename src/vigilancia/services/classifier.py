@@ -74,7 +74,7 @@ def _features_for(store: WorkspaceStore, ids: Sequence[int]) -> dict[str, NDArra
 
 
 def _stored_labels(store: WorkspaceStore) -> tuple[list[int], list[Driver]]:
-    best = latest_labels(store.labels())
+    best = latest_labels(store.labels.list())
     ids = sorted(best)
     return ids, [best[i].driver for i in ids]
 
@@ -147,11 +147,11 @@ def train(
     model = fit_driver_model(table, y, params)
     counts = {d.value: plan.counts[d] for d in plan.drivers}
     left_out = {d.value: n for d, n in plan.left_out.items()}
-    existing = {m.version: m for m in store.list_models()}
+    existing = {m.version: m for m in store.models.list()}
     reused = model.version in existing
     if reused:
         with store.transaction() as conn:
-            store.activate_model(conn, model.version)
+            store.models.activate(conn, model.version)
         rec = existing[model.version]
         saved_params, metrics = dict(rec.params), dict(rec.metrics)
     else:
@@ -170,7 +170,7 @@ def train(
             "clearing_ids": [i for i, d in zip(ids, y, strict=True) if d in plan.drivers],
         }
         with store.transaction() as conn:
-            store.save_model(
+            store.models.add(
                 conn,
                 version=model.version,
                 kind=KIND,
@@ -222,7 +222,7 @@ def _model_dict(rec: Any) -> dict[str, Any]:
 
 def classifier_status(store: WorkspaceStore) -> ClassifierStatus:
     """What predicts drivers in this workspace, what it learnt from, and how well it does."""
-    models = [_model_dict(m) for m in store.list_models()]
+    models = [_model_dict(m) for m in store.models.list()]
     active = next((m for m in models if m["active"]), None)
     _ids, y = _stored_labels(store)
     plan = plan_training(y)
@@ -304,7 +304,7 @@ def evaluate(
     training, so that no clearing is scored by a model that saw its label), the
     rules directly; the learning curve holds out a stratified quarter.
     """
-    rec = store.active_model()
+    rec = store.models.active()
     if labels_path is not None:
         from vigilancia.services.labels import read_labels
 

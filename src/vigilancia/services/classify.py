@@ -39,7 +39,7 @@ class ClassifyResult:
 
     def counts(self) -> dict[str, int]:
         """Clearings per driver, most frequent first, drivers with none left out (the order
-        of :meth:`WorkspaceStore.driver_counts`)."""
+        of ``store.clearings.by_driver``)."""
         return {d: n for d, n in sorted(self.by_driver.items(), key=lambda kv: (-kv[1], kv[0]))
                 if n}
 
@@ -84,7 +84,7 @@ def classify_clearings(
             drivers = [str(d) for d in preds.driver]
             rounded = np.round(preds.probabilities, 4).tolist()
             positive = (preds.probabilities > 0).tolist()
-            store.set_driver_predictions(
+            store.clearings.set_drivers(
                 conn,
                 ids,
                 drivers,

@@ -304,12 +304,12 @@ def build_corridors(
     params = route_params(settings)
     stage = _("Reading the layers")
     tick(stage, 0, 3)
-    features = store.context_features(NETWORK_KINDS)
-    attributes = store.context_attributes([ContextKind.AIRSTRIP, ContextKind.BORDER])
+    features = store.context.features(NETWORK_KINDS)
+    attributes = store.context.attributes([ContextKind.AIRSTRIP, ContextKind.BORDER])
     tick(stage, 1, 3)
     zones_in, coca_found = _coca_clearings(store, settings, as_of)
     tick(stage, 2, 3)
-    territories = tuple(store.territories(EXPOSED_KINDS))
+    territories = tuple(store.territories.list(EXPOSED_KINDS))
     tick(stage, 3, 3)
 
     runways = features.of_kind(ContextKind.AIRSTRIP)
@@ -434,7 +434,7 @@ def build_corridors(
     stage = _("Saving the corridors")
     tick(stage, 0, 1)
     with store.transaction() as conn:
-        run_id, ids = store.add_corridor_run(
+        run_id, ids = store.corridors.add_run(
             conn, as_of=as_of, params=params.as_dict(), summary=summary, corridors=rows
         )
     tick(stage, 1, 1)
@@ -478,7 +478,7 @@ def _coca_clearings(
     store: WorkspaceStore, settings: Settings, as_of: date | None
 ) -> tuple[tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]], bool]:
     """(ids, area_ha, lon/lat) of the coca-likely clearings, and whether there were any."""
-    frame = store.clearings_frame()
+    frame = store.clearings.frame()
     if len(frame) == 0:
         return (np.empty(0, np.int64), np.empty(0), np.empty((0, 2))), False
     driver = frame["driver"].to_numpy(dtype=object)
@@ -619,14 +619,14 @@ def corridor_exposure(
     (True, 0.0, ('runway:76 → cruce de frontera: Purús / Brazil–Peru',))
     """
     if run_id is not None:
-        run = next((r for r in store.corridor_runs() if r.id == int(run_id)), None)
+        run = next((r for r in store.corridors.runs() if r.id == int(run_id)), None)
     else:
-        run = store.latest_corridor_run(as_of=as_of)
+        run = store.corridors.latest_run(as_of=as_of)
     if run is None:
         return CorridorExposures({}, run_id=None, as_of=as_of, missing="no_run")
     if territories is None:
-        territories = store.territories(EXPOSED_KINDS)
-    corridors = store.corridors(run.id)
+        territories = store.territories.list(EXPOSED_KINDS)
+    corridors = store.corridors.list(run.id)
     return _exposure_of(
         list(territories),
         [(c.id, c.label, c.geometry) for c in corridors],
@@ -657,7 +657,7 @@ def corridor_density(
     grid_crs = CRS.from_user_input(crs)
     lines = (
         list(corridors) if corridors is not None
-        else [c.geometry for c in store.corridors(run_id)]
+        else [c.geometry for c in store.corridors.list(run_id)]
     )
     if not lines:
         return np.zeros((int(shape[0]), int(shape[1])), np.float32)

@@ -131,7 +131,7 @@ def run_demo(
         risk_files = export_risk(risk, store, output / "riesgo", render_map=render_risk_map)
         exports += [risk_files.csv, risk_files.png]
         cases = open_cases(store, settings, progress=progress)
-        with_cases = {c.territory_id for c in store.cases(statuses=OPEN_STATUSES)}
+        with_cases = {c.territory_id for c in store.cases.list(statuses=OPEN_STATUSES)}
         ranked = (risk.units[s.key].territory_id for s in risk.scores)
         target = next(tid for tid in ranked if tid is not None and tid in with_cases)
         plan = plan_patrol(store, settings, territory=target, max_km=DEMO_PATROL_KM,

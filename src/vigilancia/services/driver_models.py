@@ -69,7 +69,7 @@ def load_model(kind: str, blob: bytes) -> DriverModel:
 
 def active_driver_model(store: WorkspaceStore) -> DriverModel:
     """The workspace's active trained model, or the rules model when none is active."""
-    rec = store.active_model()
+    rec = store.models.active()
     if rec is None or rec.blob is None:
         return rules_model()
     return load_model(rec.kind, rec.blob)

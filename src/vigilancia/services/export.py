@@ -8,7 +8,7 @@ Formats:
   ``WKT`` column first and ``lon``/``lat`` columns (clearing centroid) last.
 
 Dates are ISO ``YYYY-MM-DD`` text; areas in hectares and distances in metres
-(see :meth:`vigilancia.io.store.WorkspaceStore.clearings_frame` for the columns).
+(see :meth:`vigilancia.io.store.clearings.ClearingRepository.frame` for the columns).
 The likely driver comes as ``driver`` (a code: coca, airstrip, mining, road,
 agriculture, other), ``driver_probability``, ``driver_reasons`` (JSON),
 ``driver_text`` (the prediction and its reasons in the user's language) and
@@ -79,7 +79,7 @@ def export_clearings(
     ``overwrite`` is false.
     """
     output = check_output(output, fmt, overwrite=overwrite)
-    frame = _with_driver_text(store.clearings_frame(batch_ids))
+    frame = _with_driver_text(store.clearings.frame(batch_ids))
     write_layer(frame, output, fmt, LAYER)
     return ExportResult(path=output, count=len(frame), format=fmt)
 

@@ -33,14 +33,14 @@ array([ 612.4, 1830.0, nan])
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from vigilancia.domain.context import ContextFeatures, ContextKind
+from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import empty_features
 from vigilancia.domain.features import (
     NearestIndex,
@@ -49,7 +49,7 @@ from vigilancia.domain.features import (
     rectangularity,
     span_days,
 )
-from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.domain.territories import TerritoryKind
 from vigilancia.io.crs import (
     WGS84,
     centre_of,
@@ -57,6 +57,9 @@ from vigilancia.io.crs import (
     transform_geometries,
     transformer,
 )
+from vigilancia.io.store.clearings import ClearingRepository
+from vigilancia.io.store.context import ContextRepository
+from vigilancia.io.store.territories import TerritoryRepository
 from vigilancia.progress import Progress
 
 __all__ = [
@@ -112,44 +115,9 @@ _METRES_PER_DEGREE = 111_320.0
 class FeatureStore(Protocol):
     """What the feature table needs from a workspace store (:class:`WorkspaceStore`)."""
 
-    def clearing_columns(
-        self,
-        *,
-        clearing_ids: Any = None,
-        batch_ids: Sequence[int] | None = None,
-        bounds: tuple[float, float, float, float] | None = None,
-        conn: Any = None,
-    ) -> Any: ...
-
-    def clearing_positions(
-        self,
-        *,
-        clearing_ids: Any = None,
-        batch_ids: Sequence[int] | None = None,
-        conn: Any = None,
-    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]: ...
-
-    def clearings_overlapping(
-        self,
-        kinds: Iterable[TerritoryKind],
-        *,
-        batch_ids: Sequence[int] | None = None,
-        conn: Any = None,
-    ) -> IntArray: ...
-
-    def territory_kind_counts(self, *, conn: Any = None) -> dict[TerritoryKind, int]: ...
-
-    def territories(
-        self, kinds: Iterable[TerritoryKind] | None = None, *, conn: Any = None
-    ) -> list[StoredTerritory]: ...
-
-    def context_features(
-        self,
-        kinds: Iterable[ContextKind | str] | None = None,
-        *,
-        bounds: tuple[float, float, float, float] | None = None,
-        conn: Any = None,
-    ) -> ContextFeatures: ...
+    clearings: ClearingRepository
+    territories: TerritoryRepository
+    context: ContextRepository
 
 
 def clearing_features(
@@ -203,20 +171,19 @@ def iter_clearing_features(
     ``progress("Measuring clearings", done, total)`` is called once a part has
     been used (when the next one is asked for).
     """
-    ids, lon, lat, bounds = store.clearing_positions(
-        clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn
-    )
+    where = store.clearings.positions(clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn)
+    ids, lon, lat, bounds = where.id, where.lon, where.lat, where.bounds
     if len(ids) == 0:
         return
-    kinds = store.territory_kind_counts(conn=conn)
+    kinds = store.territories.count_by_kind(conn=conn)
     inside: IntArray | None = None
     if any(kinds.get(k, 0) for k in INSIDE_KINDS):
-        inside = store.clearings_overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
+        inside = store.clearings.overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
 
-    context = store.context_features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
+    context = store.context.features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
     layers = {name: context.of_kind(kind).geometry for name, kind in CONTEXT_DISTANCES.items()}
     if kinds.get(TerritoryKind.PROTECTED_AREA, 0):
-        protected = store.territories([TerritoryKind.PROTECTED_AREA], conn=conn)
+        protected = store.territories.list([TerritoryKind.PROTECTED_AREA], conn=conn)
         geoms = np.empty(len(protected), dtype=object)
         geoms[:] = [t.geometry for t in protected]
         layers["dist_protected_area_m"] = geoms
@@ -232,7 +199,7 @@ def iter_clearing_features(
         for start in range(0, len(by_lat), size):
             part = by_lat[start : start + size]
             # the part and every stored clearing that can be a neighbour or overlap one
-            near = store.clearing_columns(
+            near = store.clearings.columns(
                 bounds=_reach(bounds[part], max(DENSITY_RADII_M.values())), conn=conn
             )
             sel = near.take(np.isin(near.id, ids[part]))

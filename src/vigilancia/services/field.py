@@ -591,7 +591,7 @@ class _Run:
 
     def _named(self, obs: FieldObservation, code: str) -> Case | None:
         try:
-            return self.store.case(parse_case_id(code), conn=self.conn)
+            return self.store.cases.get(parse_case_id(code), conn=self.conn)
         except InputError:
             self.warn(obs, _("{code!r} is not a case code; matched by position instead",
                              code=code))
@@ -626,21 +626,21 @@ class _Run:
             created_at=self.now, updated_at=self.now,
             geometry=None if isinstance(obs.geometry, Point) else obs.geometry,
         )
-        (case_id,) = self.store.add_cases(self.conn, [case])
-        self.store.add_case_events(self.conn, [CaseEvent(
+        (case_id,) = self.store.cases.add(self.conn, [case])
+        self.store.cases.add_events(self.conn, [CaseEvent(
             case_id=case_id, at=self.now, actor=self.actor, action="opened",
             to_status=CaseStatus.NEW,
             detail={"origin": CaseOrigin.FIELD.value, "format": obs.source_format,
                     "record": obs.record_id},
         )])
-        self.open_cases.append(self.store.case(case_id, conn=self.conn))
+        self.open_cases.append(self.store.cases.get(case_id, conn=self.conn))
         self.new_cases.append(case_id)
         self.touch(case_id).opened = True
         return case_id
 
     def _territory_of(self, spot: Point) -> StoredTerritory | None:
         if self._territories is None:
-            found = self.store.territories(CASE_TERRITORY_KINDS, conn=self.conn)
+            found = self.store.territories.list(CASE_TERRITORY_KINDS, conn=self.conn)
             # communities before reserves, then by id
             self._territories = sorted(
                 found, key=lambda t: (t.kind is not TerritoryKind.COMMUNITY, t.id))
@@ -661,7 +661,7 @@ class _Run:
         obs = item.obs
         verdict = obs.verdict
         assert verdict is not None and item.case_id is not None
-        case = self.store.case(item.case_id, conn=self.conn)
+        case = self.store.cases.get(item.case_id, conn=self.conn)
         if case.status is CaseStatus.VERIFIED and case.verdict is verdict:
             return  # already so
         detail = {"format": obs.source_format, "record": obs.record_id}
@@ -766,7 +766,7 @@ def import_field(
     # 2. the database, in one transaction
     now = datetime.now(UTC)
     with store.transaction() as conn:
-        added_files = store.add_field_files(conn, [
+        added_files = store.field_files.add(conn, [
             {"sha256": sha, "size": ref.size, "name": ref.name, "stored_path": rel,
              "role": ref.role.value, "source": source, "imported_at": now}
             for sha, (ref, rel, source) in kept.items()
@@ -784,7 +784,7 @@ def import_field(
                     continue
                 seen_keys.add(key)
                 pending.append(_Pending(obs, key, file_sha, shas))
-        stored = store.field_observation_keys([p.key for p in pending], conn=conn)
+        stored = store.observations.known_keys([p.key for p in pending], conn=conn)
         skipped += sum(p.key in stored for p in pending)
         pending = [p for p in pending if p.key not in stored]
         # oldest first, so that the latest verdict on a case is the one it keeps
@@ -792,8 +792,8 @@ def import_field(
         pending.sort(key=lambda p: p.obs.time or far)
 
         run = _Run(store, conn, settings, actor, now,
-                   store.cases(statuses=OPEN_STATUSES, conn=conn), warnings,
-                   store.cases(statuses=SETTLED_STATUSES, conn=conn))
+                   store.cases.list(statuses=OPEN_STATUSES, conn=conn), warnings,
+                   store.cases.list(statuses=SETTLED_STATUSES, conn=conn))
         tracks: list[TrackPass] = []
         events: list[CaseEvent] = []
         for done, item in enumerate(pending, start=1):
@@ -804,8 +804,8 @@ def import_field(
                 if passed:
                     tracks.append(TrackPass(obs.source_file, obs.record_id,
                                             tuple(c.code for c, _d in passed)))
-                    statuses = {c.id: c.status
-                                for c in store.cases(ids=[c.id for c, _d in passed], conn=conn)}
+                    statuses = {c.id: c.status for c in store.cases.list(
+                        ids=[c.id for c, _d in passed], conn=conn)}
                     events.extend(CaseEvent(
                         case_id=c.id, at=now, actor=file_actor, action="track_passed",
                         from_status=statuses[c.id], to_status=statuses[c.id],
@@ -816,7 +816,7 @@ def import_field(
                 run.attach(item)
             if item.case_id is not None:
                 run.touch(item.case_id).observations += 1
-                case = store.case(item.case_id, conn=conn)
+                case = store.cases.get(item.case_id, conn=conn)
                 events.append(CaseEvent(
                     case_id=item.case_id, at=now, actor=file_actor, action="observation",
                     from_status=case.status, to_status=case.status,
@@ -824,7 +824,7 @@ def import_field(
                             "kind": obs.kind.value, "distance_m": item.distance_m},
                 ))
                 if obs.verdict is not None:
-                    store.add_case_events(conn, events)
+                    store.cases.add_events(conn, events)
                     events = []
                     run.apply_verdict(item, file_actor)
             elif obs.verdict is not None:
@@ -832,9 +832,9 @@ def import_field(
                                 "case and is not a point near one (a track, or no position)",
                                 verdict=obs.verdict.value))
             tick("Attaching observations", done, len(pending))
-        store.add_case_events(conn, events)
-        store.add_field_observations(conn, [_observation_row(p, now) for p in pending])
-        touched = store.cases(ids=sorted(run.touched), conn=conn) if run.touched else []
+        store.cases.add_events(conn, events)
+        store.observations.add(conn, [_observation_row(p, now) for p in pending])
+        touched = store.cases.list(ids=sorted(run.touched), conn=conn) if run.touched else []
 
     cases = tuple(
         CaseTouched(c.id, c.code, c.status, run.touched[c.id].observations,
@@ -866,5 +866,5 @@ def list_observations(store: WorkspaceStore, *, case: str | int | None = None
     """
     case_id = None if case is None else parse_case_id(case)
     if case_id is not None:
-        store.case(case_id)  # NotFoundError for an unknown case
-    return stored_observations(store.field_observations(case_id))
+        store.cases.get(case_id)  # NotFoundError for an unknown case
+    return stored_observations(store.observations.list(case_id))

@@ -123,17 +123,17 @@ def import_labels(
     """
     src = str(path)
     p = Path(path)
-    if p.is_file() and store.find_import(file_sha256(p), IMPORT_KIND):
+    if p.is_file() and store.imports.has(file_sha256(p), IMPORT_KIND):
         sha = file_sha256(p)
         return LabelImportResult(src, _source_name(p, sha), 0, 0, 0, True,
                                  {d.value: 0 for d in DRIVERS})
     read = read_labels(store, path, allow_unmatched=allow_unmatched)
     with store.transaction() as conn:
-        if store.find_import(read.sha256, IMPORT_KIND, conn=conn):
+        if store.imports.has(read.sha256, IMPORT_KIND, conn=conn):
             return LabelImportResult(src, read.source, 0, 0, 0, True,
                                      {d.value: 0 for d in DRIVERS})
-        added = store.add_labels(conn, read.rows)
-        store.record_import(conn, read.sha256, IMPORT_KIND, src, added)
+        added = store.labels.add(conn, read.rows)
+        store.imports.record(conn, read.sha256, IMPORT_KIND, src, added)
     return LabelImportResult(src, read.source, added, len(read.rows), len(read.unmatched), False,
                              read.by_driver())
 
@@ -327,7 +327,7 @@ def _match_ids(
     store: WorkspaceStore, raws: list[_Raw], src: str
 ) -> tuple[list[tuple[_Raw, int]], list[str]]:
     ids = np.array(sorted({int(r.clearing_id or 0) for r in raws}), dtype=np.int64)
-    known = set(store.clearing_columns(clearing_ids=ids).id.tolist()) if len(ids) else set()
+    known = set(store.clearings.columns(clearing_ids=ids).id.tolist()) if len(ids) else set()
     matched = [(r, int(r.clearing_id or 0)) for r in raws if r.clearing_id in known]
     unmatched = [f"{r.where} (clearing_id={r.clearing_id})" for r in raws
                  if r.clearing_id not in known]
@@ -415,7 +415,7 @@ def _match_locations(
     tol = MATCH_TOLERANCE_M / _M_PER_DEG
     geoms = np.array([r.geometry for r in raws], dtype=object)
     minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
-    cols = store.clearing_columns(bounds=(minx - tol, miny - tol, maxx + tol, maxy + tol))
+    cols = store.clearings.columns(bounds=(minx - tol, miny - tol, maxx + tol, maxy + tol))
     matched: list[tuple[_Raw, int]] = []
     unmatched: list[str] = []
     if len(cols):
@@ -464,7 +464,7 @@ def _check_area(
     store: WorkspaceStore, label_bounds: tuple[float, float, float, float], src: str
 ) -> None:
     """Raise when every label lies far from every stored clearing: most likely a wrong CRS."""
-    extent = store.clearings_extent()
+    extent = store.clearings.extent()
     if extent is None:
         raise InputError(
             _("the workspace has no clearings to label yet"),

@@ -38,6 +38,7 @@ from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
 from vigilancia.io.osm import is_osm, read_osm
 from vigilancia.io.sources.arcgis import Fetch
+from vigilancia.io.store.context import ContextRepository, ImportLedger
 from vigilancia.io.vectors import VectorLayer, file_sha256
 from vigilancia.progress import Progress
 from vigilancia.services.territories import (
@@ -62,17 +63,10 @@ IMPORT_KIND_PREFIX = "context:"
 class LayerStore(Protocol):
     """What the import needs from a workspace store (:class:`WorkspaceStore` provides it)."""
 
+    imports: ImportLedger
+    context: ContextRepository
+
     def transaction(self) -> Any: ...
-
-    def find_import(self, sha256: str, kind: str, *, conn: Any = None) -> bool: ...
-
-    def record_import(
-        self, conn: Any, sha256: str, kind: str, source: str, count: int
-    ) -> int: ...
-
-    def add_context_features(
-        self, conn: Any, import_id: int | None, kind: ContextKind | str, features: Any
-    ) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -206,10 +200,10 @@ def import_layer(
     )
     try:
         with store.transaction() as conn:
-            if store.find_import(key, import_kind, conn=conn):
+            if store.imports.has(key, import_kind, conn=conn):
                 return skipped
-            import_id = store.record_import(conn, key, import_kind, source, len(rows))
-            ids = store.add_context_features(conn, import_id, context_kind, rows)
+            import_id = store.imports.record(conn, key, import_kind, source, len(rows))
+            ids = store.context.add(conn, import_id, context_kind, rows)
     except ConflictError:  # a concurrent import of the same content won the race
         return skipped
     return LayerImportResult(
@@ -235,7 +229,7 @@ def _read_osm_source(
     path = Path(source)
     if path.is_file():
         key = file_sha256(path)
-        if store.find_import(key, import_kind):
+        if store.imports.has(key, import_kind):
             return None, key
     vector = read_osm(path, kind.value)
     return vector, vector.sha256 or ""
@@ -243,7 +237,7 @@ def _read_osm_source(
 
 def layer_summary(store: Any) -> list[tuple[ContextKind, int]]:
     """Stored context features per kind, in the order of :class:`ContextKind` (0 where none)."""
-    counts: dict[str, int] = store.context_summary()
+    counts: dict[str, int] = store.context.count_by_kind()
     return [(kind, int(counts.get(kind.value, 0))) for kind in ContextKind]
 
 

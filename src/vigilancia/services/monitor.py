@@ -349,7 +349,7 @@ def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
 class _TerritoryTally:
     """Per territory: clearings, overlap area (ha) and date range of the batch being written.
 
-    Gives the figures of :meth:`WorkspaceStore.territory_summary` for that batch
+    Gives the figures of ``store.clearings.by_territory`` for that batch
     without reading hundreds of thousands of rows back.
     """
 
@@ -436,8 +436,9 @@ def run_monitor(
     drivers: dict[str, int] = {}
     version: str | None = None
     if outcome.skipped:  # read back what the first run wrote
-        summary = store.territory_summary([outcome.batch_id])
-        drivers, version = store.driver_counts([outcome.batch_id])
+        summary = store.clearings.by_territory([outcome.batch_id])
+        by_driver = store.clearings.by_driver([outcome.batch_id])
+        drivers, version = by_driver.per_driver, by_driver.model_version
     else:  # what was just written, summed on the way (the same figures as the queries)
         summary = tally.summary()
         if request.classify and outcome.clearings:
@@ -461,7 +462,7 @@ def run_monitor(
 
 
 def _existing(store: WorkspaceStore, key: str, source: str, product: str) -> BatchOutcome | None:
-    found = store.find_batch(key)
+    found = store.batches.find(key)
     if found is None:
         return None
     return BatchOutcome(
@@ -493,7 +494,7 @@ def _ingest_raster(
     conf_lut, day_lut = lookup_tables(
         product, AlertFilter(req.since, req.until, req.min_confidence)
     )
-    territories = tally.territories = store.territories()
+    territories = tally.territories = store.territories.list()
     grid = _grid(info)
     scanline, near_rings, near_ids = _territory_indexes(info, territories)
     labeller = Labeller(grid, scanline)
@@ -507,7 +508,7 @@ def _ingest_raster(
     # waits, so memory stays bounded, and a writer error surfaces at the next flush.
     # (bulk: parents are checked per chunk instead of per row; see WorkspaceStore.transaction)
     with store.transaction(bulk=True) as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
-        batch_id = store.add_batch(conn, _new_batch(key, req, product, sha))
+        batch_id = store.batches.add(conn, _new_batch(key, req, product, sha))
         # the nearest-boundary index is first needed at the first flush: the writer
         # thread, idle until then, builds it while the first strips are read and labelled
         # (each job runs in a copy of this context: errors are worded in the caller's language)
@@ -527,7 +528,7 @@ def _ingest_raster(
                 while pending:
                     pending.pop().result()
                 pending.append(
-                    writer.submit(copy_context().run, store.add_clearings, conn, batch_id,
+                    writer.submit(copy_context().run, store.clearings.add, conn, batch_id,
                                   clearings, placement)
                 )
             if final:
@@ -551,7 +552,7 @@ def _ingest_raster(
                 flush(False)
             tick("monitor", last + 1, info.height)
         flush(True)
-        store.update_batch_totals(conn, batch_id, n_pixels=n_pix, n_clearings=n_clear, area_ha=area)
+        store.batches.set_totals(conn, batch_id, n_pixels=n_pix, n_clearings=n_clear, area_ha=area)
     return BatchOutcome(batch_id, req.source, product, False, n_clear, area, n_pix)
 
 
@@ -610,7 +611,7 @@ def _ingest_vector(
     alerts = read_vector_alerts(req.source)
     clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
     tick("place", 1, 3)
-    territories = tally.territories = store.territories()
+    territories = tally.territories = store.territories.list()
     use_point = _bbox_only(alerts, clearings)
     placement = place_clearings(
         clearings, territories, buffer_m=settings.buffer_km * 1000.0, use_point=use_point
@@ -618,10 +619,10 @@ def _ingest_vector(
     tick("store", 2, 3)
     area = float(np.nansum(clearings.area_ha))
     with store.transaction() as conn:
-        batch_id = store.add_batch(
+        batch_id = store.batches.add(
             conn, _new_batch(key, req, product, sha, n_clearings=len(clearings), area_ha=area)
         )
-        store.add_clearings(conn, batch_id, clearings, placement)
+        store.clearings.add(conn, batch_id, clearings, placement)
     tally.add(clearings, placement)
     tick("store", 3, 3)
     return BatchOutcome(batch_id, req.source, product, False, len(clearings), area, 0)

@@ -8,7 +8,7 @@ report points and tracks are sensitive) and, for a track, its number of points.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import shapely
 
 from vigilancia.domain.field import ObservationKind, Verdict
-from vigilancia.io.store import WorkspaceStore
+from vigilancia.io.store import ObservationRecord, WorkspaceStore
 
 __all__ = ["EvidenceFile", "StoredObservation", "evidence_files", "stored_observations"]
 
@@ -84,40 +84,39 @@ class EvidenceFile:
         }
 
 
-def stored_observations(rows: Iterable[Mapping[str, Any]]) -> list[StoredObservation]:
-    """Observations from rows of ``store.field_observations``, by time then id (tracks
-    summarised by their point count)."""
+def stored_observations(rows: Iterable[ObservationRecord]) -> list[StoredObservation]:
+    """Observations from ``store.observations``, by time then id (tracks summarised by
+    their point count)."""
     out = []
     for r in rows:
-        points = 1 if r["lon"] is not None else 0
-        if r["kind"] == ObservationKind.TRACK.value and r["geometry"] is not None:
-            points = int(shapely.get_num_coordinates(shapely.from_wkb(r["geometry"])))
+        points = 1 if r.lon is not None else 0
+        if r.kind == ObservationKind.TRACK.value and r.geometry is not None:
+            points = int(shapely.get_num_coordinates(shapely.from_wkb(r.geometry)))
         out.append(StoredObservation(
-            id=int(r["id"]), source_format=r["source_format"], source_file=r["source_file"],
-            record_id=r["record_id"], kind=ObservationKind(r["kind"]),
-            observed_at=r["observed_at"],
-            case_code=None if r["case_id"] is None else f"C-{int(r['case_id']):04d}",
-            distance_m=r["distance_m"],
-            verdict=None if r["verdict"] is None else Verdict(r["verdict"]),
-            lon=r["lon"], lat=r["lat"], points=points,
-            attachments=len(r["attachments"] or []),
+            id=r.id, source_format=r.source_format, source_file=r.source_file,
+            record_id=r.record_id, kind=ObservationKind(r.kind),
+            observed_at=r.observed_at,
+            case_code=None if r.case_id is None else f"C-{r.case_id:04d}",
+            distance_m=r.distance_m,
+            verdict=None if r.verdict is None else Verdict(r.verdict),
+            lon=r.lon, lat=r.lat, points=points,
+            attachments=len(r.attachments or []),
         ))
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(out, key=lambda o: (o.observed_at or far, o.id))
 
 
-def evidence_files(store: WorkspaceStore, rows: Sequence[Mapping[str, Any]]
+def evidence_files(store: WorkspaceStore, rows: Sequence[ObservationRecord]
                    ) -> list[EvidenceFile]:
-    """The kept files of the observations ``rows`` (rows of ``store.field_observations``):
-    the files they came in and their attachments, by import time then name."""
-    shas = {str(r["file_sha256"]) for r in rows if r.get("file_sha256")}
+    """The kept files of the observations ``rows`` (from ``store.observations``): the
+    files they came in and their attachments, by import time then name."""
+    shas = {r.file_sha256 for r in rows if r.file_sha256}
     for r in rows:
-        shas.update(str(a["sha256"]) for a in r.get("attachments") or [] if a.get("sha256"))
+        shas.update(str(a["sha256"]) for a in r.attachments or [] if a.get("sha256"))
     if not shas:
         return []
     return [
-        EvidenceFile(sha256=str(f["sha256"]), name=str(f["name"]), size=int(f["size"]),
-                     role=str(f["role"]), stored_path=str(f["stored_path"]),
-                     source=f.get("source"), imported_at=f.get("imported_at"))
-        for f in store.field_files(sorted(shas))
+        EvidenceFile(sha256=f.sha256, name=f.name, size=f.size, role=f.role,
+                     stored_path=f.stored_path, source=f.source, imported_at=f.imported_at)
+        for f in store.field_files.list(sorted(shas))
     ]

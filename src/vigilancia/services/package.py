@@ -252,8 +252,8 @@ def _driver_text(case: Case) -> str:
 
 
 def _newest_plan(store: WorkspaceStore, territory_id: int) -> PatrolPlan | None:
-    rows = store.patrol_plans(territory_id)  # newest first; the plan's JSON has its route
-    return plan_from_json(rows[0]["plan"], plan_id=int(rows[0]["id"])) if rows else None
+    rows = store.patrol_plans.list(territory_id)  # newest first; the plan's JSON has its route
+    return plan_from_json(rows[0].plan, plan_id=rows[0].id) if rows else None
 
 
 def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None) -> list[PackageCase]:
@@ -530,7 +530,7 @@ def _context_lines(store: WorkspaceStore, territory: StoredTerritory
     pad = CONTEXT_PAD_DEG
     frame = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
     kinds = (ContextKind.RIVER, ContextKind.ROAD, ContextKind.TRAIL)
-    found = store.context_features(kinds, bounds=frame.bounds)
+    found = store.context.features(kinds, bounds=frame.bounds)
     out: dict[ContextKind, list[BaseGeometry]] = {k: [] for k in kinds}
     for kind, geom in zip(found.kind, found.geometry, strict=True):
         clipped = geom.intersection(frame)
@@ -642,7 +642,7 @@ def build_package(
     zipped = output.suffix.lower() == ".zip"
     _check_output(output, zipped=zipped, overwrite=overwrite)
     found = find_territory(store, territory)
-    cases = store.cases(territory_id=found.id, statuses=OPEN_STATUSES)
+    cases = store.cases.list(territory_id=found.id, statuses=OPEN_STATUSES)
     plan = _newest_plan(store, found.id)
     pcs = _package_cases(cases, plan)
     stops = sum(1 for pc in pcs if pc.stop is not None)

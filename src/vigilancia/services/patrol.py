@@ -124,7 +124,7 @@ def plan_patrol(
         raise InputError(_("the longest round trip must be a distance in km above 0, "
                            "not {value}", value=max_km), inputs="max_km")
     terr = find_territory(store, territory)
-    cases = store.cases(territory_id=terr.id, statuses=OPEN_STATUSES)
+    cases = store.cases.list(territory_id=terr.id, statuses=OPEN_STATUSES)
     if not cases:
         raise NotFoundError(
             _("{name} has no open cases to patrol", name=terr.name),
@@ -192,7 +192,7 @@ def plan_patrol(
         "assigned": assign is not None,
     }
     with store.transaction() as conn:
-        plan_id = store.save_patrol_plan(
+        plan_id = store.patrol_plans.add(
             conn, territory_id=terr.id, params=stored_params, plan=plan_to_json(plan),
             route_wkb=None if plan.route is None else bytes(shapely.to_wkb(plan.route)),
         )
@@ -251,9 +251,9 @@ def _start(
     minx, miny, maxx, maxy = (float(v) for v in terr.geometry.bounds)
     lo = _box_around((minx, miny), near_km)
     hi = _box_around((maxx, maxy), near_km)
-    near = store.context_features([ContextKind.SETTLEMENT], bounds=(lo[0], lo[1], hi[2], hi[3]))
+    near = store.context.features([ContextKind.SETTLEMENT], bounds=(lo[0], lo[1], hi[2], hi[3]))
     metric = transform_geometries(near.geometry, WGS84, frame)
-    others = [t.geometry for t in store.territories(CASE_TERRITORY_KINDS) if t.id != terr.id]
+    others = [t.geometry for t in store.territories.list(CASE_TERRITORY_KINDS) if t.id != terr.id]
     xy, name, kind = choose_start(
         terr_metric,
         [(None if n is None else str(n), g) for n, g in zip(near.name, metric, strict=True)],
@@ -266,7 +266,7 @@ def _start(
 
 def _settlement_named(store: WorkspaceStore, text: str) -> tuple[str, BaseGeometry]:
     """The settlement of the settlement layer called ``text`` (accents and case ignored)."""
-    found = store.context_features([ContextKind.SETTLEMENT])
+    found = store.context.features([ContextKind.SETTLEMENT])
     named = [(str(n), g) for n, g in zip(found.name, found.geometry, strict=True) if n]
     wanted = normalise_name(text)
     exact = [t for t in named if normalise_name(t[0]) == wanted]
@@ -298,7 +298,7 @@ def _settlement_named(store: WorkspaceStore, text: str) -> tuple[str, BaseGeomet
 def _travel_lines(store: WorkspaceStore, box: tuple[float, float, float, float],
                   frame: CRS) -> list[NetworkLine]:
     """The rivers, roads and trails within ``box`` (cut to it), metric, with their modes."""
-    found = store.context_features(TRAVEL_KINDS, bounds=box)
+    found = store.context.features(TRAVEL_KINDS, bounds=box)
     if not len(found):
         return []
     clipped = shapely.clip_by_rect(found.geometry, *box)
@@ -318,14 +318,14 @@ def _travel_lines(store: WorkspaceStore, box: tuple[float, float, float, float],
 def _hazards(store: WorkspaceStore, box: tuple[float, float, float, float],
              frame: CRS) -> list[Hazard]:
     """Known airstrips and camps, and runway-like clearings, within ``box`` (metric)."""
-    found = store.context_features([ContextKind.AIRSTRIP, ContextKind.CAMP], bounds=box)
+    found = store.context.features([ContextKind.AIRSTRIP, ContextKind.CAMP], bounds=box)
     metric = transform_geometries(found.geometry, WGS84, frame)
     hazards = [
         Hazard("airstrip" if kind == ContextKind.AIRSTRIP.value else "camp", g,
                None if name is None else str(name))
         for g, kind, name in zip(metric, found.kind, found.name, strict=True)
     ]
-    clearings = store.clearing_columns(bounds=box)  # those whose bounding box meets it
+    clearings = store.clearings.columns(bounds=box)  # those whose bounding box meets it
     if len(clearings):
         lon, lat = clearings.centroid_lon, clearings.centroid_lat
         keep = ((clearings.driver == Driver.AIRSTRIP.value)

@@ -53,7 +53,7 @@ from vigilancia.errors import InputError, action
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries, transformer
 from vigilancia.io.incidents import Incident, read_incidents
-from vigilancia.io.store.workspace import ClearingPoints, WorkspaceStore
+from vigilancia.io.store import ClearingPoints, WorkspaceStore
 from vigilancia.progress import Progress
 from vigilancia.services import corridors as corridors_service
 from vigilancia.services.texts.risk import explain
@@ -344,11 +344,11 @@ def _runways(store: WorkspaceStore, frame: _Frame, as_of: date) -> tuple[
     layer gives a year) plus clearings the classifier calls likely airstrips.
     Source None when neither exists.
     """
-    layer = store.context_features([ContextKind.AIRSTRIP])
+    layer = store.context.features([ContextKind.AIRSTRIP])
     sources: list[str] = []
     geoms: list[BaseGeometry] = []
     if len(layer):
-        attrs = store.context_attributes([ContextKind.AIRSTRIP])
+        attrs = store.context.attributes([ContextKind.AIRSTRIP])
         opened = [runway_opened_by(attrs.get(int(i)), as_of) for i in layer.id]
         kept = [g for g, ok in zip(layer.geometry, opened, strict=True) if ok]
         geoms.extend(transform_geometries(kept, WGS84, frame.crs).tolist() if kept else [])
@@ -665,7 +665,7 @@ def assess_risk(
     counts by region (see :func:`vigilancia.io.incidents.read_incidents`).
     With ``save`` the assessment replaces any earlier one for the same date.
     """
-    territories = store.territories()
+    territories = store.territories.list()
     units = _units(territories)
     if not units:
         raise InputError(
@@ -674,7 +674,7 @@ def assess_risk(
             actions=(action("territories.import", kind="community"),
                      action("territories.import", kind="district")),
         )
-    points = store.clearing_points()
+    points = store.clearings.points()
     if as_of is None:
         as_of = _default_as_of(points)
     rows = read_incidents(incidents) if incidents is not None else None
@@ -688,7 +688,7 @@ def assess_risk(
     assessment_id = None
     if save:
         with store.transaction() as conn:
-            assessment_id = store.save_risk_assessment(
+            assessment_id = store.risk.save(
                 conn,
                 as_of=as_of,
                 unit="territory",
@@ -731,7 +731,7 @@ def backtest(
             hint=_("use grid, district or territory"),
         )
     end = _add_months(cutoff, horizon_months)
-    points = store.clearing_points()
+    points = store.clearings.points()
     dated = ~np.isnat(points.first_date) & np.isfinite(points.lon) & np.isfinite(points.lat)
     points = points.subset(dated)
     c0, c1 = np.datetime64(cutoff, "D"), np.datetime64(end, "D")
@@ -748,7 +748,7 @@ def backtest(
         return _grid_backtest(store, settings, points, past, future, cutoff, end,
                               horizon_months, cell_km, weights)
     kinds = [TerritoryKind.DISTRICT] if unit == "district" else [TerritoryKind.COMMUNITY]
-    territories = store.territories()
+    territories = store.territories.list()
     chosen = [t for t in territories if t.kind in kinds]
     if not chosen:
         raise InputError(
@@ -813,7 +813,7 @@ def _grid_backtest(
     cell_km: float,
     weights: Mapping[Factor, float],
 ) -> BacktestResult:
-    aoi = store.area_of_interest() or store.clearings_extent()
+    aoi = store.area_of_interest() or store.clearings.extent()
     if aoi is None:  # pragma: no cover - points exist, so an extent does
         raise InputError(_("the workspace has no alerts"), hint=_("ingest alerts first"),
                          actions=action("monitor"))
@@ -838,8 +838,8 @@ def _grid_backtest(
         used.append(Factor.AIRSTRIPS.value)
     elif source is None:
         missing[Factor.AIRSTRIPS.value] = _("no airstrip layer and no classified clearings")
-    run = store.latest_corridor_run(as_of=cutoff)
-    corridors = store.corridors(run.id) if run is not None else []
+    run = store.corridors.latest_run(as_of=cutoff)
+    corridors = store.corridors.list(run.id) if run is not None else []
     if corridors and weights[Factor.CORRIDORS] > 0:
         lines = transform_geometries([c.geometry for c in corridors], WGS84, crs).tolist()
         d = _distance_km(grid, gx, gy, lines)

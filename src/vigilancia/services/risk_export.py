@@ -82,8 +82,8 @@ def risk_map(result: RiskAssessment, store: WorkspaceStore) -> RiskMap:
     airstrips within the units' box (degrees)."""
     geoms = [result.units[s.key].geometry for s in result.scores]
     minx, miny, maxx, maxy = shapely.total_bounds(geoms) if geoms else (0, 0, 1, 1)
-    corridors = tuple(c.geometry for c in store.corridors())
-    strips = store.context_features([ContextKind.AIRSTRIP],
+    corridors = tuple(c.geometry for c in store.corridors.list())
+    strips = store.context.features([ContextKind.AIRSTRIP],
                                     bounds=(float(minx), float(miny), float(maxx), float(maxy)))
     return RiskMap(result, corridors, tuple(strips.geometry))
 

@@ -39,6 +39,8 @@ from vigilancia.domain.territories import (
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.sources.arcgis import Fetch, fetch_layer, is_arcgis_url
+from vigilancia.io.store.context import ImportLedger
+from vigilancia.io.store.territories import TerritoryRepository
 from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
 from vigilancia.progress import Progress
 
@@ -58,13 +60,10 @@ _KIND_LABELS = {
 class TerritoryStore(Protocol):
     """What the import needs from a workspace store (:class:`WorkspaceStore` provides it)."""
 
+    imports: ImportLedger
+    territories: TerritoryRepository
+
     def transaction(self) -> Any: ...
-
-    def find_import(self, sha256: str, kind: str, *, conn: Any = None) -> bool: ...
-
-    def record_import(self, conn: Any, sha256: str, kind: str, source: str, count: int) -> int: ...
-
-    def add_territories(self, conn: Any, territories: list[Territory]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ def list_territories(store: Any, kinds: Iterable[TerritoryKind | str] | None = N
     return [
         ListedTerritory(id=t.id, name=t.name, kind=t.kind, people=t.people, tenure=t.tenure,
                         title_date=t.title_date, area_ha=t.area_ha, source=t.source)
-        for t in store.territories(wanted)
+        for t in store.territories.list(wanted)
     ]
 
 
@@ -174,7 +173,7 @@ def import_territories(
     territories, dropped = _build_territories(vector, kind, field_name, source)
     try:
         with store.transaction() as conn:
-            if store.find_import(key, import_kind, conn=conn):
+            if store.imports.has(key, import_kind, conn=conn):
                 return TerritoryImportResult(
                     source=source,
                     kind=kind,
@@ -183,8 +182,8 @@ def import_territories(
                     name_field=field_name,
                     sha256=key,
                 )
-            ids = store.add_territories(conn, territories)
-            store.record_import(conn, key, import_kind, source, len(ids))
+            ids = store.territories.add(conn, territories)
+            store.imports.record(conn, key, import_kind, source, len(ids))
     except ConflictError:  # a concurrent import of the same content won the race
         return TerritoryImportResult(
             source=source,
@@ -219,7 +218,7 @@ def read_import_source(
     """The features of a file or ArcGIS REST layer, and the key that identifies its content.
 
     Returns ``(None, key)`` without reading the file when that content was
-    already imported as ``import_kind`` (``store.find_import``). Other URLs
+    already imported as ``import_kind`` (``store.imports.has``). Other URLs
     than ArcGIS REST layers are refused with an :class:`InputError`.
     """
     if is_arcgis_url(source):
@@ -235,7 +234,7 @@ def read_import_source(
     key: str | None = None
     if path.is_file():
         key = _content_key(file_sha256(path), layer)
-        if store.find_import(key, import_kind):
+        if store.imports.has(key, import_kind):
             return None, key
     vector = read_features(path, layer=layer)
     return vector, key or _content_key(vector.sha256 or "", layer)

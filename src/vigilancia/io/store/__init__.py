@@ -1,22 +1,56 @@
 """Workspace database: SQLite file per workspace (default) or PostgreSQL, with Alembic migrations.
 
+:class:`WorkspaceStore` (:mod:`.workspace`) is the unit of work and hands out
+one repository per aggregate (``store.territories``, ``store.clearings``,
+``store.cases``...); the records they return are in :mod:`.records`.
+
+- ``engine``: URLs, engines, SQLite settings, Alembic migrations;
+- ``records``: the frozen records the store reads and takes, and the row codecs;
+- ``repository``: the database handle and SQL helpers every repository shares;
+- ``territories``, ``context`` (context layers, import ledger), ``clearings``
+  (batches, clearings), ``training`` (models, labels), ``risk``, ``corridors``,
+  ``cases`` (cases, events, patrol plans), ``field`` (observations, files):
+  one module per aggregate;
+- ``workspace``: the store itself; ``schema``: the tables; ``migrations``.
+
 >>> from vigilancia.io.store import WorkspaceStore, NewBatch, BatchRecord, TerritorySummary
 """
 
-from vigilancia.io.store.workspace import (
-    DB_FILENAME,
+from vigilancia.io.store.records import (
     BatchRecord,
     ClearingColumns,
+    ClearingOverlaps,
+    ClearingPoints,
+    ClearingPositions,
+    DriverCounts,
+    FieldFileRecord,
+    ModelRecord,
     NewBatch,
+    ObservationRecord,
+    PatrolPlanRecord,
+    RiskAssessmentRecord,
+    RiskScoreRecord,
     TerritorySummary,
-    WorkspaceStore,
+    UncasedClearings,
 )
+from vigilancia.io.store.workspace import DB_FILENAME, WorkspaceStore
 
 __all__ = [
     "DB_FILENAME",
     "BatchRecord",
     "ClearingColumns",
+    "ClearingOverlaps",
+    "ClearingPoints",
+    "ClearingPositions",
+    "DriverCounts",
+    "FieldFileRecord",
+    "ModelRecord",
     "NewBatch",
+    "ObservationRecord",
+    "PatrolPlanRecord",
+    "RiskAssessmentRecord",
+    "RiskScoreRecord",
     "TerritorySummary",
+    "UncasedClearings",
     "WorkspaceStore",
 ]

@@ -1,7 +1,7 @@
 """Alembic environment of the workspace database.
 
 At runtime the store runs migrations programmatically
-(:func:`vigilancia.io.store.workspace.migrate`): it builds an Alembic ``Config``
+(:func:`vigilancia.io.store.engine.migrate`): it builds an Alembic ``Config``
 in code and hands over an open connection in ``config.attributes["connection"]``,
 so that the whole upgrade runs in the caller's transaction. No ``alembic.ini`` is
 needed then.

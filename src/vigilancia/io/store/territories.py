@@ -1,0 +1,135 @@
+"""Territories of the workspace: community territories, reserves, protected areas, districts.
+
+``store.territories`` stores them with their polygons (EPSG:4326) and an area
+computed on an equal-area projection (ha), and reads them back as
+:class:`~vigilancia.domain.territories.StoredTerritory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlalchemy.engine import Connection
+
+from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
+from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
+from vigilancia.io.store import schema as s
+from vigilancia.io.store.repository import Repository, insert_rows, next_id, require_tx
+
+
+class TerritoryRepository(Repository):
+    """``store.territories``: the territories and their polygons."""
+
+    def add(self, conn: Connection, territories: list[Territory]) -> list[int]:
+        """Store territories; returns their ids in order. ``area_ha`` is computed (equal-area)."""
+        require_tx(conn)
+        if not territories:
+            return []
+        geoms = np.array([t.geometry for t in territories], dtype=object)
+        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if bad.any():
+            raise ValueError(f"territory {territories[int(np.argmax(bad))].name!r} has no geometry")
+        area_ha = equal_area_ha(geoms)
+        bounds = shapely.bounds(geoms)
+        wkb = shapely.to_wkb(geoms)
+        start = next_id(conn, s.territories)
+        ids = list(range(start, start + len(territories)))
+        rows = [
+            {
+                "id": tid,
+                "name": t.name,
+                "kind": TerritoryKind(t.kind).value,
+                "people": t.people,
+                "tenure": Tenure(t.tenure).value,
+                "title_date": t.title_date,
+                "area_ha": float(area_ha[i]),
+                "source": t.source,
+                "source_id": t.source_id,
+                "attributes": dict(t.attributes) if t.attributes else None,
+                "geometry": wkb[i],
+                "minx": float(bounds[i, 0]),
+                "miny": float(bounds[i, 1]),
+                "maxx": float(bounds[i, 2]),
+                "maxy": float(bounds[i, 3]),
+            }
+            for i, (tid, t) in enumerate(zip(ids, territories, strict=True))
+        ]
+        insert_rows(conn, s.territories, rows)
+        return ids
+
+    def version(self, *, conn: Connection | None = None) -> str:
+        """Cheap fingerprint of the territory table ("count:max_id") for caching derived indexes."""
+        t = s.territories
+        with self.db.reader(conn) as c:
+            n, top = c.execute(sa.select(sa.func.count(t.c.id), sa.func.max(t.c.id))).one()
+        return f"{n}:{top or 0}"
+
+    def count_by_kind(self, *, conn: Connection | None = None) -> dict[TerritoryKind, int]:
+        """Number of stored territories per kind (kinds without territories left out)."""
+        t = s.territories
+        stmt = sa.select(t.c.kind, sa.func.count(t.c.id)).group_by(t.c.kind)
+        with self.db.reader(conn) as c:
+            return {TerritoryKind(kind): int(n) for kind, n in c.execute(stmt).all()}
+
+    # (``list`` comes last: below it, the name would mean this method in annotations)
+    def list(
+        self, kinds: Iterable[TerritoryKind] | None = None, *, conn: Connection | None = None
+    ) -> list[StoredTerritory]:
+        """Stored territories (all, or those of ``kinds``), ordered by id."""
+        t = s.territories
+        stmt = sa.select(
+            t.c.id,
+            t.c.name,
+            t.c.kind,
+            t.c.geometry,
+            t.c.source,
+            t.c.source_id,
+            t.c.people,
+            t.c.tenure,
+            t.c.title_date,
+            t.c.area_ha,
+            t.c.attributes,
+        ).order_by(t.c.id)
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
+        with self.db.reader(conn) as c:
+            rows = c.execute(stmt).all()
+        if not rows:
+            return []
+        geoms = shapely.from_wkb(np.array([r.geometry for r in rows], dtype=object))
+        return [
+            StoredTerritory(
+                id=r.id,
+                name=r.name,
+                kind=TerritoryKind(r.kind),
+                geometry=g,
+                source=r.source,
+                source_id=r.source_id,
+                people=r.people,
+                tenure=Tenure(r.tenure),
+                title_date=r.title_date,
+                area_ha=r.area_ha,
+                attributes=r.attributes,
+            )
+            for r, g in zip(rows, geoms, strict=True)
+        ]
+
+
+def equal_area_ha(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Areas (ha) in a local Lambert equal-area frame, one frame per 1-degree cell of centres."""
+    bounds = shapely.bounds(geoms)
+    lon0 = np.round((bounds[:, 0] + bounds[:, 2]) / 2)
+    lat0 = np.round((bounds[:, 1] + bounds[:, 3]) / 2)
+    out = np.empty(len(geoms), np.float64)
+    cells = np.column_stack([lon0, lat0])
+    for lon, lat in np.unique(cells, axis=0):
+        sel = (lon0 == lon) & (lat0 == lat)
+        projected = transform_geometries(
+            geoms[sel], WGS84, local_equal_area(float(lon), float(lat))
+        )
+        out[sel] = shapely.area(projected) / 10_000.0
+    return out
