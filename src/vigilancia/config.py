@@ -104,3 +104,27 @@ class Settings(BaseSettings):
         2.0, ge=0, description="Cases within this distance (km) of a known airstrip, a camp or "
         "a runway-like clearing are approached with care."
     )
+    # the web app (vigilancia serve)
+    workspace: str | None = Field(
+        None, description="Workspace folder the web app serves (vigilancia serve sets it; "
+        "for running the app under another server: uvicorn --factory "
+        "vigilancia.web:app_from_environment)."
+    )
+    session_hours: float = Field(
+        12.0, gt=0, description="A web session ends this many hours after the login."
+    )
+    session_idle_minutes: float = Field(
+        120.0, gt=0, description="A web session unused for this many minutes ends."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins of one account within VIGILANCIA_LOGIN_LOCKOUT_MINUTES "
+        "after which it waits out the rest of that time (four times as many from one address)."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, gt=0, description="Window (minutes) in which failed logins are counted."
+    )
+    basemap: str | None = Field(
+        None, description="Basemap of the web map: none by default; an XYZ or WMTS URL with "
+        "{z}/{x}/{y}, or a local .pmtiles or .mbtiles file (e.g. a Sentinel-2 or Planet NICFI "
+        "mosaic) that the app serves itself."
+    )

@@ -23,7 +23,9 @@ from vigilancia.cli.monitor import monitor_command
 from vigilancia.cli.package import package_command
 from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
+from vigilancia.cli.serve import serve_command
 from vigilancia.cli.territories import territories_app
+from vigilancia.cli.users import users_app
 from vigilancia.cli.workspace import init_command
 
 app = typer.Typer(
@@ -45,11 +47,13 @@ app.add_typer(airstrips_app, name="airstrips")
 app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
+app.add_typer(users_app, name="users")
 app.command("routes")(routes_command)
 app.command("package")(package_command)
 app.command("init")(init_command)
 app.command("monitor")(monitor_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

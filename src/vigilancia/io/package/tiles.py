@@ -36,16 +36,23 @@ from pmtiles.writer import Writer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from vigilancia.domain.tiling import world_xy
 from vigilancia.io.package.common import MapFeature
 
-__all__ = ["MAX_TILES", "TileLayer", "TilesetResult", "lonlat_to_world", "write_pmtiles"]
+__all__ = [
+    "MAX_TILES",
+    "TileLayer",
+    "TilesetResult",
+    "encode_tile",
+    "lonlat_to_world",
+    "write_pmtiles",
+]
 
 #: Most tiles the highest zoom level may span (its zoom is lowered to fit).
 MAX_TILES = 16_384
 #: MVT tile extent (coordinate units per tile side) and the buffer around each tile.
 EXTENT = 4096
 BUFFER = 64
-_MAX_LAT = 85.0511287798
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,7 @@ def lonlat_to_world(lon: float, lat: float) -> tuple[float, float]:
 
 
 def _world(coords: np.ndarray) -> np.ndarray:
-    lon = coords[:, 0]
-    lat = np.clip(coords[:, 1], -_MAX_LAT, _MAX_LAT)
-    x = (lon + 180.0) / 360.0
-    s = np.sin(np.radians(lat))
-    y = 0.5 - np.log((1 + s) / (1 - s)) / (4 * math.pi)
-    return np.column_stack([x, y])
+    return np.column_stack(world_xy(coords[:, 0], coords[:, 1]))
 
 
 def _tile_range(bounds: tuple[float, float, float, float], z: int) -> tuple[int, int, int, int]:
@@ -274,3 +276,52 @@ def _tile(
     if whole:
         cache[tuple(key)] = data
     return data
+
+
+def encode_tile(
+    layers: Sequence[tuple[str, Sequence[BaseGeometry], Sequence[dict[str, Any]]]],
+    z: int,
+    x: int,
+    y: int,
+    *,
+    ids: Sequence[Sequence[int]] | None = None,
+) -> bytes:
+    """One Mapbox Vector Tile (uncompressed bytes) of tile ``z/x/y`` for a web map.
+
+    ``layers``: ``(name, geometries in lon/lat, properties)`` per layer; ``ids``: the
+    feature id of each geometry per layer (MVT ids; None numbers them from 1).
+    Points are written as they are; lines and polygons are cut to the tile (with a
+    buffer of :data:`BUFFER` units) and simplified to half a tile unit. Geometries
+    that fall outside the tile are left out.
+    """
+    n = 1 << z
+    scale = n * EXTENT
+    lo, hi = -BUFFER, EXTENT + BUFFER
+
+    def to_tile(coords: np.ndarray) -> np.ndarray:
+        world = _world(coords)
+        return np.column_stack([world[:, 0] * scale - x * EXTENT, world[:, 1] * scale - y * EXTENT])
+
+    encoded = []
+    for li, (name, geoms, props) in enumerate(layers):
+        if not len(geoms):
+            continue
+        arr = shapely.transform(np.asarray(geoms, dtype=object), to_tile)
+        points = np.isin(shapely.get_type_id(arr), (0, 4))
+        clipped = np.where(points, arr, shapely.clip_by_rect(arr, lo, lo, hi, hi))
+        simple = np.where(points, clipped, shapely.simplify(clipped, 0.5, preserve_topology=True))
+        fids = ids[li] if ids is not None else range(1, len(arr) + 1)
+        features = [
+            {"geometry": g, "properties": p, "id": int(fid)}
+            for g, p, fid in zip(simple.tolist(), props, fids, strict=True)
+            if g is not None and not g.is_empty
+        ]
+        if features:
+            encoded.append({"name": name, "features": features})
+    if not encoded:
+        return b""
+    return bytes(mapbox_vector_tile.encode(
+        encoded,
+        default_options={"extents": EXTENT, "y_coord_down": True,
+                         "on_invalid_geometry": on_invalid_geometry_make_valid},
+    ))

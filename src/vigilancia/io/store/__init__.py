@@ -9,48 +9,61 @@ one repository per aggregate (``store.territories``, ``store.clearings``,
 - ``repository``: the database handle and SQL helpers every repository shares;
 - ``territories``, ``context`` (context layers, import ledger), ``clearings``
   (batches, clearings), ``training`` (models, labels), ``risk``, ``corridors``,
-  ``cases`` (cases, events, patrol plans), ``field`` (observations, files):
-  one module per aggregate;
+  ``cases`` (cases, events, patrol plans), ``field`` (observations, files),
+  ``clearing_map`` (the map's index of clearings and its reads), ``accounts``
+  (accounts, sessions, login attempts, the audit log): one module per aggregate;
 - ``workspace``: the store itself; ``schema``: the tables; ``migrations``.
 
 >>> from vigilancia.io.store import WorkspaceStore, NewBatch, BatchRecord, TerritorySummary
 """
 
 from vigilancia.io.store.records import (
+    AuditRecord,
     BatchRecord,
     ClearingColumns,
+    ClearingDetail,
+    ClearingFilter,
     ClearingOverlaps,
     ClearingPoints,
     ClearingPositions,
     DriverCounts,
     FieldFileRecord,
+    MapClearings,
     ModelRecord,
     NewBatch,
     ObservationRecord,
     PatrolPlanRecord,
     RiskAssessmentRecord,
     RiskScoreRecord,
+    SessionRecord,
     TerritorySummary,
     UncasedClearings,
+    UserRecord,
 )
 from vigilancia.io.store.workspace import DB_FILENAME, WorkspaceStore
 
 __all__ = [
     "DB_FILENAME",
+    "AuditRecord",
     "BatchRecord",
     "ClearingColumns",
+    "ClearingDetail",
+    "ClearingFilter",
     "ClearingOverlaps",
     "ClearingPoints",
     "ClearingPositions",
     "DriverCounts",
     "FieldFileRecord",
+    "MapClearings",
     "ModelRecord",
     "NewBatch",
     "ObservationRecord",
     "PatrolPlanRecord",
     "RiskAssessmentRecord",
     "RiskScoreRecord",
+    "SessionRecord",
     "TerritorySummary",
     "UncasedClearings",
+    "UserRecord",
     "WorkspaceStore",
 ]

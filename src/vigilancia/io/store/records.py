@@ -225,6 +225,145 @@ class UncasedClearings:
         return len(self.id)
 
 
+# ----------------------------------------------------------------- the map
+
+
+@dataclass(frozen=True)
+class ClearingFilter:
+    """Which clearings a map read takes (every filter given must hold).
+
+    ``since``/``until``: the clearing's alerts (first to last date) meet the period;
+    ``drivers``: its likely driver is one of these (``"unclassified"`` for none yet);
+    ``min_confidence``: 1 (low: any), 2 (some pixel of high or highest confidence) or 3
+    (some of the highest); ``territory_id``: it overlaps that territory; ``statuses``:
+    the status of the case it is in (``"none"``: in no case).
+    """
+
+    since: date | None = None
+    until: date | None = None
+    drivers: tuple[str, ...] | None = None
+    min_confidence: int = 1
+    territory_id: int | None = None
+    statuses: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MapClearings:
+    """Clearings as a map draws or lists them, one entry per clearing.
+
+    Dates are ISO text (None when unknown); ``confidence`` is the highest confidence
+    of the clearing's pixels (1 low, 2 high, 3 highest); ``case_id`` and
+    ``case_status`` say which case it is in (None: none); ``nearest_territory_id`` and
+    ``boundary_distance_m`` its placement; ``geometry`` is WKB lon/lat (None when the
+    read left it out); ``bounds`` is (n, 4) lon/lat.
+    """
+
+    id: list[int]
+    first_date: list[str | None]
+    last_date: list[str | None]
+    area_ha: list[float | None]
+    driver: list[str | None]
+    driver_probability: list[float | None]
+    confidence: list[int]
+    lon: list[float | None]
+    lat: list[float | None]
+    case_id: list[int | None]
+    case_status: list[str | None]
+    nearest_territory_id: list[int | None]
+    boundary_distance_m: list[float | None]
+    bounds: NDArray[np.float64]
+    geometry: list[bytes | None]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def take(self, rows: list[int]) -> MapClearings:
+        """The clearings at positions ``rows``, in that order."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            col = getattr(self, f.name)
+            values[f.name] = col[rows] if isinstance(col, np.ndarray) else [col[i] for i in rows]
+        return MapClearings(**values)
+
+
+@dataclass(frozen=True)
+class ClearingDetail:
+    """One stored clearing with everything a person reads about it: its shape features
+    (ha, m), alert dates and pixel counts by confidence, likely driver with every
+    driver's probability and the reasons (``[{code, params}]``), placement (the
+    nearest territory, the distance to its boundary, the territories it overlaps as
+    ``(territory id, name, kind, share)``), the case it is in and its polygon (WKB)."""
+
+    id: int
+    batch_id: int
+    product: str
+    first_date: date | None
+    last_date: date | None
+    features: dict[str, float | None]
+    pixels: dict[str, int]
+    driver: str | None
+    driver_probability: float | None
+    driver_probs: dict[str, float]
+    driver_reasons: list[dict[str, Any]]
+    model_version: str | None
+    nearest_territory_id: int | None
+    nearest_territory: str | None
+    boundary_distance_m: float | None
+    within_buffer: bool
+    overlaps: list[tuple[int, str, str, float]]
+    case_id: int | None
+    case_status: str | None
+    geometry: bytes
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An account of the workspace's web app: its name (as typed), role, Argon2id hash
+    (PHC string), whether it may log in, and when and by whom it was made (UTC)."""
+
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    active: bool
+    created_at: datetime
+    created_by: str
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A server-side session: the SHA-256 of its token (the token is never stored), its
+    account, CSRF token, when it began, was last used and ends (UTC), and the client
+    address it began from."""
+
+    token_hash: str
+    user: UserRecord
+    csrf_token: str
+    created_at: datetime
+    last_seen: datetime
+    expires_at: datetime
+    address: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One write that is not a case event: who (``actor``), when (UTC), what
+    (``action``, e.g. ``patrol.plan``), on what (``target``), details and the client
+    address (None from the command line)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    address: str | None
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -575,4 +714,29 @@ def observation(row: sa.Row[Any]) -> ObservationRecord:
         attributes=row.attributes,
         attachments=row.attachments,
         imported_at=aware(row.imported_at),
+    )
+
+
+def user_record(row: sa.Row[Any]) -> UserRecord:
+    return UserRecord(
+        id=int(row.id),
+        name=str(row.name),
+        role=str(row.role),
+        password_hash=str(row.password_hash),
+        active=bool(row.active),
+        created_at=aware(row.created_at),
+        created_by=str(row.created_by),
+        disabled_at=None if row.disabled_at is None else aware(row.disabled_at),
+    )
+
+
+def audit_record(row: sa.Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=int(row.id),
+        at=aware(row.at),
+        actor=str(row.actor),
+        action=str(row.action),
+        target=row.target,
+        detail=dict(row.detail or {}),
+        address=row.address,
     )

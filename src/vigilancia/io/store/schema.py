@@ -446,6 +446,80 @@ field_observations = sa.Table(
     sa.Index(None, "case_id"),
 )
 
+# -- the web app: accounts, sessions, login attempts, audit log, the map index (0012) -------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(64), nullable=False),  # as typed; sensitive (a person)
+    sa.Column("name_key", sa.String(64), nullable=False, unique=True),  # case-folded
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),  # Argon2id, PHC string
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie's token
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Index(None, "user_id"),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("name_key", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Index(None, "name_key", "at"),
+    sa.Index(None, "address", "at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),  # "patrol.plan", "user.add"...
+    sa.Column("target", sa.Text, nullable=True),  # "plan:3", "user:ana", "C-0042"
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Index(None, "at"),
+)
+
+# The map's index of clearings: a Morton key of each centroid and the lowest zoom a
+# clearing is drawn at. Kept beside the clearings and rebuilt when the batches change,
+# never on the monitor's write path (see vigilancia.io.store.clearing_map).
+clearing_map = sa.Table(
+    "clearing_map",
+    metadata,
+    sa.Column(
+        "id",
+        BigId,
+        sa.ForeignKey("clearings.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("qkey", sa.BigInteger, nullable=False),
+    sa.Column("minzoom", sa.SmallInteger, nullable=False),
+    sa.Index(None, "minzoom", "qkey", postgresql_include=["id"]),
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -482,4 +556,9 @@ TABLES: tuple[sa.Table, ...] = (
     patrol_plans,
     field_files,
     field_observations,
+    users,
+    sessions,
+    login_attempts,
+    audit_log,
+    clearing_map,
 )
