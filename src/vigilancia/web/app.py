@@ -44,7 +44,7 @@ mimetypes.add_type("application/vnd.mapbox-vector-tile", ".pbf")
 _ROLE_NAMES = {
     Role.ADMIN: lambda: _("administrator"),
     Role.COORDINATOR: lambda: _("coordinator"),
-    Role.MONITOR: lambda: _("monitor"),
+    Role.MONITOR: lambda: _("community monitor"),
     Role.ANALYST: lambda: _("analyst"),
     Role.VIEWER: lambda: _("viewer"),
 }

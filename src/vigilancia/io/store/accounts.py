@@ -149,15 +149,19 @@ class LoginAttempts(Repository):
 
     def failures(self, since: datetime, *, name_key: str | None = None,
                  address: str | None = None, conn: Connection | None = None) -> int:
-        """Failed attempts since ``since`` for one name or one address, counted back to
-        the last good login of that name or address (a good login clears them)."""
+        """Failed attempts since ``since``: for one name, counted back to its last good
+        login (which clears them); for one client address, all of them (a good login of
+        one account does not clear the guesses at others)."""
         t = s.login_attempts
-        cond = t.c.name_key == name_key if name_key is not None else t.c.address == address
         with self.db.reader(conn) as c:
-            last_ok = c.execute(
-                sa.select(sa.func.max(t.c.at)).where(cond, t.c.ok.is_(True), t.c.at >= since)
-            ).scalar()
-            start = since if last_ok is None else aware(last_ok)
+            if name_key is not None:
+                cond = t.c.name_key == name_key
+                last_ok = c.execute(
+                    sa.select(sa.func.max(t.c.at)).where(cond, t.c.ok.is_(True), t.c.at >= since)
+                ).scalar()
+                start = since if last_ok is None else aware(last_ok)
+            else:
+                cond, start = t.c.address == address, since
             return int(c.execute(
                 sa.select(sa.func.count()).select_from(t).where(
                     cond, t.c.ok.is_(False), t.c.at >= start)
