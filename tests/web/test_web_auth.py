@@ -147,10 +147,9 @@ def test_the_session_is_never_stored_as_sent(web_ws: Path):
                                           "password": password_of(Role.ADMIN)})
     token = client.cookies.get("vigilancia_sesion")
     assert token
-    with open_workspace(web_ws, Settings()) as store:
-        with store.engine.connect() as conn:
-            stored = [row[0] for row in conn.execute(sa.select(s.sessions.c.token_hash))]
-            hashes = [row[0] for row in conn.execute(sa.select(s.users.c.password_hash))]
+    with open_workspace(web_ws, Settings()) as store, store.engine.connect() as conn:
+        stored = [row[0] for row in conn.execute(sa.select(s.sessions.c.token_hash))]
+        hashes = [row[0] for row in conn.execute(sa.select(s.users.c.password_hash))]
     assert token not in stored and len(stored[0]) == 64
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert r.json()["csrf_token"] != token

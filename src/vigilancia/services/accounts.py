@@ -291,7 +291,7 @@ def log_in(store: WorkspaceStore, settings: Settings, name: str, password: str, 
     ``address`` has too many recent failures (:func:`login_limits`); the attempt is
     then not even checked.
     """
-    key = name_key(name)[:MAX_NAME]
+    key = name_key(name)[:MAX_NAME].replace("\x00", "")
     address = str(address)[:64]
     now = datetime.now(UTC)
     per_user, per_address, window = login_limits(settings)

@@ -33,6 +33,7 @@ from vigilancia.i18n import _
 from vigilancia.io.package.common import geojson_geometry
 from vigilancia.io.store import ObservationRecord, RiskScoreRecord, WorkspaceStore
 from vigilancia.services.cases import CaseSummary, list_cases
+from vigilancia.services.territories import parse_kinds
 from vigilancia.services.texts.cases import status_name
 from vigilancia.services.texts.risk import class_name, contribution_text, explain
 
@@ -119,15 +120,7 @@ def territory_map(store: WorkspaceStore, *, kinds: list[str] | None = None,
     if zoom is not None and not (MIN_ZOOM <= zoom <= MAX_ZOOM):
         raise InputError(_("The zoom goes from {lo} to {hi}", lo=MIN_ZOOM, hi=MAX_ZOOM),
                          inputs="zoom")
-    wanted = None
-    if kinds:
-        try:
-            wanted = [TerritoryKind(k) for k in kinds]
-        except ValueError:
-            raise InputError(_("Unknown kind of territory {value!r}", value=kinds),
-                             hint=_("use one of: {names}",
-                                    names=", ".join(k.value for k in TerritoryKind)),
-                             inputs="kind") from None
+    wanted = parse_kinds(kinds) if kinds else None
     _a, scores = _latest_scores(store)
     return TerritoryMap(tuple(store.territories.list(wanted)), scores, zoom)
 

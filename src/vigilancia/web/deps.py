@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +25,7 @@ from vigilancia.services.accounts import SessionInfo
 from vigilancia.web.guard import client_address, current_session
 from vigilancia.web.state import app_state
 
-__all__ = ["GEOJSON", "Ctx", "context", "respond"]
+__all__ = ["GEOJSON", "Body", "Ctx", "context", "respond"]
 
 GEOJSON = "application/geo+json"
 
@@ -60,6 +61,20 @@ class Ctx:
     def disclosure(self) -> Disclosure:
         """What the session's role sees of the sensitive data."""
         return self.user.disclosure
+
+
+class Body(BaseModel):
+    """Base of the JSON bodies the API takes: no unknown member, no NUL character in text
+    (no database keeps one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL character")
+        return value
 
 
 def context(request: Request) -> Ctx:

@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 
-from vigilancia.errors import AccessDenied, NotAuthenticated
+from vigilancia.errors import AccessDenied, InputError, NotAuthenticated
 from vigilancia.i18n import SUPPORTED, _, language
 from vigilancia.services.accounts import SessionInfo, session_of
 from vigilancia.web.errors import error_response
@@ -142,6 +142,11 @@ class Guard:
                                               self.state.settings, token)
         scope["state"]["session"] = session
         path = scope["path"]
+        if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
+            response = error_response(request, InputError(
+                _("The address holds a character that is not allowed")), self.state)
+            await response(scope, receive, send)
+            return
         route_path = self._route_path(scope)
         if route_path is None:  # no route: 404/405 from the router, but never to strangers
             if session is None and not is_page(path) and not path.startswith("/static"):

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from vigilancia.services.cases import (
@@ -22,7 +22,7 @@ from vigilancia.services.cases import (
     show_case,
     update_case,
 )
-from vigilancia.web.deps import Ctx, context, respond
+from vigilancia.web.deps import Body, Ctx, context, respond
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
@@ -50,10 +50,8 @@ def case(case: CaseRef, ctx: Ctx = Depends(context)) -> Response:
     return respond(show_case(ctx.store, parse_case_id(case), disclosure=ctx.disclosure))
 
 
-class CaseChange(BaseModel):
+class CaseChange(Body):
     """A change of status, a verdict of the visit, or a note (at least one)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: str | None = Field(None, max_length=32,
                                description="new, assigned, in_field, reported, closed, "
@@ -77,10 +75,8 @@ def change(case: CaseRef, body: CaseChange, ctx: Ctx = Depends(context)) -> Resp
         note=body.note, observed_at=body.observed))
 
 
-class Assignment(BaseModel):
+class Assignment(Body):
     """Who will visit the case."""
-
-    model_config = ConfigDict(extra="forbid")
 
     assignee: str = Field(min_length=1, max_length=200,
                           description="A monitor or patrol team.")

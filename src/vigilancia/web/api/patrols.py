@@ -7,7 +7,7 @@ import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
@@ -16,17 +16,15 @@ from vigilancia.reports.package_map import render_package_map
 from vigilancia.services import overview
 from vigilancia.services.patrol import parse_start, plan_patrol
 from vigilancia.services.transfers import package_download
-from vigilancia.web.deps import GEOJSON, Ctx, context, respond
+from vigilancia.web.deps import GEOJSON, Body, Ctx, context, respond
 
 router = APIRouter(prefix="/api", tags=["patrols"])
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-class PlanRequest(BaseModel):
+class PlanRequest(Body):
     """What to plan: the community, the longest round trip and where to start."""
-
-    model_config = ConfigDict(extra="forbid")
 
     territory: str = Field(min_length=1, max_length=200, description="Name or id.")
     max_km: float = Field(DEFAULT_MAX_KM, gt=0, le=1000,

@@ -6,22 +6,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import JSONResponse, Response
 
 from vigilancia.errors import InputError
 from vigilancia.i18n import _
 from vigilancia.services.accounts import audit_log, list_users, log_in, log_out
-from vigilancia.web.deps import Ctx, context, respond
+from vigilancia.web.deps import Body, Ctx, context, respond
 from vigilancia.web.guard import SESSION_COOKIE
 
 router = APIRouter(prefix="/api", tags=["session"])
 
 
-class Credentials(BaseModel):
+class Credentials(Body):
     """An account's name and password."""
-
-    model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
