@@ -312,8 +312,10 @@ def log_in(store: WorkspaceStore, settings: Settings, name: str, password: str, 
     with store.transaction() as conn:
         store.logins.add(conn, name_key=key, address=address, ok=ok, at=now)
         if not ok or user is None:
-            store.audit.add(conn, actor=key or "?", action="session.failed", at=now,
-                            address=address)
+            # (a name that is no account may be a password typed in the wrong field: kept
+            # out of the log)
+            store.audit.add(conn, actor=user.name if user is not None else "?",
+                            action="session.failed", at=now, address=address)
         else:
             if _hasher.check_needs_rehash(user.password_hash):
                 store.users.set_password(conn, user.id, hash_password(password))
