@@ -148,16 +148,17 @@ def cover_ranges(
     The ranges may hold keys outside ``bounds``: filter the rows they read.
     """
     west, south, east, north = bounds
-    best = [(0, 0, 0)]
+    xs, ys = world_xy(np.array([west, east]), np.array([north, south]))
+    x0, x1, y0, y1 = float(xs[0]), float(xs[1]), float(ys[0]), float(ys[1])
+    zoom = 0
     for z in range(0, QKEY_LEVEL + 1):
         n = 1 << z
-        xs, ys = world_xy(np.array([west, east]), np.array([north, south]))
-        count = (int(math.floor(xs[1] * n)) - int(math.floor(xs[0] * n)) + 1) * (
-            int(math.floor(ys[1] * n)) - int(math.floor(ys[0] * n)) + 1)
+        count = (math.floor(x1 * n) - math.floor(x0 * n) + 1) * (
+            math.floor(y1 * n) - math.floor(y0 * n) + 1)
         if count > max_tiles:
             break
-        best = [(z, tx, ty) for tx, ty in _tiles_over(bounds, z)]
-    return merge_ranges([tile_key_range(z, tx, ty) for z, tx, ty in best])
+        zoom = z
+    return merge_ranges([tile_key_range(zoom, tx, ty) for tx, ty in _tiles_over(bounds, zoom)])
 
 
 def thin_minzoom(keys: NDArray[np.int64], weight: FloatArray,

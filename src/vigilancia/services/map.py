@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -46,7 +47,7 @@ from vigilancia.domain.tiling import (
 )
 from vigilancia.errors import InputError
 from vigilancia.i18n import _
-from vigilancia.io.package.common import geojson_geometry
+from vigilancia.io.package.common import geojson_geometries, geojson_geometry
 from vigilancia.io.package.tiles import encode_tile
 from vigilancia.io.store import ClearingDetail, ClearingFilter, MapClearings, WorkspaceStore
 from vigilancia.io.store.repository import IN_CHUNK
@@ -78,8 +79,13 @@ DIRECT_READ = 50_000
 #: The confidence filter's words (as the alert products name them).
 CONFIDENCES = {"low": 1, "high": 2, "highest": 3}
 
+#: Seconds between two checks of whether the index is current (per workspace, per
+#: process): a monitoring run shows on the map at most this long after it commits.
+CHECK_EVERY_S = 2.0
+
 _building: dict[str, threading.Lock] = {}
 _building_guard = threading.Lock()
+_checked: dict[str, float] = {}
 
 
 # ----------------------------------------------------------------------- the index
@@ -94,10 +100,14 @@ def ensure_clearing_map(store: WorkspaceStore) -> bool:
     waiting. The rows are computed before the write transaction, which only swaps them
     in (and checks nothing changed meanwhile).
     """
+    last = _checked.get(store.url)
+    if last is not None and time.monotonic() - last < CHECK_EVERY_S:
+        return False
     index = store.clearing_map
     fingerprint = index.fingerprint()
     state = index.state()
     if state is not None and all(state.get(k) == v for k, v in fingerprint.items()):
+        _checked[store.url] = time.monotonic()
         return False
     with _building_guard:
         lock = _building.setdefault(store.url, threading.Lock())
@@ -112,6 +122,7 @@ def ensure_clearing_map(store: WorkspaceStore) -> bool:
             if now != fingerprint:  # a batch landed between the read and the write
                 return False
             index.replace(conn, ids, keys, minzoom, fingerprint, margin)
+        _checked[store.url] = time.monotonic()
         return True
     finally:
         lock.release()
@@ -243,7 +254,7 @@ def clearing_tile(store: WorkspaceStore, z: int, x: int, y: int,
 
 
 def _tile_properties(rows: MapClearings, i: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": rows.id[i], "confidence": rows.confidence[i]}
+    out: dict[str, Any] = {"confidence": rows.confidence[i]}
     area = rows.area_ha[i]
     if area is not None:
         out["area_ha"] = round(float(area), 3)
@@ -279,10 +290,13 @@ class ClearingPage:
         """A GeoJSON FeatureCollection (EPSG:4326, polygons with 6 decimals) with
         ``next_after`` and ``limit``; each feature's id is the clearing's."""
         rows = self.clearings
-        geoms = shapely.from_wkb(np.array(rows.geometry, dtype=object)) if len(rows) else []
+        wkb = [g for g in rows.geometry if g is not None]
+        shapes = iter(geojson_geometries(shapely.from_wkb(np.array(wkb, dtype=object)))
+                      if wkb else [])
+        geoms = [None if g is None else next(shapes) for g in rows.geometry]
         features = []
         for i in range(len(rows)):
-            props = _tile_properties(rows, i)
+            props = {"id": rows.id[i], **_tile_properties(rows, i)}
             props["first_date"] = rows.first_date[i]
             props["last_date"] = rows.last_date[i]
             driver = rows.driver[i]
@@ -291,9 +305,7 @@ class ClearingPage:
             props["nearest_territory_id"] = rows.nearest_territory_id[i]
             d = rows.boundary_distance_m[i]
             props["boundary_distance_m"] = None if d is None else round(float(d), 1)
-            g = geoms[i]
-            features.append({"type": "Feature", "id": rows.id[i],
-                             "geometry": None if g is None else geojson_geometry(g),
+            features.append({"type": "Feature", "id": rows.id[i], "geometry": geoms[i],
                              "properties": props})
         return {"type": "FeatureCollection", "features": features,
                 "next_after": self.next_after, "limit": self.limit}

@@ -30,7 +30,7 @@ from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import AccessDenied, InputError, NotFoundError
 from vigilancia.i18n import _
-from vigilancia.io.package.common import geojson_geometry
+from vigilancia.io.package.common import geojson_geometries
 from vigilancia.io.store import ObservationRecord, RiskScoreRecord, WorkspaceStore
 from vigilancia.services.cases import CaseSummary, list_cases
 from vigilancia.services.territories import parse_kinds
@@ -65,13 +65,19 @@ def _tolerance(zoom: int | None) -> float:
 
 
 def _feature(fid: Any, geom: BaseGeometry | None, props: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Feature", "id": fid,
-            "geometry": None if geom is None or geom.is_empty else geojson_geometry(geom),
-            "properties": props}
+    """A GeoJSON Feature; its geometry is written by :func:`_collection` (all at once)."""
+    return {"type": "Feature", "id": fid, "geometry": geom, "properties": props}
 
 
 def _collection(features: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": features, **extra}
+    """A GeoJSON FeatureCollection of :func:`_feature` items (their geometries written in
+    one call; empty ones as null)."""
+    real = [f["geometry"] for f in features
+            if f["geometry"] is not None and not f["geometry"].is_empty]
+    written = iter(geojson_geometries(real))
+    out = [f | {"geometry": None if f["geometry"] is None or f["geometry"].is_empty
+                else next(written)} for f in features]
+    return {"type": "FeatureCollection", "features": out, **extra}
 
 
 # ------------------------------------------------------------------ territories
@@ -382,7 +388,7 @@ class TerritoryOverview:
                       "open": list(self.open_cases)},
             "patrols": None if self.patrols is None else list(self.patrols),
         }
-        return _feature(t.id, t.geometry, props)
+        return _collection([_feature(t.id, t.geometry, props)])["features"][0]
 
 
 def territory_overview(store: WorkspaceStore, territory_id: int, *,
