@@ -15,7 +15,9 @@ and cached in ``OUT`` (``vigilancia init``, ``territories import``, ``monitor
 For each backend, in the same run:
 
 1. ``vigilancia serve`` is started on the workspace (a subprocess, one uvicorn process);
-   20 client threads log in (one session each) and wait for the map's index;
+   20 client threads log in (one session each) and wait for the map's index; then one
+   client alone sends 300 box and tile requests (the time a request takes when nothing
+   else runs: ``one_client``);
 2. **reference**: each client sends ``GET /api/session`` (session look-up, guard, JSON:
    the floor every request pays), the same number of requests as the mix;
 3. **mix**: the 5,000 requests, shuffled, spread over the 20 clients:
@@ -27,8 +29,9 @@ For each backend, in the same run:
 
 Reported per backend and request kind: p50, p95 and max latency (ms), requests per
 second, errors (any answer but 200/201/204, or no answer) and lost writes, with the
-reference's p50 and p95 and the ratio of each to it. Output: a table and
-``OUT/api_load.json``.
+reference's p50 and p95 and the ratio of each to it, and the server's CPU time per
+request (from ``/proc``: what the load costs, whatever else runs on the machine). Output:
+a table and ``OUT/api_load.json``.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def ensure_workspace(out: Path, size: int, seed: int, backend: str,
                      admin_url: str | None) -> tuple[Path, dict[str, str], dict[str, Any]]:
     """The benchmark workspace of one backend (made once, then reused; a half-made one,
     the benchmark's own, is made again)."""
-    tile, territories, _meta = ensure_workload(out / "tiles", size, seed)
+    tile, territories, _meta = ensure_workload(out, size, seed)
     ws = out / f"api_ws_{backend}_{size}_s{seed}"
     ready = (ws / ".bench-ready.json").exists()
     if not ready and ws.exists():
@@ -275,6 +278,12 @@ def measure(ws: Path, env: dict[str, str], args: argparse.Namespace, port: int
         mix = plan_requests(f, args.requests, args.seed)
         per_client = [mix[i::args.clients] for i in range(args.clients)]
         reference = [[("reference", "GET", "/api/session", None)] * len(w) for w in per_client]
+        # one client alone first: the time a request takes when nothing else runs
+        alone = plan_requests(f, args.single, args.seed + 1)
+        alone = [r for r in alone if r[0] != "update"]
+        t0 = time.perf_counter()
+        alone_records = run_clients(base, [alone], sessions[:1])
+        alone_s = time.perf_counter() - t0
         cpu0 = cpu_seconds(server.pid)
         t0 = time.perf_counter()
         ref_records = run_clients(base, reference, sessions)
@@ -296,6 +305,7 @@ def measure(ws: Path, env: dict[str, str], args: argparse.Namespace, port: int
               "map_index_first_request_s": round(index_s, 2),
               "reference": summarise(ref_records, ref_s)["all"],
               "mix": summarise(records, mix_s), "writes": lost_writes(ws, env, records),
+              "one_client": summarise(alone_records, alone_s),
               "server_cpu_ms_per_request": {
                   "reference": round((cpu1 - cpu0) * 1000 / max(1, len(ref_records)), 2),
                   "mix": round((cpu2 - cpu1) * 1000 / max(1, len(records)), 2)},
@@ -318,6 +328,11 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"{backend:10} {kind:10} {s['n']:>6} {s['p50_ms']:>8} {s['p95_ms']:>8} "
                   f"{s['max_ms']:>8} {s['p50_vs_reference']:>9} {s['p95_vs_reference']:>9} "
                   f"{s['errors']:>6}")
+        for kind, one in r["one_client"].items():
+            if kind != "all":
+                print(f"{backend:10} {kind + ' (1)':10} {one['n']:>6} {one['p50_ms']:>8} "
+                      f"{one['p95_ms']:>8} {one['max_ms']:>8} {'':>9} {'':>9} "
+                      f"{one['errors']:>6}")
         w = r["writes"]
         cpu = r["server_cpu_ms_per_request"]
         print(f"{backend:10} writes acknowledged {w['acknowledged']}, found {w['found']}, "
@@ -332,6 +347,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--requests", type=int, default=5000)
     p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--single", type=int, default=300,
+                   help="requests (boxes and tiles) sent by one client alone, before the load")
     p.add_argument("--out", type=Path, default=BENCH / "output")
     p.add_argument("--postgres-url", default=None,
                    help="admin URL of a PostgreSQL server: also measure on PostgreSQL")

@@ -42,7 +42,7 @@ import numpy as np
 __all__ = ["Plain", "Result", "jsonable", "to_json"]
 
 
-class Plain(dict):  # type: ignore[type-arg]
+class Plain(dict[str, Any]):
     """A dict that already holds only JSON values (e.g. a GeoJSON geometry parsed from
     GEOS's text): :func:`jsonable` passes it through without walking its coordinates."""
 

@@ -73,9 +73,42 @@ def mapped(store):
     keys = qkeys(lon, lat)
     minzoom = thin_minzoom(keys, area)
     with store.transaction() as conn:
-        store.clearing_map.replace(conn, ids, keys, minzoom, store.clearing_map.fingerprint(
-            conn=conn), margin)
+        store.clearing_map.write(conn, ids[:150], keys[:150], minzoom[:150])
+    with store.transaction() as conn:
+        store.clearing_map.write(conn, ids[150:], keys[150:], minzoom[150:])
+        store.clearing_map.set_state(conn, store.clearing_map.fingerprint(conn=conn), margin,
+                                     len(ids))
+    got = store.clearing_map.rows()
+    assert got[0].tolist() == ids.tolist() and got[2].tolist() == minzoom.tolist()
+    with store.transaction() as conn:  # writing a row again replaces it
+        store.clearing_map.write(conn, ids[:3], keys[:3], np.full(3, 2, np.int8),
+                                 drop=ids[-2:])
+    assert len(store.clearing_map.rows()[0]) == len(ids) - 2
+    with store.transaction() as conn:
+        store.clearing_map.write(conn, ids, keys, minzoom)
     return store, ids, lon, lat, keys, minzoom
+
+
+def test_the_map_service_keeps_the_index_up_to_date(store, monkeypatch):
+    from vigilancia.services import map as map_service
+
+    monkeypatch.setattr(map_service, "WRITE_PART", 70)
+    with store.transaction() as conn:
+        batch = store.batches.add(conn, new_batch())
+        store.clearings.add(conn, batch, make_clearings(300, seed=4))
+    assert map_service.ensure_clearing_map(store) is True
+    first = store.clearing_map.rows()
+    assert len(first[0]) == 300 and store.clearing_map.state()["rows"] == 300
+    map_service._checked.clear()
+    assert map_service.ensure_clearing_map(store) is False  # current: nothing written
+    with store.transaction() as conn:
+        batch = store.batches.add(conn, new_batch("otro:2024-04:high:def"))
+        store.clearings.add(conn, batch, make_clearings(120, seed=5))
+    map_service._checked.clear()
+    assert map_service.ensure_clearing_map(store) is True
+    ids, keys, zooms = store.clearing_map.rows()
+    assert len(ids) == 420 and store.clearing_map.state()["max_clearing"] == int(ids.max())
+    assert zooms.min() == 0
 
 
 def test_the_map_index_reads_a_tile_and_a_box(mapped):

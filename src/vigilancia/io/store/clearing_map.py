@@ -5,9 +5,10 @@
 :mod:`vigilancia.domain.tiling`), with a B-tree on ``(minzoom, qkey)``: a map tile or
 a bounding box reads its own clearings and nothing else, on SQLite and PostgreSQL,
 without PostGIS. The clearings table itself gets no index, so the monitor's bulk
-writes stay as fast as before; the index is rebuilt after the batches change
-(:meth:`ClearingMapRepository.replace`), which the map service does on its first
-read after a monitoring run. Whether it is current is told by
+writes stay as fast as before; the index is brought up to date after the batches
+change, in parts of a short transaction each (:meth:`ClearingMapRepository.write`,
+then :meth:`~ClearingMapRepository.set_state`), which the map service does on its
+first read after a monitoring run. Whether it is current is told by
 :meth:`~ClearingMapRepository.fingerprint` (the newest clearing and the batches:
 three index look-ups), compared with the one stored when it was built.
 
@@ -77,7 +78,7 @@ class ClearingMapRepository(Repository):
             float]:
         """Every clearing's id, centroid (the centre of its bounding box where it has none)
         and area (ha, 0 when unknown), by id; and the largest half-size (degrees) of a
-        clearing's bounding box, the margin a bounding-box read adds (see :meth:`replace`)."""
+        clearing's bounding box, the margin a bounding-box read adds."""
         c = s.clearings
         stmt = sa.select(c.c.id, c.c.centroid_lon, c.c.centroid_lat, c.c.minx, c.c.miny,
                          c.c.maxx, c.c.maxy, c.c.area_ha).order_by(c.c.id)
@@ -92,24 +93,43 @@ class ClearingMapRepository(Repository):
         margin = float(np.nanmax(half)) if len(half) else 0.0
         return ids, lon, lat, area, margin
 
-    def replace(self, conn: Connection, ids: NDArray[np.int64], qkey: NDArray[np.int64],
-                minzoom: NDArray[np.int8], fingerprint: dict[str, int | None],
-                margin_deg: float) -> None:
-        """Replace the whole index with these rows and record what it was built from."""
+    def rows(self, *, conn: Connection | None = None) -> tuple[
+            NDArray[np.int64], NDArray[np.int64], NDArray[np.int8]]:
+        """The index as it is: ids (ascending), keys and zooms."""
+        t = s.clearing_map
+        stmt = sa.select(t.c.id, t.c.qkey, t.c.minzoom).order_by(t.c.id)
+        with self.db.reader(conn) as rc:
+            got = self.db.fetch_all(rc, stmt)
+        arr = np.array(got, dtype=np.int64).reshape(-1, 3)
+        return arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int8)
+
+    def write(self, conn: Connection, ids: NDArray[np.int64], qkey: NDArray[np.int64],
+              minzoom: NDArray[np.int8], *, drop: NDArray[np.int64] | None = None) -> None:
+        """Remove the rows of ``drop`` and of ``ids``, then store ``ids`` with their keys and
+        zooms: one part of an index build (the build writes in parts, each in a short
+        transaction, so that other writers never wait long)."""
         require_tx(conn)
         t = s.clearing_map
-        conn.execute(sa.delete(t))
-        order = np.lexsort((qkey, minzoom))  # index order: the B-tree fills from the left
+        gone = np.concatenate([np.asarray(ids, np.int64),
+                               np.asarray(drop if drop is not None else [], np.int64)])
+        for chunk in _ranges_or_lists(np.unique(gone)):
+            conn.execute(sa.delete(t).where(chunk(t.c.id)))
         if len(ids):
+            order = np.lexsort((qkey, minzoom))  # index order: the B-tree fills from the left
             self.db.insert_many(conn, t, {
                 "id": ids[order].tolist(),
                 "qkey": qkey[order].tolist(),
                 "minzoom": minzoom[order].astype(np.int64).tolist(),
             })
+
+    def set_state(self, conn: Connection, fingerprint: dict[str, int | None],
+                  margin_deg: float, rows: int) -> None:
+        """Record what the index was built from (the last step of a build)."""
+        require_tx(conn)
         m = s.workspace_meta
         conn.execute(sa.delete(m).where(m.c.key == META_KEY))
         conn.execute(sa.insert(m).values(key=META_KEY, value={
-            **fingerprint, "margin_deg": float(margin_deg), "rows": int(len(ids))}))
+            **fingerprint, "margin_deg": float(margin_deg), "rows": int(rows)}))
 
     # ----------------------------------------------------------------- reads
 
@@ -237,6 +257,27 @@ class ClearingMapRepository(Repository):
         if geometry:
             cols.append(c.c.geometry)
         return sa.select(*cols)
+
+
+def _ranges_or_lists(ids: NDArray[np.int64]) -> list[Any]:
+    """Conditions on an id column that together select ``ids`` (sorted, unique): one
+    ``BETWEEN`` per run of consecutive ids, ``IN`` lists for the scattered ones."""
+    if not len(ids):
+        return []
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    runs = np.split(ids, breaks)
+    out: list[Any] = []
+    loose: list[int] = []
+    for run in runs:
+        if len(run) >= 32:
+            lo, hi = int(run[0]), int(run[-1])
+            out.append(lambda col, lo=lo, hi=hi: col.between(lo, hi))
+        else:
+            loose.extend(int(v) for v in run)
+    for i in range(0, len(loose), IN_CHUNK):
+        part = loose[i:i + IN_CHUNK]
+        out.append(lambda col, part=part: col.in_(part))
+    return out
 
 
 def _float(value: Any) -> float | None:
