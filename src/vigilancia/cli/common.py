@@ -60,6 +60,16 @@ def actor_name(by: str | None = None) -> str:
 OPTIONS: dict[str, str] = {
     "allow_unmatched": "--skip-unmatched",
     "as_of": "--as-of",
+    # (inputs of the web app's services that no command takes: the web app marks the field,
+    # the CLI never shows these; listed so that every input has its wording here)
+    "bbox": "--bbox",
+    "confidence": "--confidence",
+    "driver": "--driver",
+    "files": "FILE",
+    "limit": "--limit",
+    "status": "--status",
+    "zoom": "--zoom",
+    "role": "--role",
     "coverage": "--coverage",
     "incidents": "--incidents",
     "kind": "--kind",
@@ -92,6 +102,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "routes": ("routes WORKSPACE", ()),
     "territories.import": ("territories import WORKSPACE FILE", ()),
     "territories.list": ("territories list WORKSPACE", ()),
+    "users.list": ("users list WORKSPACE", ()),
 }
 
 

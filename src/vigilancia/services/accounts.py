@@ -185,7 +185,6 @@ def _check_name(name: str) -> str:
         raise InputError(
             _("{name!r} cannot be an account name", name=name),
             hint=_("use 1 to {n} letters, digits, spaces or signs", n=MAX_NAME),
-            inputs="name",
         )
     return clean
 
@@ -195,11 +194,9 @@ def _check_password(password: str, name: str) -> None:
         raise InputError(
             _("The password is too short: it needs at least {n} characters", n=MIN_PASSWORD),
             hint=_("a few words with spaces are easy to remember and hard to guess"),
-            inputs="password",
         )
     if name_key(name) in name_key(password):
-        raise InputError(_("The password must not contain the account name"),
-                         inputs="password")
+        raise InputError(_("The password must not contain the account name"))
 
 
 def add_user(store: WorkspaceStore, name: str, role: Role | str, password: str, *,
