@@ -43,6 +43,26 @@ def message_ids():
     return ids
 
 
+def marked_ids():
+    """Ids marked with ``N_`` (translated later, e.g. help texts): each paragraph of the
+    text is one id, as :mod:`vigilancia.cli.base` translates help; an ``Example:``
+    paragraph is a command, not an id. ``N_`` takes only string literals."""
+    from vigilancia.cli.base import EXAMPLE, help_id, help_paragraphs
+
+    ids, not_literal = {}, []
+    for node, where in calls("N_"):
+        text = literal(node.args[0]) if len(node.args) == 1 else None
+        if text is None:
+            not_literal.append(where)
+            continue
+        for paragraph in help_paragraphs(text):
+            key = help_id(paragraph)
+            if not key.startswith(EXAMPLE):
+                ids.setdefault(key, where)
+    assert not not_literal, f"N_ takes one string literal: {not_literal}"
+    return ids
+
+
 def plural_ids():
     """(singular, plural) -> where, for every ``ngettext`` call; its ids must be literals."""
     ids, not_literal = {}, []
@@ -64,6 +84,16 @@ def test_every_message_has_a_spanish_translation():
     es = translations("es")
     missing = {m: where for m, where in message_ids().items() if m not in es}
     assert not missing, "\n".join(f"{w}: {m!r}" for m, w in sorted(missing.items()))
+
+
+def test_every_marked_message_has_a_spanish_translation():
+    es = translations("es")
+    ids = marked_ids()
+    assert "Workspace folder." in ids  # the CLI's help is marked
+    missing = {m: where for m, where in ids.items() if m not in es}
+    assert not missing, "\n".join(f"{w}: {m!r}" for m, w in sorted(missing.items()))
+    wrong = [m for m in ids if fields(m) != fields(es[m])]
+    assert not wrong, wrong
 
 
 def test_translations_keep_placeholders():

@@ -142,6 +142,19 @@ def _(msgid: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def N_(msgid: str, /) -> str:  # noqa: N802 (the gettext name for a marker)
+    """Mark ``msgid`` as a message id translated later, when the language is known (help
+    texts read at import, translated when drawn; see :mod:`vigilancia.cli.base`): returns
+    it unchanged. ``tests/test_i18n.py`` checks that every marked id has a translation."""
+    return msgid
+
+
+def plural_forms(singular: str, plural: str) -> tuple[str, ...]:
+    """The forms of a counted message in the current language, placeholders left as they
+    are (singular first); the English ids when the catalog lacks it."""
+    return _catalog(_current.get()).plurals.get((singular, plural), (singular, plural))
+
+
 def ngettext(singular: str, plural: str, n: float, /, **params: object) -> str:
     """The form of a counted message for ``n`` in the current language, placeholders filled.
 
@@ -149,7 +162,7 @@ def ngettext(singular: str, plural: str, n: float, /, **params: object) -> str:
     written otherwise (e.g. with the language's separators). An id missing from the catalog
     falls back to ``singular`` or ``plural``.
     """
-    forms = _catalog(_current.get()).plurals.get((singular, plural), (singular, plural))
+    forms = plural_forms(singular, plural)
     text = forms[min(_plural_index(n), len(forms) - 1)]
     return text.format(**{"n": n, **params})
 

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-classifier_app = typer.Typer(
-    help="The driver model: train it on labelled clearings, evaluate it, see its status.\n\n"
-    "Example: vigilancia classifier train ws --labels verificados.csv",
+classifier_app = App(
+    help=N_("The driver model: train it on labelled clearings, evaluate it, see its status.")
+    + "\n\nExample: vigilancia classifier train ws --labels verificados.csv",
     no_args_is_help=True,
 )
-labels_app = typer.Typer(
-    help="Labelled clearings (the true driver, from patrols or files) that train the model.\n\n"
-    "Example: vigilancia labels import ws verificados.geojson",
+labels_app = App(
+    help=N_("Labelled clearings (the true driver, from patrols or files) that train the model.")
+    + "\n\nExample: vigilancia labels import ws verificados.geojson",
     no_args_is_help=True,
 )
 
@@ -35,17 +36,17 @@ def _num(value: Any, digits: int = 3) -> str:
 
 @labels_app.command("import")
 def labels_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with clearing_id,driver columns, or GeoJSON/GeoPackage/Shapefile "
-            "points or polygons with a driver field."
+            help=N_("CSV with clearing_id,driver columns, or GeoJSON/GeoPackage/Shapefile "
+            "points or polygons with a driver field.")
         ),
     ],
     skip_unmatched: Annotated[
         bool,
-        typer.Option(help="Leave out labels that match no stored clearing instead of failing."),
+        typer.Option(help=N_("Leave out labels that match no stored clearing instead of failing.")),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
@@ -92,10 +93,10 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 @classifier_app.command("train")
 def classifier_train(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     labels: Annotated[
         Path | None,
-        typer.Option("--labels", help="Label file to import first (CSV or vector)."),
+        typer.Option("--labels", help=N_("Label file to import first (CSV or vector).")),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
@@ -166,19 +167,20 @@ def _print_metrics(metrics: dict[str, Any], title: str) -> None:
 
 @classifier_app.command("evaluate")
 def classifier_evaluate(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     labels: Annotated[
         Path | None,
-        typer.Option("--labels", help="Label file to test against (not stored); default: the "
-                     "workspace's labels, cross-validated."),
+        typer.Option("--labels", help=N_("Label file to test against (not stored); default: the "
+                     "workspace's labels, cross-validated.")),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
     chart: Annotated[
         Path | None,
-        typer.Option("--chart", help="Write a PNG: confusion matrix, reliability, learning curve."),
+        typer.Option("--chart", help=N_("Write a PNG: confusion matrix, reliability, "
+                                        "learning curve.")),
     ] = None,
     curve: Annotated[
-        bool, typer.Option("--curve/--no-curve", help="Compute the learning curve.")
+        bool, typer.Option("--curve/--no-curve", help=N_("Compute the learning curve."))
     ] = True,
 ) -> None:
     """Score the active model (the rules when none): precision, recall, F1, confusion, calibration.
@@ -250,7 +252,7 @@ def _print_evaluation(data: dict[str, Any]) -> None:
 
 @classifier_app.command("status")
 def classifier_status(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Which model predicts drivers, the labels per driver, and the model's scores.
@@ -300,9 +302,9 @@ def classifier_status(
 
 @classifier_app.command("apply")
 def classifier_apply(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     batch: Annotated[
-        list[int] | None, typer.Option("--batch", help="Only clearings of this batch id.")
+        list[int] | None, typer.Option("--batch", help=N_("Only clearings of this batch id."))
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:

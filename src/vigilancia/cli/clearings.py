@@ -7,19 +7,22 @@ from typing import Annotated, Any
 
 import typer
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, run_reported, settings_from_env
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-clearings_app = typer.Typer(help="Clearings found in the alerts.", no_args_is_help=True)
+clearings_app = App(help=N_("Clearings found in the alerts."), no_args_is_help=True)
 
 
 @clearings_app.command("export")
 def clearings_export(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="gpkg|geojson|csv|fgb")] = "gpkg",
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=N_("File to write."))],
+    fmt: Annotated[
+        str, typer.Option("--format", help=N_("File format: gpkg, geojson, csv or fgb."))
+    ] = "gpkg",
+    overwrite: Annotated[bool, typer.Option(help=N_("Replace an existing file."))] = False,
 ) -> None:
     """Export clearings with their features and placement (opens in QGIS).
 

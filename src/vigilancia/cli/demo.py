@@ -10,11 +10,11 @@ import typer
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.cli.layers import KIND_LABELS
 from vigilancia.cli.monitor import print_monitor
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
 
 def demo_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path(
+    output: Annotated[Path, typer.Option("--output", "-o", help=N_("Folder for the demo."))] = Path(
         "demo-output"
     ),
 ) -> None:

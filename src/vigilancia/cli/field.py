@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     console,
@@ -17,29 +18,29 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-field_app = typer.Typer(
-    help="Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.\n\n"
-    "Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
+field_app = App(
+    help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
+    + "\n\nExample: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
     no_args_is_help=True,
 )
 
 
 @field_app.command("import")
 def field_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
-                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder)."),
+        typer.Argument(help=N_("Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
+                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder).")),
     ],
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who imports (kept in the private case history); "
-                                  "default: the user name."),
+        typer.Option("--by", help=N_("Who imports (kept in the private case history); "
+                                  "default: the user name.")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Keep field files byte for byte, store their observations and attach them to cases.
 
@@ -106,11 +107,11 @@ def field_import(
 
 @field_app.command("list")
 def field_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     case: Annotated[
-        str | None, typer.Option("--case", help="Only the observations of this case (C-0042).")
+        str | None, typer.Option("--case", help=N_("Only the observations of this case (C-0042)."))
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the list as JSON."))] = False,
 ) -> None:
     """List stored field observations: format, kind, time, case, distance and verdict.
 

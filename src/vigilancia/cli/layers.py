@@ -9,15 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.context import ContextKind
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-KINDS = ", ".join(k.value for k in ContextKind)
-
-layers_app = typer.Typer(
-    help="Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.\n\n"
-    "Example: vigilancia layers import ws rios.geojson --kind river --class-field TIPO",
+layers_app = App(
+    help=N_("Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.")
+    + "\n\nExample: vigilancia layers import ws rios.geojson --kind river --class-field TIPO",
     no_args_is_help=True,
 )
 
@@ -42,23 +41,25 @@ _FAMILY_COUNTS: dict[str, Callable[[int], str]] = {
 
 @layers_app.command("import")
 def layers_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         str,
         typer.Argument(
-            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, "
-            "KML/KMZ, Esri JSON, or an ArcGIS MapServer/N URL."
+            help=N_("GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, "
+            "KML/KMZ, Esri JSON, or an ArcGIS MapServer/N URL.")
         ),
     ],
-    kind: Annotated[str, typer.Option("--kind", help=f"What the features are: {KINDS}.")],
+    kind: Annotated[str, typer.Option("--kind", help=N_(
+        "What the features are: river, road, trail, settlement, airstrip, border, exit, camp."))],
     name_field: Annotated[
-        str | None, typer.Option(help="Field with the name (guessed if absent).")
+        str | None, typer.Option(help=N_("Field with the name (guessed if absent)."))
     ] = None,
     class_field: Annotated[
         str | None,
-        typer.Option(help="Field with the class, e.g. TIPO: Río, Quebrada (guessed if absent)."),
+        typer.Option(help=N_("Field with the class, e.g. TIPO: Río, Quebrada "
+                             "(guessed if absent).")),
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help=N_("Layer of a multi-layer file."))] = None,
 ) -> None:
     """Import a context layer (points, lines or polygons); broken geometry is repaired.
 
@@ -125,7 +126,7 @@ def layers_import(
 
 @layers_app.command("list")
 def layers_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
 ) -> None:
     """Show how many features of each kind of context layer the workspace holds.
 

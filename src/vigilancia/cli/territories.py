@@ -8,32 +8,33 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-territories_app = typer.Typer(
-    help="Community territories, reserves, protected areas and districts.", no_args_is_help=True
+territories_app = App(
+    help=N_("Community territories, reserves, protected areas and districts."), no_args_is_help=True
 )
 
 
 @territories_app.command("import")
 def territories_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         str,
         typer.Argument(
-            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
-            "Esri JSON, KML, or an ArcGIS MapServer/N URL."
+            help=N_("GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+            "Esri JSON, KML, or an ArcGIS MapServer/N URL.")
         ),
     ],
     kind: Annotated[
-        TerritoryKind, typer.Option(help="What the polygons are.")
+        TerritoryKind, typer.Option(help=N_("What the polygons are."))
     ] = TerritoryKind.COMMUNITY,
     name_field: Annotated[
-        str | None, typer.Option(help="Field with the name (guessed if absent).")
+        str | None, typer.Option(help=N_("Field with the name (guessed if absent)."))
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help=N_("Layer of a multi-layer file."))] = None,
 ) -> None:
     """Import territory polygons; invalid geometry is repaired and reported.
 
@@ -68,9 +69,9 @@ def territories_import(
 
 @territories_app.command("list")
 def territories_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     kind: Annotated[
-        TerritoryKind | None, typer.Option(help="Only territories of this kind.")
+        TerritoryKind | None, typer.Option(help=N_("Only territories of this kind."))
     ] = None,
 ) -> None:
     """List the imported territories with their number (id), kind and tenure.
