@@ -219,7 +219,7 @@ def test_two_threads_render_the_same_result_each_in_its_own_language():
           "14 new clearings in 3 months"}
     assert {" ".join(a.split()) for a, _b in seen["es"]} == es
     assert {" ".join(a.split()) for a, _b in seen["en"]} == en
-    assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1,210 m"}
+    assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1.210 m"}
     assert {b for _a, b in seen["en"]} == {"known airstrip at 960 m, camp at 1,210 m"}
     assert get_language() == "es"  # the caller's language never moved
 

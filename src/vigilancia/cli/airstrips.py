@@ -10,7 +10,7 @@ from rich.table import Table
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import out, run_reported, settings_from_env
-from vigilancia.i18n import N_, _
+from vigilancia.i18n import N_, _, number, percent
 
 airstrips_app = App(
     help=N_("Runway candidates: straight strips of clearings, matched to known airstrips.")
@@ -54,11 +54,12 @@ def airstrips_find(
         table.add_column(col)
     for row in res.frame.head(30).itertuples():
         known = row.known_airstrip if isinstance(row.known_airstrip, str) else "-"
-        table.add_row(f"{row.length_m:.0f}", f"{row.width_m:.0f}",
-                      f"{row.airstrip_probability:.0%}", known, str(row.last_date or ""),
+        table.add_row(number(row.length_m), number(row.width_m),
+                      percent(row.airstrip_probability), known, str(row.last_date or ""),
                       str(row.text))
     out.print(table)
     out.print(_("{n} candidates, {likely} likely runways, {known} on known airstrips",
-                n=len(res.frame), likely=res.likely, known=res.on_known))
+                n=number(len(res.frame)), likely=number(res.likely),
+                known=number(res.on_known)))
     if res.path is not None:
         out.print(_("Written: {path}", path=str(res.path)))

@@ -19,7 +19,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 cases_app = App(
     help=N_("Cases to verify in the field: open, list, assign, verdicts and history.")
@@ -132,8 +132,8 @@ def cases_list(
         if c.verdict is not None:
             state += f" ({verdict_name(c.verdict)})"
         table.add_row(
-            c.code, row.territory or "-", state, f"{c.priority:.0f}",
-            driver_name(c.driver) if c.driver else "-", f"{c.area_ha:.1f}",
+            c.code, row.territory or "-", state, number(c.priority),
+            driver_name(c.driver) if c.driver else "-", number(c.area_ha, 1),
             c.last_alert.isoformat() if c.last_alert else "-",
         )
     out.print(table)
@@ -173,9 +173,9 @@ def cases_show(
                        "Position: {lat}, {lon}; {n} clearings, {ha} ha; alerts {first} to {last}",
                        len(found.clearing_ids),
                        lat=f"{found.lat:.5f}", lon=f"{found.lon:.5f}",
-                       ha=f"{found.area_ha:.1f}", first=found.first_alert or "-",
+                       ha=number(found.area_ha, 1), first=found.first_alert or "-",
                        last=found.last_alert or "-"), highlight=False)
-    out.print(_("Priority {p}: {why}", p=f"{found.priority:.0f}",
+    out.print(_("Priority {p}: {why}", p=number(found.priority),
                 why=priority_text(found.priority_terms, found.driver)), highlight=False)
     if found.assignee:
         out.print(_("Assigned to: {who}", who=found.assignee), highlight=False)
@@ -198,7 +198,7 @@ def cases_show(
             obs.add_row(
                 str(o.id), o.source_format, o.kind.value, o.record_id,
                 o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
-                "" if o.distance_m is None else f"{o.distance_m:.0f}",
+                "" if o.distance_m is None else number(o.distance_m),
                 verdict_name(o.verdict), str(o.attachments),
             )
         out.print(obs)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number, percent
 
 classifier_app = App(
     help=N_("The driver model: train it on labelled clearings, evaluate it, see its status.")
@@ -27,7 +27,7 @@ _JSON_HELP = "Print a machine-readable result."
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.0f}%"
+    return "-" if value is None else percent(value)
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -87,7 +87,7 @@ def _print_counts(counts: dict[str, int]) -> None:
     table.add_column(_("Driver class"))
     table.add_column(_("Labels"), justify="right")
     for driver, n in counts.items():
-        table.add_row(driver_name(driver), str(n))
+        table.add_row(driver_name(driver), number(n))
     out.print(table)
 
 
@@ -236,7 +236,7 @@ def _print_evaluation(data: dict[str, Any]) -> None:
         rel.add_column(col, justify="right")
     for b in data["calibration"]["bins"]:
         if b["count"]:
-            rel.add_row(f"{b['lower']:.1f}–{b['upper']:.1f}", str(b["count"]),
+            rel.add_row(f"{number(b['lower'], 1)}–{number(b['upper'], 1)}", number(b["count"]),
                         _pct(b["mean_probability"]), _pct(b["observed"]))
     out.print(rel)
 
@@ -332,8 +332,8 @@ def classifier_apply(
     table.add_column(_("Clearings"))
     for driver, n in sorted(res.by_driver.items(), key=lambda kv: -kv[1]):
         if n:
-            table.add_row(driver_name(driver), str(n))
+            table.add_row(driver_name(driver), number(n))
     out.print(table)
-    out.print(ngettext("{n} clearing classified; context known on average: {share:.0%}",
-                       "{n} clearings classified; context known on average: {share:.0%}",
-                       res.clearings, share=res.mean_completeness))
+    out.print(ngettext("{n} clearing classified; context known on average: {share} %",
+                       "{n} clearings classified; context known on average: {share} %",
+                       res.clearings, share=number(100 * res.mean_completeness)))

@@ -18,7 +18,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 field_app = App(
     help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
@@ -143,7 +143,7 @@ def field_list(
         table.add_row(
             str(o.id), o.source_format, kind, o.record_id,
             o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
-            o.case_code or "", "" if o.distance_m is None else f"{o.distance_m:.0f}",
+            o.case_code or "", "" if o.distance_m is None else number(o.distance_m),
             verdict_name(o.verdict), str(o.attachments),
         )
     out.print(table)

@@ -12,7 +12,7 @@ from rich.table import Table
 from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.context import ContextKind
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 layers_app = App(
     help=N_("Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.")
@@ -146,5 +146,5 @@ def layers_list(
     table.add_column(_("Kind"))
     table.add_column(_("Features"), justify="right")
     for kind, n in rows:
-        table.add_row(f"{KIND_LABELS[kind]()} ({kind.value})", str(n) if n else "-")
+        table.add_row(f"{KIND_LABELS[kind]()} ({kind.value})", number(n) if n else "-")
     out.print(table)

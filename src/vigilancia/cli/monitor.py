@@ -18,7 +18,7 @@ from vigilancia.cli.common import (
 )
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.errors import InputError
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 from vigilancia.services.texts.drivers import driver_name
 
 
@@ -95,12 +95,12 @@ def print_monitor(result: Any) -> None:
         else:
             out.print(
                 ngettext(
-                    "Ingested {source} ({product}): {n} clearing, {area:.1f} ha",
-                    "Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                    "Ingested {source} ({product}): {n} clearing, {area} ha",
+                    "Ingested {source} ({product}): {n} clearings, {area} ha",
                     b.clearings,
                     source=b.source,
                     product=b.product,
-                    area=b.area_ha,
+                    area=number(b.area_ha, 1),
                 )
             )
     table = Table(title=_("Clearings per territory"))
@@ -117,19 +117,19 @@ def print_monitor(result: Any) -> None:
         table.add_row(
             t.name,
             _(str(t.kind)),
-            str(t.clearings),
-            f"{t.area_ha:.2f}",
+            number(t.clearings),
+            number(t.area_ha, 2),
             str(t.first_date or ""),
             str(t.last_date or ""),
         )
     out.print(table)
-    out.print(ngettext("Total: {n} clearing, {area:.1f} ha",
-                       "Total: {n} clearings, {area:.1f} ha",
-                       result.clearings, area=result.area_ha))
+    out.print(ngettext("Total: {n} clearing, {area} ha",
+                       "Total: {n} clearings, {area} ha",
+                       result.clearings, area=number(result.area_ha, 1)))
     if result.drivers:
         drivers = Table(title=_("Likely driver ({model})", model=result.model_version))
         drivers.add_column(_("Driver"))
         drivers.add_column(_("Clearings"))
         for driver, n in result.drivers.items():
-            drivers.add_row(driver_name(driver), str(n))
+            drivers.add_row(driver_name(driver), number(n))
         out.print(drivers)

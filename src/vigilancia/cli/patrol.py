@@ -11,7 +11,7 @@ from rich.table import Table
 from vigilancia.cli.base import App
 from vigilancia.cli.common import actor_name, out, print_json, run_reported, settings_from_env
 from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 patrol_app = App(
     help=N_("Patrol plans: which open cases of a community to visit, in what order, how far.")
@@ -43,9 +43,7 @@ def _care_label(reason: CareReason) -> str:
 
 
 def _number(value: float, digits: int = 1) -> str:
-    from vigilancia.services.texts.drivers import number_text
-
-    return number_text(value, digits)
+    return number(value, digits)
 
 
 
@@ -126,7 +124,7 @@ def _print_plan(plan: PatrolPlan, *, assigned: bool) -> None:
         table.add_column(col)
     for s in plan.stops:
         table.add_row(
-            str(s.order), s.code, f"{s.priority:.0f}", _number(s.leg_km), _number(s.leg_hours),
+            str(s.order), s.code, number(s.priority), _number(s.leg_km), _number(s.leg_hours),
             " > ".join(_mode_label(m) for m in s.leg_modes),
             "; ".join(_care_label(c) for c in s.care) or "-",
         )

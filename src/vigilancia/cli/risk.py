@@ -17,7 +17,7 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number, percent
 
 
 class _AssessByDefault(HelpGroup):
@@ -92,8 +92,8 @@ def risk_assess(
     for col in ("#", _("Name"), _("Class"), _("Score"), _("Coverage"), _("Why")):
         table.add_column(col)
     for s in result.scores[:top]:
-        table.add_row(str(s.rank), s.name, class_name(s.risk_class), f"{s.score:.0f}",
-                      f"{s.coverage:.0%}", explain(s).split(": ", 2)[-1])
+        table.add_row(str(s.rank), s.name, class_name(s.risk_class), number(s.score),
+                      percent(s.coverage), explain(s).split(": ", 2)[-1])
     out.print(table)
     counts = result.class_counts()
     out.print(ngettext("{n} unit: {critical} critical, {high} high, {medium} medium, {low} low",
@@ -154,12 +154,12 @@ def risk_backtest(
         score, base = data.get(key), data["baseline"].get(key)
         table.add_row(key, _pct(score, key), _pct(base, key),
                       "" if data["lift_points"].get(key) is None
-                      else f"{data['lift_points'][key]:+.1f}")
+                      else _signed(data["lift_points"][key]))
     out.print(table)
     out.print(ngettext("{n} unit; alert area: {past} ha before the cutoff, {future} ha after",
                        "{n} units; alert area: {past} ha before the cutoff, {future} ha after",
-                       res.n_units, past=f"{res.past_area_ha:,.0f}",
-                       future=f"{res.future_area_ha:,.0f}"))
+                       res.n_units, past=number(res.past_area_ha),
+                       future=number(res.future_area_ha)))
     for factor, reason in res.missing.items():
         out.print(_("Missing: {factor}: {reason}", factor=factor, reason=reason))
 
@@ -167,4 +167,8 @@ def risk_backtest(
 def _pct(value: Any, key: str) -> str:
     if value is None:
         return "-"
-    return f"{value:.3f}" if key == "auc" else f"{100 * value:.1f} %"
+    return number(value, 3) if key == "auc" else percent(value, 1)
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + number(value, 1)

@@ -11,7 +11,7 @@ from rich.table import Table
 from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import N_, _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 territories_app = App(
     help=N_("Community territories, reserves, protected areas and districts."), no_args_is_help=True
@@ -93,5 +93,5 @@ def territories_list(
         table.add_column(col)
     for t in found:
         table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
-                      "-" if t.area_ha is None else f"{t.area_ha:,.0f}")
+                      "-" if t.area_ha is None else number(t.area_ha))
     out.print(table)

@@ -26,10 +26,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.services.package import PAPERS, PackageMap
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["render_package_map"]
 

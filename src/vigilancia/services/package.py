@@ -55,7 +55,7 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, language, ngettext
+from vigilancia.i18n import _, language, ngettext, number
 from vigilancia.io.field.xlsform import xlsform_path
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
@@ -70,7 +70,6 @@ from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import find_territory
 from vigilancia.services.texts.cases import priority_text, status_name
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "MAX_PACKAGE_BYTES",

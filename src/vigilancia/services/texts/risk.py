@@ -25,9 +25,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.services.texts.drivers import count_of
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["class_name", "contribution_text", "explain", "factor_name"]
 
