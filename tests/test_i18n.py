@@ -173,7 +173,8 @@ def _risk_score():
     from vigilancia.domain.risk import Factor, FactorValue, score_unit
 
     return score_unit("territory:1", "Comunidad X", [
-        FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
+        FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "area_ha": 21.5,
+        "months": 3}),
         FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 1, "within_km": 5.0}),
         FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
     ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
@@ -214,9 +215,9 @@ def test_two_threads_render_the_same_result_each_in_its_own_language():
         t.join(60)
     assert not errors, errors
     es = {"Comunidad X: riesgo crítico (76 pts): territorio sin título, 1 pista a menos de "
-          "5 km, 14 claros nuevos en 3 meses"}
+          "5 km, 14 claros nuevos (22 ha) en 3 meses"}
     en = {"Comunidad X: critical risk (76 pts): untitled territory, 1 airstrip within 5 km, "
-          "14 new clearings in 3 months"}
+          "14 new clearings (22 ha) in 3 months"}
     assert {" ".join(a.split()) for a, _b in seen["es"]} == es
     assert {" ".join(a.split()) for a, _b in seen["en"]} == en
     assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1.210 m"}

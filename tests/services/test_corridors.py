@@ -243,11 +243,12 @@ def test_export_writes_a_geopackage_and_a_geotiff(region, tmp_path):
     assert layers == {"rutas", "zonas_produccion", "salidas", "comunidades_corredor"}
     rutas = gpd.read_file(written.gpkg, layer="rutas")
     assert len(rutas) == 2 and rutas.crs.to_epsg() == 4326
-    assert {"origin", "exit", "modes", "length_km", "cost_h", "river_km", "walk_km"} <= set(
+    # Spanish column names by default (vigilancia.services.texts.columns)
+    assert {"origen", "salida", "modos", "largo_km", "costo_h", "rio_km", "a_pie_km"} <= set(
         rutas.columns
     )
     comunidades = gpd.read_file(written.gpkg, layer="comunidades_corredor")
-    assert sorted(comunidades["n_crossing"]) == [0, 2]
+    assert sorted(comunidades["n_cruzan"]) == [0, 2]
     with rasterio.open(written.density) as ds:
         assert ds.crs is not None and ds.count == 1
         band = ds.read(1)

@@ -27,6 +27,7 @@ from vigilancia.domain.rules import RulesModel
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
 from vigilancia.services.export import ExportFormat, check_output, write_layer
 from vigilancia.services.texts.drivers import prediction_text
+from vigilancia.services.texts.columns import layer_name, localise
 
 if TYPE_CHECKING:
     import geopandas
@@ -149,7 +150,7 @@ def find_runways(
 
 def _finish(frame: geopandas.GeoDataFrame, output: Path | None, fmt: str) -> RunwayResult:
     if output is not None:
-        write_layer(frame, output, fmt, LAYER)
+        write_layer(localise(frame), output, fmt, layer_name(LAYER))
     likely = int(frame["likely"].sum()) if len(frame) else 0
     on_known = int(frame["known_airstrip"].notna().sum()) if len(frame) else 0
     return RunwayResult(frame, likely, on_known, output)

@@ -23,17 +23,11 @@ from vigilancia.services.texts.drivers import driver_name
 
 __all__ = ["STATUS_ALIASES", "opened_text", "priority_text", "status_name", "verdict_name"]
 
-#: Status names people type, in both languages, to the status.
+#: Status names people type besides the English and Spanish codes
+#: (:mod:`vigilancia.domain.codes`).
 STATUS_ALIASES: dict[str, CaseStatus] = {
-    **{s.value.replace("_", " "): s for s in CaseStatus},
-    "nuevo": CaseStatus.NEW,
-    "asignado": CaseStatus.ASSIGNED,
-    "en campo": CaseStatus.IN_FIELD,
-    "verificado": CaseStatus.VERIFIED,
     "denunciado": CaseStatus.REPORTED,
-    "reportado": CaseStatus.REPORTED,
-    "cerrado": CaseStatus.CLOSED,
-    "descartado": CaseStatus.DISMISSED,
+    "denunciada": CaseStatus.REPORTED,
 }
 
 
