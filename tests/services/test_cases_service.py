@@ -228,7 +228,7 @@ def test_parsers():
     assert parse_status("en campo") is CaseStatus.IN_FIELD
     assert parse_status("In_Field") is CaseStatus.IN_FIELD
     assert parse_verdict("Coca confirmada") is Verdict.COCA_CONFIRMED
-    with pytest.raises(InputError, match="coca_confirmed"):
+    with pytest.raises(InputError, match="coca_confirmada"):  # the Spanish codes
         parse_verdict("coca tal vez")
 
 

@@ -19,7 +19,8 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import N_, _, ngettext, number
+from vigilancia.domain.codes import code_in
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
 cases_app = App(
     help=N_("Cases to verify in the field: open, list, assign, verdicts and history.")
@@ -196,7 +197,7 @@ def cases_show(
             obs.add_column(col)
         for o in detail.observations:
             obs.add_row(
-                str(o.id), o.source_format, o.kind.value, o.record_id,
+                str(o.id), o.source_format, code_in(o.kind, get_language()), o.record_id,
                 o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
                 "" if o.distance_m is None else number(o.distance_m),
                 verdict_name(o.verdict), str(o.attachments),

@@ -47,7 +47,7 @@ def clearings_export(
     Column names and codes are in the user's language (VIGILANCIA_LANGUAGE): the README
     lists both names of every column.
 
-    Example: vigilancia clearings export ws --territory "CN Puerto Azul" --since 2024-01-01 --driver coca --output claros.gpkg
+    Example: vigilancia clearings export ws -t "CN Puerto Azul" --since 2024-01-01 -o claros.gpkg
     """
     from vigilancia.domain.driver_training import parse_driver, valid_driver_names
     from vigilancia.services.export import export_clearings

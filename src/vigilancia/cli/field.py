@@ -18,7 +18,8 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import N_, _, ngettext, number
+from vigilancia.domain.codes import code_in
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
 field_app = App(
     help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
@@ -139,7 +140,8 @@ def field_list(
                 _("Distance (m)"), _("Verdict"), _("Files")):
         table.add_column(col)
     for o in rows:
-        kind = o.kind.value if o.points <= 1 else f"{o.kind.value} ({o.points})"
+        name = code_in(o.kind, get_language())
+        kind = name if o.points <= 1 else f"{name} ({number(o.points)})"
         table.add_row(
             str(o.id), o.source_format, kind, o.record_id,
             o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",

@@ -10,8 +10,9 @@ from rich.table import Table
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
+from vigilancia.domain.codes import code_in
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import N_, _, ngettext, number
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
 territories_app = App(
     help=N_("Community territories, reserves, protected areas and districts."), no_args_is_help=True
@@ -92,6 +93,7 @@ def territories_list(
     for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
         table.add_column(col)
     for t in found:
-        table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
+        table.add_row(str(t.id), t.name, code_in(t.kind, get_language()),
+                      code_in(t.tenure, get_language()),
                       "-" if t.area_ha is None else number(t.area_ha))
     out.print(table)

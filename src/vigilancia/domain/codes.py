@@ -7,7 +7,7 @@ are written without accents and with ``_`` for spaces, so that they type on any 
 and filter cleanly in QGIS; :func:`parse_code` accepts either code in any case, with or
 without accents, with spaces or hyphens for ``_``.
 
->>> from vigilancia.domain.field import Verdict
+>>> from vigilancia.domain.field import ObservationKind, Verdict
 >>> parse_code(Verdict, "Coca confirmada"), parse_code(Verdict, "coca_confirmed")
 (<Verdict.COCA_CONFIRMED: 'coca_confirmed'>, <Verdict.COCA_CONFIRMED: 'coca_confirmed'>)
 >>> code_in(Verdict.NOT_REACHED, "es"), code_in(Verdict.NOT_REACHED, "en")
@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from vigilancia.domain.cases import CaseStatus
 from vigilancia.domain.drivers import Driver
-from vigilancia.domain.field import Verdict
+from vigilancia.domain.field import ObservationKind, Verdict
 from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.domain.territories import Tenure, TerritoryKind
 
@@ -95,6 +95,14 @@ SPANISH: Mapping[type[StrEnum], Mapping[StrEnum, str]] = {
         TerritoryKind.RESERVE: "reserva",
         TerritoryKind.PROTECTED_AREA: "area_protegida",
         TerritoryKind.DISTRICT: "distrito",
+    },
+    ObservationKind: {
+        ObservationKind.WAYPOINT: "punto_gps",
+        ObservationKind.TRACK: "recorrido",
+        ObservationKind.POINT: "punto",
+        ObservationKind.AREA: "area",
+        ObservationKind.PHOTO: "foto",
+        ObservationKind.FORM: "formulario",
     },
     Tenure: {
         Tenure.TITLED: "titulada",

@@ -26,8 +26,8 @@ from vigilancia.domain.drivers import DRIVERS, Driver
 from vigilancia.domain.rules import RulesModel
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
 from vigilancia.services.export import ExportFormat, check_output, write_layer
-from vigilancia.services.texts.drivers import prediction_text
 from vigilancia.services.texts.columns import layer_name, localise
+from vigilancia.services.texts.drivers import prediction_text
 
 if TYPE_CHECKING:
     import geopandas
