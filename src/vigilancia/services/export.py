@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
+from vigilancia.io.files import temp_dir
 
 if TYPE_CHECKING:
     import geopandas
@@ -110,7 +110,7 @@ def check_output(output: Path, fmt: str, *, overwrite: bool = False) -> Path:
 def write_layer(frame: geopandas.GeoDataFrame, output: Path, fmt: str, layer: str) -> None:
     """Write ``frame`` as layer ``layer`` of ``output``, atomically (temporary name, then move)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    tmpdir = temp_dir(output.parent, label=output.name)
     try:
         # GDAL picks behaviour from the suffix (CSV without ".csv" becomes a folder).
         tmp = tmpdir / f"{layer}{FORMATS[fmt][1]}"

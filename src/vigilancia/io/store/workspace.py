@@ -71,6 +71,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import _
+from vigilancia.io.files import FOLDER_MODE, make_private, private_dir, remove_leftovers
 from vigilancia.io.store import engine as engine_config
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.cases import CaseRepository, PatrolPlanRepository
@@ -153,7 +154,7 @@ class WorkspaceStore:
         made_dir = not wdir.exists()
         made_file = False
         try:
-            wdir.mkdir(parents=True, exist_ok=True)
+            private_dir(wdir)
         except OSError as exc:
             raise StoreError(
                 _("the workspace folder could not be created"),
@@ -164,10 +165,12 @@ class WorkspaceStore:
         try:
             if database_url is None:
                 try:  # claim the file atomically: two concurrent creates cannot both win
-                    os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                    os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
                 except FileExistsError:
                     raise cls._exists_error(wdir) from None
                 made_file = True
+                make_private(db_path)  # owner-only whatever the umask; SQLite gives its
+                # journal, WAL and shared-memory files the database file's mode
             url = database_url or sqlite_url(db_path)
             engine = make_engine(url)
             store = cls(wdir, url, engine)
@@ -225,7 +228,29 @@ class WorkspaceStore:
         except BaseException:
             engine.dispose()
             raise
+        store._tidy()
         return store
+
+    def _tidy(self) -> None:
+        """Keep the workspace folder owner-only and free of leftovers of killed runs.
+
+        A folder that group or others may read (a workspace made by an older vigilancia,
+        or copied with another umask) is made owner-only with everything in it, once;
+        after that only the database files are checked. Temporary files that dead runs
+        left in the folder itself are removed (:func:`~vigilancia.io.files.remove_leftovers`).
+        """
+        wdir = self.dir
+        try:
+            mode = wdir.stat().st_mode & 0o777
+        except OSError:
+            return
+        if mode != FOLDER_MODE:
+            make_private(wdir, recursive=True)
+        else:
+            db = self.database_path(wdir)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                make_private(Path(f"{db}{suffix}"))
+        remove_leftovers(wdir)
 
     def _upgrade(self) -> None:
         head = head_revision()
