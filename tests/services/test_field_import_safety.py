@@ -93,7 +93,8 @@ def bomb_visits(n: int) -> str:
     return csv_text(header, rows)
 
 
-def test_the_split_zip_bomb_is_refused_and_nothing_is_written(workspace, tmp_path):
+def test_the_split_zip_bomb_is_refused_and_nothing_is_written(workspace, store_factory,
+                                                              tmp_path):
     """60 entries of 16 MiB of zeros, each under the old 'large entry' check: ~1 MB that
     expanded to 1 GB of evidence. Now refused by name before anything is read."""
     bomb = write_zip_bomb(tmp_path / "visitas.zip",
@@ -110,7 +111,8 @@ def test_the_split_zip_bomb_is_refused_and_nothing_is_written(workspace, tmp_pat
     assert everything_under(workspace.dir) == ws_files  # no evidence, no temporary file
     # the same through the command line: exit 2, a Spanish message naming the archive
     cli = CliRunner().invoke(app, ["field", "import", str(workspace.dir), str(bomb)],
-                             env={"VIGILANCIA_LANGUAGE": "es", "COLUMNS": "200"})
+                             env={**store_factory.env(workspace.dir),
+                                  "VIGILANCIA_LANGUAGE": "es", "COLUMNS": "200"})
     assert cli.exit_code == 2, cli.output
     assert "bomba zip" in cli.output and "visitas.zip" in cli.output
     assert everything_under(workspace.dir) == ws_files
@@ -287,13 +289,13 @@ def test_the_command_makes_everything_owner_only(tmp_path, store_factory):
 # --------------------------------------------------------------------------------------
 
 
-def test_photos_without_a_zone_take_the_offset_given(workspace, tmp_path):
+def test_photos_without_a_zone_take_the_offset_given(workspace, store_factory, tmp_path):
     folder = tmp_path / "DCIM"
     folder.mkdir()
     for k in range(4):
         write_jpeg(folder / f"IMG_{k}.jpg", lat=-9.4791, lon=-74.9791 + k * 1e-5,
                    taken=datetime(2024, 5, 1, 10, k), offset=None)
-    env = {"VIGILANCIA_LANGUAGE": "es", "COLUMNS": "300"}
+    env = {**store_factory.env(workspace.dir), "VIGILANCIA_LANGUAGE": "es", "COLUMNS": "300"}
     first = CliRunner().invoke(app, ["field", "import", str(workspace.dir), str(folder)],
                                env=env)
     assert first.exit_code == 0, first.output
