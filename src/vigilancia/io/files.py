@@ -81,13 +81,16 @@ def is_temp_name(name: str) -> bool:
     return _TEMP.match(name) is not None
 
 
-def temp_file(folder: Path, *, label: str = "", suffix: str = ".tmp") -> tuple[int, Path]:
+def temp_file(folder: Path, *, label: str = "", suffix: str = ".tmp",
+              sweep: bool = True) -> tuple[int, Path]:
     """Create an empty owner-only temporary file in ``folder``: (open descriptor, path).
 
-    Leftovers of dead runs in ``folder`` are removed first (:func:`remove_leftovers`).
+    Leftovers of dead runs in ``folder`` are removed first (:func:`remove_leftovers`),
+    unless ``sweep`` is false (the caller swept the folder already).
     """
     folder = Path(folder)
-    remove_leftovers(folder)
+    if sweep:
+        remove_leftovers(folder)
     for _attempt in range(100):
         path = folder / temp_name(label, suffix)
         try:
@@ -209,7 +212,8 @@ def make_private(path: Path, *, recursive: bool = False) -> None:
     """Take every permission away from group and others: folders 0700, files keep their
     owner bits (0600, or 0400 for read-only evidence). Symbolic links are not followed.
 
-    ``recursive``: the same for everything under the folder ``path``.
+    ``recursive``: the same for everything under the folder ``path``, the folder itself
+    last (a walk cut short leaves the folder as it was, so the next one starts again).
     """
     path = Path(path)
     try:
@@ -219,15 +223,15 @@ def make_private(path: Path, *, recursive: bool = False) -> None:
     if stat.S_ISLNK(st.st_mode):
         return
     if stat.S_ISDIR(st.st_mode):
-        if stat.S_IMODE(st.st_mode) != FOLDER_MODE:
-            _chmod(path, FOLDER_MODE)
         if recursive:
             try:
                 children = list(path.iterdir())
             except OSError:
-                return
+                children = []
             for child in children:
                 make_private(child, recursive=True)
+        if stat.S_IMODE(st.st_mode) != FOLDER_MODE:
+            _chmod(path, FOLDER_MODE)
         return
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:

@@ -339,7 +339,7 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
     try:
         private_dir(workspace / EVIDENCE_DIR)
         private_dir(target.parent)
-        fd, tmp = temp_file(target.parent, suffix=".part")
+        fd, tmp = temp_file(target.parent, suffix=".part", sweep=False)  # swept at the start
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,22 +235,25 @@ class WorkspaceStore:
     def _tidy(self) -> None:
         """Keep the workspace folder owner-only and free of leftovers of killed runs.
 
-        A folder that group or others may read (a workspace made by an older vigilancia,
-        or copied with another umask) is made owner-only with everything in it, once;
-        after that only the database files are checked. Temporary files that dead runs
-        left in the folder itself are removed (:func:`~vigilancia.io.files.remove_leftovers`).
+        What group or others may read in the folder (a workspace made by an older
+        vigilancia, or copied with another umask) is made owner-only with everything in
+        it; each open looks only at the folder's own entries, so the walk happens once.
+        On a file system without POSIX modes (FAT, exFAT) nothing is changed. Temporary
+        files that dead runs left in the folder itself are removed
+        (:func:`~vigilancia.io.files.remove_leftovers`).
         """
         wdir = self.dir
-        try:
-            mode = wdir.stat().st_mode & 0o777
-        except OSError:
+        if not wdir.is_dir():
             return
-        if mode != FOLDER_MODE:
-            make_private(wdir, recursive=True)
-        else:
-            db = self.database_path(wdir)
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                make_private(Path(f"{db}{suffix}"))
+        make_private(wdir)
+        if stat.S_IMODE(wdir.stat().st_mode) == FOLDER_MODE:  # the file system keeps modes
+            for entry in os.scandir(wdir):
+                try:
+                    loose = entry.stat(follow_symlinks=False).st_mode & 0o077
+                except OSError:
+                    continue
+                if loose and not entry.is_symlink():
+                    make_private(Path(entry.path), recursive=True)
         remove_leftovers(wdir)
 
     def _upgrade(self) -> None:
