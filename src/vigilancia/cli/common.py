@@ -75,6 +75,7 @@ OPTIONS: dict[str, str] = {
     "kind": "--kind",
     "labels_path": "--labels",
     "max_km": "--max-km",
+    "output": "--output",
     "overwrite": "--overwrite",
     "product": "--product",
     "since": "--since",
@@ -82,6 +83,7 @@ OPTIONS: dict[str, str] = {
     "territory": "--territory",
     "unit": "--unit",
     "until": "--until",
+    "utc_offset": "--utc-offset",
     "verdict": "--verdict",
 }
 

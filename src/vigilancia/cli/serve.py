@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from vigilancia.cli.common import console, out, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import N_, _
 
 #: The app factory uvicorn imports (by name: the CLI and the web app are two shells that
 #: do not import each other).
@@ -17,10 +17,11 @@ APP_FACTORY = "vigilancia.web:app_from_environment"
 
 
 def serve_command(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this computer "
-                                      "only; 0.0.0.0: the office network).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    host: Annotated[str, typer.Option(help=N_("Address to listen on (127.0.0.1: this "
+                                              "computer only; 0.0.0.0: the office "
+                                              "network)."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=N_("Port to listen on."), min=1, max=65535)] = 8000,
 ) -> None:
     """Open the workspace in the browser: map, cases, patrol plans and field data, for the
     accounts made with vigilancia users add. Works offline; nothing is loaded from outside.

@@ -10,17 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import actor_name, out, print_json, run_reported, settings_from_env
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
-users_app = typer.Typer(
-    help="Accounts of the web app: add, list, disable.\n\n"
-    "Example: vigilancia users add ws ana --role coordinator",
+users_app = App(
+    help=N_("Accounts of the web app: add, list, disable.")
+    + "\n\nExample: vigilancia users add ws ana --role coordinator",
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help="Workspace folder.")]
+Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
 ROLES = "admin, coordinator, monitor, analyst, viewer"
 
 
@@ -41,12 +42,14 @@ def _read_password(from_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     workspace: Workspace,
-    name: Annotated[str, typer.Argument(help="The account's name (what is typed to log in).")],
-    role: Annotated[str, typer.Option("--role", help=f"What the account may do: {ROLES}.")],
+    name: Annotated[str, typer.Argument(help=N_("The account's name (what is typed to "
+                                                "log in)."))],
+    role: Annotated[str, typer.Option("--role", help=N_(
+        "What the account may do: admin, coordinator, monitor, analyst, viewer."))],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin",
-                           help="Read the password from standard input (one line) instead "
-                           "of asking for it twice on the terminal.")
+                           help=N_("Read the password from standard input (one line) "
+                                   "instead of asking for it twice on the terminal."))
     ] = False,
 ) -> None:
     """Add an account. The password is asked twice on the terminal (or read from standard
@@ -82,7 +85,8 @@ def users_add(
 @users_app.command("list")
 def users_list(
     workspace: Workspace,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the accounts as JSON."))
+                       ] = False,
 ) -> None:
     """List the accounts: name, role, whether they may log in, when and by whom made.
 
@@ -113,7 +117,7 @@ def users_list(
 @users_app.command("disable")
 def users_disable(
     workspace: Workspace,
-    name: Annotated[str, typer.Argument(help="The account to disable.")],
+    name: Annotated[str, typer.Argument(help=N_("The account to disable."))],
 ) -> None:
     """Stop an account from logging in and end its open sessions (its history stays).
 
