@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from field_samples import write_gpx
+from web_helpers import ROLES, Session, login, password_of
 
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role
@@ -27,12 +26,6 @@ from vigilancia.services.demo import run_demo
 from vigilancia.services.field import import_field
 from vigilancia.services.workspace import open_workspace
 from vigilancia.web import create_app
-
-ROLES = tuple(Role)
-
-
-def password_of(role: Role | str) -> str:
-    return f"clave de prueba de {Role(role).value[::-1]}"
 
 
 @pytest.fixture(scope="session")
@@ -69,30 +62,6 @@ def web_ws(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def app(web_ws: Path):
     """The web app of the module's workspace."""
     return create_app(Settings(), web_ws, prepare_map=False)
-
-
-@dataclass
-class Session:
-    """A logged-in client and its CSRF token."""
-
-    client: TestClient
-    csrf: str
-    role: Role | None
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-CSRF-Token": self.csrf}
-
-
-def login(app, role: Role | str | None, **client_args) -> Session:
-    """A TestClient of ``app``, logged in as the account of ``role`` (None: anonymous)."""
-    client = TestClient(app, **client_args)
-    if role is None:
-        return Session(client, "", None)
-    r = client.post("/api/session", json={"username": Role(role).value,
-                                          "password": password_of(role)})
-    assert r.status_code == 201, r.text
-    return Session(client, r.json()["csrf_token"], Role(role))
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROLES, login
 from field_samples import write_gpx
 from starlette.routing import Mount
+from web_helpers import ROLES, login
 
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role

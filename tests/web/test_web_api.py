@@ -11,8 +11,8 @@ from pathlib import Path
 import mapbox_vector_tile
 import numpy as np
 import pytest
-from conftest import login
 from field_samples import write_gpx
+from web_helpers import login
 
 from vigilancia.config import Settings
 from vigilancia.domain.access import SNAP_DEG, Role

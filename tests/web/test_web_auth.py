@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import login, password_of
 from fastapi.testclient import TestClient
+from web_helpers import login, password_of
 
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import password_of
 from fastapi.testclient import TestClient
+from web_helpers import password_of
 
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role

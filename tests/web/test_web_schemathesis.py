@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import login
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from web_helpers import login
 
 from vigilancia.domain.access import Role
 

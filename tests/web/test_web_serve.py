@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import password_of
+from web_helpers import password_of
 
 from vigilancia.domain.access import Role
 
