@@ -15,7 +15,7 @@ from field_samples import write_gpx
 from web_helpers import login
 
 from vigilancia.config import Settings
-from vigilancia.domain.access import SNAP_DEG, Role
+from vigilancia.domain.access import Role
 from vigilancia.domain.tiling import world_xy
 from vigilancia.services.workspace import open_workspace
 from vigilancia.web import create_app
@@ -190,7 +190,7 @@ def test_observations_are_exact_only_for_coordinators(sessions):
         assert f["geometry"]["type"] == "Point"
         lon, lat = f["geometry"]["coordinates"]
         for v in (lon, lat):
-            cell = (v / SNAP_DEG) - 0.5
+            cell = (v / 0.01) - 0.5
             assert abs(cell - round(cell)) < 1e-6  # the centre of a fixed cell
     monitor = sessions[Role.MONITOR].client.get("/api/observations").json()["features"]
     assert all(not f["properties"]["exact"] for f in monitor)
@@ -325,3 +325,32 @@ def test_basemap_none_remote_or_local(web_ws: Path, tmp_path: Path):
     assert r.headers["content-type"] == "image/png"
     assert local.client.get("/api/basemap/tiles/1/1/1").status_code == 404
     assert "tiles.example.org" not in r.headers["content-security-policy"]
+
+
+def test_a_field_report_case_is_snapped_for_those_who_do_not_see_exact_points(
+        sessions, web_ws: Path, tmp_path: Path):
+    with open_workspace(web_ws, Settings()) as store:
+        with_cases = {c.territory_id for c in store.cases.list()}
+        free = [t for t in store.territories.list() if t.kind.value == "community"
+                and t.id not in with_cases]
+    assert free
+    spot = free[0].geometry.representative_point()
+    gpx = tmp_path / "reporte.gpx"
+    gpx.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="OsmAnd" '
+        'xmlns="http://www.topografix.com/GPX/1/1">\n'
+        f'<wpt lat="{spot.y:.7f}" lon="{spot.x:.7f}"><time>2025-02-10T15:00:00Z</time>'
+        '<name>Campamento</name><desc>Campamento de madereros, 6 personas</desc></wpt>\n'
+        '</gpx>\n', encoding="utf-8")
+    monitor = sessions[Role.MONITOR]
+    r = monitor.client.post("/api/field-imports", headers=monitor.headers,
+                            files=[("files", ("reporte.gpx", gpx.read_bytes(), "text/xml"))])
+    (new,) = r.json()["files"][0]["result"]["new_cases"]
+    exact = sessions[Role.COORDINATOR].client.get(f"/api/cases/{new}").json()
+    shown = sessions[Role.ANALYST].client.get(f"/api/cases/{new}").json()
+    assert exact["origin"] == "field" and (exact["lon"], exact["lat"]) == pytest.approx(
+        (spot.x, spot.y))
+    assert (shown["lon"], shown["lat"]) != (exact["lon"], exact["lat"])
+    assert abs(shown["lon"] - spot.x) <= 0.005 and abs(shown["lat"] - spot.y) <= 0.005
+    for v in (shown["lon"], shown["lat"]):
+        assert abs((v / 0.01 - 0.5) - round(v / 0.01 - 0.5)) < 1e-6

@@ -26,32 +26,30 @@ viewer        no        no: snapped to a fixed grid cell, no track lines no
   monitors who walk them see them.
 - *Exact points and tracks* of field observations say where patrols went and when:
   only the coordinators who plan patrols see them. Every other role gets the centre
-  of the fixed grid cell (:data:`SNAP_DEG` degrees, about 1.1 km) the point falls in
-  (:func:`snap_point`): the same cell every time, never a jitter drawn afresh, so
-  two outputs cannot be averaged back to the point.
+  of the fixed grid cell (``Disclosure.cell_deg`` degrees, ``VIGILANCIA_REPORT_CELL_DEG``:
+  0.01°, about 1.1 km) the point falls in
+  (:func:`~vigilancia.domain.cases.snap_to_grid`): the same cell every time, never a
+  jitter drawn afresh, so two outputs cannot be averaged back to the point. A case
+  opened by a field report sits where a monitor stood: it is shown the same way
+  (:func:`~vigilancia.domain.cases.shared_position`).
 
 The command line works on the workspace directly and sees everything (:data:`FULL`).
 
->>> Role.parse("Coordinador"), disclosure_for(Role.ANALYST)
-(<Role.COORDINATOR: 'coordinator'>, Disclosure(people=False, exact_points=False, patrols=False))
->>> snap_point(-74.9532, -9.4718)
-(-74.955, -9.475)
+>>> Role.parse("Coordinador"), disclosure_for(Role.ANALYST).people
+(<Role.COORDINATOR: 'coordinator'>, False)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
     "FULL",
     "ROLE_ALIASES",
-    "SNAP_DEG",
     "Disclosure",
     "Role",
     "disclosure_for",
-    "snap_point",
 ]
 
 
@@ -98,12 +96,14 @@ class Disclosure:
 
     ``people``: monitors' names (assignees, who changed a case, authors);
     ``exact_points``: field observations' exact points and their tracks;
-    ``patrols``: the patrol plans (where and when patrols will go).
+    ``patrols``: the patrol plans (where and when patrols will go); ``cell_deg``: the
+    grid cell (degrees) that the points a reader may not see exactly are snapped to.
     """
 
     people: bool
     exact_points: bool
     patrols: bool = False
+    cell_deg: float = 0.01
 
 
 #: Everything: the command line, admins and coordinators.
@@ -117,19 +117,8 @@ _DISCLOSURE = {
     Role.VIEWER: Disclosure(people=False, exact_points=False),
 }
 
-#: Side (degrees) of the fixed grid cells sensitive points are snapped to: about 1.1 km.
-SNAP_DEG = 0.01
-
 
 def disclosure_for(role: Role | str) -> Disclosure:
-    """What ``role`` sees of the sensitive data."""
+    """What ``role`` sees of the sensitive data (snapping to the default 0.01° cell; the
+    web app sets the workspace's ``report_cell_deg``)."""
     return _DISCLOSURE[Role(role)]
-
-
-def snap_point(lon: float, lat: float, cell_deg: float = SNAP_DEG) -> tuple[float, float]:
-    """The centre of the fixed grid cell (``cell_deg`` degrees, aligned on 0, 0) that holds
-    ``lon``/``lat``: the same answer for the same cell every time."""
-    def centre(v: float) -> float:
-        return round((math.floor(v / cell_deg) + 0.5) * cell_deg, 9)
-
-    return centre(float(lon)), centre(float(lat))

@@ -47,6 +47,7 @@ from vigilancia.domain.cases import (
     case_priority,
     check_transition,
     group_points,
+    shared_position,
     status_after_verdict,
     verdict_driver,
 )
@@ -120,7 +121,8 @@ class CaseSummary:
     """A case as listed: the case and the name of its territory (None outside every
     territory). ``disclosure``: what the reader sees of the sensitive data (see
     :mod:`vigilancia.domain.access`); without ``people`` the assignee stays out and
-    ``assigned`` only says whether there is one."""
+    ``assigned`` only says whether there is one; without ``exact_points`` a case opened
+    by a field report is at the centre of its grid cell."""
 
     case: Case
     territory: str | None
@@ -137,6 +139,8 @@ class CaseSummary:
         out["assigned"] = bool(self.case.assignee)
         if not self.disclosure.people:
             out["assignee"] = None
+        if not self.disclosure.exact_points:  # a field report's case: where a monitor stood
+            out["lon"], out["lat"] = shared_position(self.case, self.disclosure.cell_deg)
         return out
 
 

@@ -8,7 +8,7 @@ JSON, in the language of the call. Sensitive data is cut to the reader's
 
 - field observations: exact points and tracks only with ``exact_points``; otherwise
   each observation is the centre of its fixed grid cell
-  (:func:`~vigilancia.domain.access.snap_point`) and tracks are no lines;
+  (:func:`~vigilancia.domain.cases.snap_to_grid`) and tracks are no lines;
 - monitors' names (assignees, authors, file names) only with ``people``;
 - patrol plans only with ``patrols``.
 """
@@ -23,8 +23,8 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from vigilancia.domain.access import FULL, Disclosure, snap_point
-from vigilancia.domain.cases import CaseStatus
+from vigilancia.domain.access import FULL, Disclosure
+from vigilancia.domain.cases import CaseStatus, snap_to_grid
 from vigilancia.domain.patrols import PatrolPlan, plan_from_json
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
@@ -260,8 +260,8 @@ class ObservationMap:
             if exact and r.geometry is not None:
                 geom = shapely.from_wkb(r.geometry)
             elif r.lon is not None and r.lat is not None:
-                geom = shapely.Point(*(snap_point(r.lon, r.lat) if not exact
-                                       else (r.lon, r.lat)))
+                geom = shapely.Point(*(snap_to_grid(r.lon, r.lat, self.disclosure.cell_deg)
+                                       if not exact else (r.lon, r.lat)))
             props = {
                 "id": r.id, "kind": r.kind, "format": r.source_format,
                 "observed_at": r.observed_at, "case": None if r.case_id is None

@@ -8,7 +8,7 @@ same path as the CLI's ``--json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -59,8 +59,9 @@ class Ctx:
 
     @property
     def disclosure(self) -> Disclosure:
-        """What the session's role sees of the sensitive data."""
-        return self.user.disclosure
+        """What the session's role sees of the sensitive data (snapped to the workspace's
+        ``report_cell_deg`` grid)."""
+        return replace(self.user.disclosure, cell_deg=self.settings.report_cell_deg)
 
 
 class Body(BaseModel):
