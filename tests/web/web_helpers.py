@@ -1,7 +1,7 @@
 """What the web tests share besides fixtures: the roles, their passwords, logged-in clients.
 
-(In a module of its own, not in ``conftest.py``: the test folders are not packages, and
-``from conftest import ...`` would find whichever ``conftest`` was imported first.)
+(A module of its own on the tests' pythonpath, beside the fixtures of ``tests/conftest.py``:
+the test folders are not packages, and ``conftest`` is not a name to import from.)
 """
 
 from __future__ import annotations
