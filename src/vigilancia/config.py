@@ -104,3 +104,24 @@ class Settings(BaseSettings):
         2.0, ge=0, description="Cases within this distance (km) of a known airstrip, a camp or "
         "a runway-like clearing are approached with care."
     )
+    # reports (vigilancia report): before/after imagery of the case report
+    imagery_stac_url: str = Field(
+        "https://earth-search.aws.element84.com/v1",
+        description="STAC API searched for the case report's satellite images "
+        "(Earth Search by default; any STAC API with the same collection works).",
+    )
+    imagery_collection: str = Field(
+        "sentinel-2-l2a", description="STAC collection of the case report's images."
+    )
+    imagery_max_cloud: float = Field(
+        40.0, ge=0, le=100, description="Scenes cloudier than this (% of the scene) are "
+        "not used for the case report's images."
+    )
+    imagery_days: int = Field(
+        180, ge=1, description="How far (days) before the first alert and after the last "
+        "one the case report looks for its before and after images."
+    )
+    imagery_timeout_s: float = Field(
+        15.0, gt=0, description="Seconds the case report waits for the imagery service "
+        "before it goes on without images."
+    )

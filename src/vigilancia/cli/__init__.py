@@ -22,6 +22,7 @@ from vigilancia.cli.layers import layers_app
 from vigilancia.cli.monitor import monitor_command
 from vigilancia.cli.package import package_command
 from vigilancia.cli.patrol import patrol_app
+from vigilancia.cli.report import report_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.territories import territories_app
 from vigilancia.cli.workspace import init_command
@@ -45,6 +46,7 @@ app.add_typer(airstrips_app, name="airstrips")
 app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
+app.add_typer(report_app, name="report")
 app.command("routes")(routes_command)
 app.command("package")(package_command)
 app.command("init")(init_command)

@@ -24,9 +24,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _, ngettext
+from vigilancia.reports.cartography import fill as _fill
+from vigilancia.reports.cartography import north_arrow as _north_arrow
+from vigilancia.reports.cartography import plot_lines as _plot_lines
+from vigilancia.reports.cartography import scale_bar as _scale_bar
 from vigilancia.services.package import PAPERS, PackageMap
 from vigilancia.services.texts.drivers import driver_name
 from vigilancia.services.texts.drivers import number_text as number
@@ -47,49 +50,6 @@ COLOURS = {
 }
 #: Smallest table row height (points) before rows are cut.
 MIN_ROW_PT = 7.2
-NICE_KM = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200)
-
-
-def _lines(geom: BaseGeometry) -> list[np.ndarray]:
-    """Coordinate arrays of every line (or polygon ring) of ``geom``."""
-    out = []
-    for part in shapely.get_parts(geom):
-        if part.geom_type == "LineString":
-            out.append(np.asarray(part.coords))
-        elif part.geom_type == "Polygon":
-            out.append(np.asarray(part.exterior.coords))
-            out.extend(np.asarray(r.coords) for r in part.interiors)
-        elif part.geom_type.startswith("Multi") or part.geom_type == "GeometryCollection":
-            out.extend(_lines(part))
-    return out
-
-
-def _fill(ax: Any, geom: BaseGeometry, **style: Any) -> None:
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
-    for part in shapely.get_parts(geom):
-        if part.geom_type != "Polygon":
-            if part.geom_type == "MultiPolygon":
-                _fill(ax, part, **style)
-            continue
-        rings = [np.asarray(part.exterior.coords)] + [np.asarray(r.coords)
-                                                      for r in part.interiors]
-        verts = np.concatenate(rings)
-        codes = np.concatenate([
-            [MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
-            for r in rings
-        ])
-        ax.add_patch(PathPatch(MplPath(verts, codes), **style))
-
-
-def _plot_lines(ax: Any, geoms: Any, **style: Any) -> bool:
-    drawn = False
-    for g in geoms:
-        for xy in _lines(g):
-            ax.plot(xy[:, 0], xy[:, 1], **style)
-            drawn = True
-    return drawn
 
 
 def _extent(data: PackageMap, box_ratio: float, kx: float) -> tuple[float, float, float, float]:
@@ -109,31 +69,6 @@ def _extent(data: PackageMap, box_ratio: float, kx: float) -> tuple[float, float
         h = w * box_ratio
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     return cx - w / kx / 2, cx + w / kx / 2, cy - h / 2, cy + h / 2
-
-
-def _scale_bar(ax: Any, x0: float, x1: float, y0: float, y1: float, kx: float) -> None:
-    width_km = (x1 - x0) * 111.32 * kx
-    km = max(v for v in NICE_KM if v <= max(width_km / 5, NICE_KM[0]))
-    length = km / (111.32 * kx)
-    bx = x0 + (x1 - x0) * 0.04
-    by = y0 + (y1 - y0) * 0.04
-    half = length / 2
-    tick = (y1 - y0) * 0.008
-    ax.fill([bx, bx + half, bx + half, bx], [by, by, by + tick, by + tick], color="black",
-            zorder=9)
-    ax.fill([bx + half, bx + length, bx + length, bx + half], [by, by, by + tick, by + tick],
-            facecolor="white", edgecolor="black", lw=0.6, zorder=9)
-    label = f"{number(km, 1)} km"
-    ax.text(bx + length / 2, by + tick * 1.8, label, ha="center", va="bottom", fontsize=7,
-            zorder=9, bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 0.5})
-
-
-def _north_arrow(ax: Any) -> None:
-    ax.annotate("N", xy=(0.955, 0.97), xytext=(0.955, 0.86), xycoords="axes fraction",
-                textcoords="axes fraction", ha="center", va="center", fontsize=11,
-                fontweight="bold", zorder=10,
-                arrowprops={"arrowstyle": "-|>", "lw": 1.6, "color": "black",
-                            "mutation_scale": 14})
 
 
 def _table(fig: Any, rect: tuple[float, float, float, float], data: PackageMap,

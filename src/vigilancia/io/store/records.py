@@ -172,6 +172,29 @@ class ClearingPoints:
 
 
 @dataclass(frozen=True)
+class ClearingDetail:
+    """What a report says of one clearing: the alert product and the file it came from
+    (``source``), its dates, area (ha), pixels by confidence (low, high, highest), the
+    likely driver with its probability, every driver's probability, the reasons
+    (``[{code, params}]``) and the model version that gave them (None until classified)."""
+
+    id: int
+    product: str
+    source: str
+    first_date: date | None
+    last_date: date | None
+    area_ha: float
+    pixels_low: int
+    pixels_high: int
+    pixels_highest: int
+    driver: str | None
+    driver_probability: float | None
+    driver_probs: dict[str, float]
+    driver_reasons: list[dict[str, Any]]
+    model_version: str | None
+
+
+@dataclass(frozen=True)
 class ClearingPositions:
     """Where stored clearings are, without their polygons (one entry per clearing, by id).
 
