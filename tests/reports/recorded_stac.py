@@ -72,8 +72,8 @@ def write_chip(path: Path, *, lon: float, lat: float, cleared: bool, half_m: flo
     """A 3-band 8-bit GeoTIFF in UTM 18S at 10 m, ``half_m`` around (lon, lat): forest, and
     a bare brown patch at the centre when ``cleared``."""
     import rasterio
+    from affine import Affine
     from pyproj import Transformer
-    from rasterio.transform import from_origin
 
     x, y = Transformer.from_crs(4326, 32718, always_xy=True).transform(lon, lat)
     n = int(2 * half_m / 10)
@@ -88,7 +88,8 @@ def write_chip(path: Path, *, lon: float, lat: float, cleared: bool, half_m: flo
         rgb[1, c - 18:c + 14, c - 22:c + 20] = 135
         rgb[2, c - 18:c + 14, c - 22:c + 20] = 95
     profile = {"driver": "GTiff", "width": n, "height": n, "count": 3, "dtype": "uint8",
-               "crs": "EPSG:32718", "transform": from_origin(x - half_m, y + half_m, 10, 10),
+               "crs": "EPSG:32718",
+               "transform": Affine(10.0, 0.0, x - half_m, 0.0, -10.0, y + half_m),
                "photometric": "RGB", "tiled": True, "blockxsize": 256, "blockysize": 256,
                "compress": "deflate"}
     with rasterio.open(path, "w", **profile) as dst:

@@ -20,6 +20,7 @@ request and does not retry, so an offline computer learns it at once.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -229,36 +230,38 @@ def read_chip(
     """
     import rasterio
     from rasterio.enums import Resampling
-    from rasterio.errors import RasterioError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.vrt import WarpedVRT
     from rasterio.windows import from_bounds
 
     name = str(href)
     width, height = size
     try:
-        with rasterio.Env(**_gdal_options(timeout_s)), rasterio.open(name) as src:
-            if src.crs is None:
-                raise InputError(
-                    _("the image has no georeference, so the case cannot be placed on it"),
-                    hint=_("give a GeoTIFF, or a picture to show without the case outline"),
-                    source=name,
-                )
-            with WarpedVRT(src, crs="EPSG:4326", resampling=Resampling.bilinear) as vrt:
-                west, south, east, north = vrt.bounds
-                if not (west <= bounds[0] and south <= bounds[1] and east >= bounds[2]
-                        and north >= bounds[3]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.Env(**_gdal_options(timeout_s)), rasterio.open(name) as src:
+                if src.crs is None:
                     raise InputError(
-                        _("the image does not cover the case"),
-                        hint=_("give an image of the place of the case"),
+                        _("the image has no georeference, so the case cannot be placed on it"),
+                        hint=_("give a GeoTIFF, or a picture to show without the case outline"),
                         source=name,
                     )
-                window = from_bounds(*bounds, transform=vrt.transform)
-                count = min(vrt.count, 3)
-                data = vrt.read(list(range(1, count + 1)), window=window,
-                                out_shape=(count, height, width),
-                                resampling=Resampling.bilinear)
-                mask = vrt.read_masks(1, window=window, out_shape=(height, width),
-                                      resampling=Resampling.nearest) > 0
+                with WarpedVRT(src, crs="EPSG:4326", resampling=Resampling.bilinear) as vrt:
+                    west, south, east, north = vrt.bounds
+                    if not (west <= bounds[0] and south <= bounds[1] and east >= bounds[2]
+                            and north >= bounds[3]):
+                        raise InputError(
+                            _("the image does not cover the case"),
+                            hint=_("give an image of the place of the case"),
+                            source=name,
+                        )
+                    window = from_bounds(*bounds, transform=vrt.transform)
+                    count = min(vrt.count, 3)
+                    data = vrt.read(list(range(1, count + 1)), window=window,
+                                    out_shape=(count, height, width),
+                                    resampling=Resampling.bilinear)
+                    mask = vrt.read_masks(1, window=window, out_shape=(height, width),
+                                          resampling=Resampling.nearest) > 0
     except (RasterioError, OSError) as exc:
         raise ImageryUnavailable(
             _("the image could not be read: {why}", why=_why(exc)),
@@ -288,8 +291,6 @@ def read_picture(path: Path, *, max_side: int = 800) -> Chip:
 
 def is_georeferenced(path: Path) -> bool:
     """Whether rasterio reads a coordinate system from the file (a GeoTIFF...)."""
-    import warnings
-
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
