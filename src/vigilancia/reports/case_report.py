@@ -16,8 +16,9 @@ The pages (A4), in the report's language:
 4. the patrol: who went (a team, never a person), the verdict and notes, the field
    records and the photos (thumbnails, each with the SHA-256 of its original, time and
    position);
-5. the custody log of the case, the legal references and signature of the addressee's
-   template, and the issue: content hash, chain head at issue, time and software.
+5. the custody log of the case as it stood at issue (its entries up to the chain head the
+   report prints), the legal references and signature of the addressee's template, and
+   the issue: content hash, chain head at issue, time and software.
 
 The addressee's parts come from ``destinatarios/<addressee>.<language>.html.j2``: the
 workspace's ``plantillas`` folder first, then the packaged one (see
@@ -176,9 +177,12 @@ def _context(r: CaseReport, issue: Issue) -> dict[str, Any]:
                      else f"{o.lat:.6f}, {o.lon:.6f}",
                      "distance": o.distance_m, "verdict": verdict_name(o.verdict) or "—",
                      "notes": o.notes or "", "files": o.files} for o in r.observations]
+    # the log as it stood at issue: the entries up to the chain head the report prints
+    head = -1 if issue.chain_seq is None else issue.chain_seq
     custody = [{"seq": e.seq, "at": e.at, "action": action_name(e.action),
-                "sha256s": list(e.sha256s), "reason": e.reason, "entry_hash": e.entry_hash,
-                "key_id": e.key_id} for e in r.custody]
+                "sha256s": list(e.sha256s), "reason": e.reason, "recipient": e.recipient,
+                "entry_hash": e.entry_hash, "key_id": e.key_id}
+               for e in r.custody if e.seq <= head]
     days = None
     if c.first_alert and c.last_alert:
         days = (c.last_alert - c.first_alert).days

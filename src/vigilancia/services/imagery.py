@@ -178,12 +178,16 @@ def _from_stac(settings: Settings, bounds: tuple[float, float, float, float],
 
 def _tiff_date(path: Path) -> datetime | None:
     """The acquisition time a GeoTIFF's tags give (TIFFTAG_DATETIME and the like)."""
+    import warnings
+
     import rasterio
-    from rasterio.errors import RasterioError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
     try:
-        with rasterio.open(str(path)) as src:
-            tags = src.tags()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(str(path)) as src:
+                tags = src.tags()
     except (RasterioError, OSError):
         return None
     for key in ("ACQUISITION_DATETIME", "ACQUISITIONDATETIME", "DATETIME", "TIFFTAG_DATETIME"):

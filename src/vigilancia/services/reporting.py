@@ -153,9 +153,10 @@ class IssuedReport:
 @dataclass(frozen=True)
 class CustodyLine:
     """One entry of the custody log as a report shows it: number, time (UTC), action, the
-    hashes it concerns, the reason, the entry's hash and the signing key's id. Who acted
-    is left out: the log holds it (covered by the entry's hash and signature), reports
-    meant for outside never name people."""
+    hashes it concerns, the reason, to whom the evidence went (a handover: an authority),
+    the entry's hash and the signing key's id. Who acted is left out: the log holds it
+    (covered by the entry's hash and signature), reports meant for outside never name
+    the people who handled the evidence."""
 
     seq: int
     at: datetime
@@ -164,12 +165,14 @@ class CustodyLine:
     reason: str
     entry_hash: str
     key_id: str
+    recipient: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"seq": self.seq, "at": self.at, "action": self.action,
                 "sha256s": list(self.sha256s), "reason": self.reason,
-                "entry_hash": self.entry_hash, "key_id": self.key_id}
+                "recipient": self.recipient, "entry_hash": self.entry_hash,
+                "key_id": self.key_id}
 
 
 # ------------------------------------------------------------------ custody
@@ -201,7 +204,8 @@ def custody_lines(store: WorkspaceStore, case_id: int) -> list[CustodyLine]:
     return [
         CustodyLine(seq=int(e.seq), at=e.at, action=str(e.action),
                     sha256s=tuple(e.sha256s), reason=str(e.reason),
-                    entry_hash=str(e.entry_hash), key_id=str(e.key_id))
+                    entry_hash=str(e.entry_hash), key_id=str(e.key_id),
+                    recipient=getattr(e, "recipient", None))
         for e in custody.case_custody(store, case_id)
     ]
 
