@@ -59,16 +59,18 @@ class World:
 
 
 def write_districts(path: Path, bounds: tuple[float, float, float, float]) -> Path:
-    """Two districts splitting the region east-west, with INEI's attribute names."""
+    """Two districts splitting the region east-west, with INEI's attribute names (invented
+    district names in the provinces the sample region lies in)."""
     west, south, east, north = bounds
     mid = (west + east) / 2 + 0.013
     features = []
-    for (x0, x1), name, code in (((west - 0.05, mid), "NUEVA ESPERANZA", "100905"),
-                                 ((mid, east + 0.05), "RIO SHAMBILLO", "250304")):
+    for (x0, x1), name, code, province in (
+            ((west - 0.05, mid), "NUEVA ESPERANZA", "100905", "PUERTO INCA"),
+            ((mid, east + 0.05), "RIO SHAMBILLO", "250304", "PADRE ABAD")):
         features.append({"type": "Feature", "geometry": mapping(box(x0, south - 0.05, x1,
                                                                     north + 0.05)),
                          "properties": {"IDDIST": code, "NOMBDIST": name,
-                                        "NOMBPROV": "PROVINCIA DE MUESTRA",
+                                        "NOMBPROV": province,
                                         "NOMBDEP": "HUANUCO" if code.startswith("10")
                                         else "UCAYALI"}})
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}),

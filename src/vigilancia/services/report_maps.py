@@ -97,6 +97,8 @@ class Place:
 _DEPARTMENT_KEYS = ("nombdep", "departamento", "departamen", "department", "region", "dpto")
 _PROVINCE_KEYS = ("nombprov", "provincia", "province")
 _UBIGEO_KEYS = ("iddist", "ubigeo", "cod_ubigeo", "coddist")
+#: Words written in lower case inside a place name ("Codo del Pozuzo").
+_PARTICLES = {"de", "del", "la", "las", "los", "el", "y", "e"}
 
 
 def _first(attrs: Mapping[str, Any], keys: Sequence[str]) -> str | None:
@@ -108,15 +110,26 @@ def _first(attrs: Mapping[str, Any], keys: Sequence[str]) -> str | None:
 
 
 def place_of(district: StoredTerritory) -> Place:
-    """The :class:`Place` of a district territory (names title-cased, UBIGEO as text with
-    its six digits)."""
+    """The :class:`Place` of a district territory (names in capitals written as names,
+    UBIGEO as text with its six digits).
+
+    >>> from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+    >>> from shapely.geometry import box
+    >>> place_of(StoredTerritory(1, "CODO DEL POZUZO", TerritoryKind.DISTRICT, box(0, 0, 1, 1),
+    ...     "x", attributes={"IDDIST": 100902, "NOMBPROV": "PUERTO INCA", "NOMBDEP": "HUANUCO"}))
+    Place(district='Codo del Pozuzo', province='Puerto Inca', department='Huanuco', ubigeo='100902')
+    """
     attrs = {str(k).lower(): v for k, v in dict(district.attributes or {}).items()}
     ubigeo = _first(attrs, _UBIGEO_KEYS)
     if ubigeo is not None and ubigeo.isdigit():
         ubigeo = ubigeo.zfill(6)
 
     def nice(text: str | None) -> str | None:
-        return None if text is None else (text.title() if text.isupper() else text)
+        if text is None or not text.isupper():
+            return text
+        words = text.title().split(" ")
+        return " ".join(w.lower() if i and w.lower() in _PARTICLES else w
+                        for i, w in enumerate(words))
 
     return Place(district=nice(district.name), province=nice(_first(attrs, _PROVINCE_KEYS)),
                  department=nice(_first(attrs, _DEPARTMENT_KEYS)), ubigeo=ubigeo)
