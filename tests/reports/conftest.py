@@ -10,6 +10,10 @@ from collections.abc import Iterator
 import pytest
 from report_world import World, build_world
 
+#: Not collected for doctests: next to tests/io/conftest.py (on the pythonpath) the module
+#: name "conftest" would clash when both folders are given on the command line.
+collect_ignore = ["conftest.py"]
+
 
 def _weasyprint_ok() -> str | None:
     try:

@@ -86,7 +86,8 @@ def test_trends_of_the_sample_world(world, tables, pdf_tools, tmp_path):
     for path in tables.values():
         assert path.name in joined and sha256(path.read_bytes()) in joined
     assert "alertas_gfw.tif" in joined
-    assert "1,204.3" in text and "8.6" in text and "—" in text
+    assert "2,192.5" in text and "988.2" in text  # official loss 2023-2024 and 2024
+    assert "8.6" in text and "—" in text
     assert MONITOR not in text and COORDINATOR not in text
     assert sha256(embedded_content(res.path, tmp_path)) == res.content_hash
     again = trends(world.store, SETTINGS, coca=[tables["coca_departamentos.csv"],

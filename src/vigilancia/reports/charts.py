@@ -129,7 +129,7 @@ def paired_bars(years: Sequence[int], first: Sequence[float], second: Sequence[f
                 width_mm: float = 178, height_mm: float = 62) -> bytes:
     """Two bars per year (``first`` beside ``second``) with their values written; PNG."""
     fig = _figure(width_mm, height_mm)
-    ax = fig.add_axes((0.08, 0.22, 0.88, 0.7))
+    ax = fig.add_axes((0.08, 0.22, 0.88, 0.64))
     _style(ax)
     x = list(range(len(years)))
     w = 0.38
@@ -145,6 +145,7 @@ def paired_bars(years: Sequence[int], first: Sequence[float], second: Sequence[f
     ax.set_ylabel(value_label, fontsize=7)
     top = max([*first, *second, 1e-6])
     ax.set_ylim(0, top * 1.15)
-    ax.legend(loc="upper left", fontsize=6.5, frameon=False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=6.5,
+              frameon=False)
     _source(fig, source)
     return png_bytes(fig)

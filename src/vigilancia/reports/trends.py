@@ -99,12 +99,19 @@ def _loss(t: Trends) -> dict[str, Any] | None:
     return {
         "source": t.loss.source, "sha256": t.loss.sha256, "years": years, "chart": chart,
         "official": official, "detected": detected,
-        "rows": [{"ubigeo": r.ubigeo, "name": r.name, "department": r.department,
-                  "official": [r.official_ha.get(y, 0.0) for y in years],
-                  "detected": [r.detected_ha.get(y, 0.0) for y in years]}
-                 for r in t.loss_rows[:TOP]],
+        "rows": [_loss_row(r, years) for r in t.loss_rows[:TOP]],
         "more": max(0, len(t.loss_rows) - TOP),
     }
+
+
+def _loss_row(r: Any, years: list[int]) -> dict[str, Any]:
+    official = [r.official_ha.get(y, 0.0) for y in years]
+    detected = [r.detected_ha.get(y, 0.0) for y in years]
+    total = sum(official)
+    return {"ubigeo": r.ubigeo, "name": r.name, "department": r.department,
+            "official": official, "detected": detected, "official_total": total,
+            "detected_total": sum(detected),
+            "share": sum(detected) / total if total > 0 else None}
 
 
 def _units(units: Any) -> list[dict[str, Any]]:

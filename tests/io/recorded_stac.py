@@ -11,7 +11,7 @@ import numpy as np
 import requests
 from requests.adapters import BaseAdapter
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "stac"
+DATA = Path(__file__).resolve().parents[1] / "data" / "stac"  # tests/data/stac
 STAC_URL = "https://earth-search.aws.element84.com/v1"
 COGS = "https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/"
 
