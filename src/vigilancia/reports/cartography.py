@@ -231,12 +231,13 @@ def draw_view(ax: Any, view: MapView, *, focus_label: str | None = None,
         handles.append(Patch(facecolor=CASE_COLOUR, edgecolor=CASE_EDGE,
                              label=focus_label or _("Case")))
         c = view.focus.centroid
-        if marker:  # a ring that shows where the (maybe tiny) case is
+        point = view.focus.geom_type == "Point" or view.focus.area == 0
+        if marker or point:  # a ring that shows where the (maybe tiny) case is
             ax.plot([c.x], [c.y], marker="o", ms=16 * fontscale, mfc="none",
-                    mec=CASE_COLOUR, mew=2.0, zorder=9)
-        if view.focus.geom_type == "Point" or view.focus.area == 0:
+                    mec=CASE_COLOUR, mew=2.0, zorder=11)
+        if point:
             ax.plot([c.x], [c.y], marker="o", ms=6 * fontscale, color=CASE_COLOUR,
-                    mec=CASE_EDGE, zorder=9)
+                    mec=CASE_EDGE, zorder=11)
     feet = [f for f in view.features if f.kind == "footprint"]
     if feet:
         st = STYLES["footprint"]

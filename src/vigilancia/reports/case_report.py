@@ -92,6 +92,8 @@ def _coords(r: CaseReport) -> dict[str, str]:
 def _confidence(r: CaseReport) -> str:
     low, high, highest = r.pixels
     total = low + high + highest
+    if not r.clearings:
+        return "—"
     if total == 0:
         return _("not given by the product (validated alerts)")
     return _("{total} alert pixels: {low} low, {high} high, {highest} highest confidence",
@@ -183,6 +185,8 @@ def _context(r: CaseReport, issue: Issue) -> dict[str, Any]:
                 "sha256s": list(e.sha256s), "reason": e.reason, "recipient": e.recipient,
                 "entry_hash": e.entry_hash, "key_id": e.key_id}
                for e in r.custody if e.seq <= head]
+    times = [o.observed_at for o in r.observations if o.observed_at is not None]
+    reported_on = min(times) if times else c.created_at
     days = None
     if c.first_alert and c.last_alert:
         days = (c.last_alert - c.first_alert).days
@@ -205,6 +209,7 @@ def _context(r: CaseReport, issue: Issue) -> dict[str, Any]:
         "first_alert": c.first_alert,
         "last_alert": c.last_alert,
         "days": days,
+        "reported_on": reported_on,
         "products": ", ".join(r.products) or "—",
         "sources": ", ".join(r.sources) or "—",
         "confidence": _confidence(r),
