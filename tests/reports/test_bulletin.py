@@ -14,11 +14,11 @@ from pdf_checks import colour_pixels, embedded_content, flat, page_png, pdf_text
 from report_world import COORDINATOR, MONITOR, NOTE, SETTINGS
 
 from vigilancia.errors import InputError, NotFoundError
+from vigilancia.i18n import number as number_text
 from vigilancia.reports.bulletin import render_bulletin, render_bulletin_html
 from vigilancia.reports.cartography import CASE_COLOUR
 from vigilancia.services.bulletin import TREND_MONTHS, bulletin, parse_bulletin_month
 from vigilancia.services.reporting import Issue, content_hash, issue_report
-from vigilancia.services.texts.drivers import number_text
 
 ISSUED = datetime(2024, 11, 2, 12, 0, tzinfo=UTC)
 MONTH = date(2024, 10, 1)  # the month of the patrol

@@ -20,11 +20,11 @@ from recorded_stac import recorded_session, write_chip
 from report_world import COORDINATOR, MONITOR, NOTE, SETTINGS
 
 from vigilancia.errors import ConflictError, InputError, NotFoundError
+from vigilancia.i18n import number as number_text
 from vigilancia.reports.cartography import CASE_COLOUR
 from vigilancia.reports.case_report import render_case_report
 from vigilancia.services.case_report import case_report
 from vigilancia.services.reporting import Issue, content_bytes, content_hash, issue_report
-from vigilancia.services.texts.drivers import number_text
 
 ISSUED = datetime(2024, 11, 4, 15, 30, tzinfo=UTC)
 BEFORE, AFTER = "S2A_18LTR_20231019_0_L2A", "S2A_18LTR_20240918_0_L2A"

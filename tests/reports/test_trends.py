@@ -86,8 +86,8 @@ def test_trends_of_the_sample_world(world, tables, pdf_tools, tmp_path):
     for path in tables.values():
         assert path.name in joined and sha256(path.read_bytes()) in joined
     assert "alertas_gfw.tif" in joined
-    assert "2,192.5" in text and "988.2" in text  # official loss 2023-2024 and 2024
-    assert "8.6" in text and "—" in text
+    assert "2.192,5" in text and "988,2" in text  # official loss 2023-2024 and 2024
+    assert "8,6" in text and "—" in text
     assert MONITOR not in text and COORDINATOR not in text
     assert sha256(embedded_content(res.path, tmp_path)) == res.content_hash
     again = trends(world.store, SETTINGS, coca=[tables["coca_departamentos.csv"],
@@ -167,10 +167,10 @@ def test_trends_of_ucayali_and_huanuco_from_the_real_data(tmp_path, pdf_tools):
     assert callería.detected_ha[2021] > 0
     text = pdf_text(res.path)
     joined = flat(pdf_text(res.path, layout=False))
-    for words in ("Ucayali", "Huánuco", "Aguaytía", "VRAEM", "250101", "11,206"):
+    for words in ("Ucayali", "Huánuco", "Aguaytía", "VRAEM", "250101", "11.206"):
         assert words in text, words
     assert "mapbiomas_alerta_peru_2021_2024.parquet" in joined
     assert "coca_ha_by_department_2020_2024_devida.csv" in joined
     assert "forest_loss_ha_by_district_2001_2024_geobosques.csv" in joined
-    assert "89,755" not in text  # the national total row is left out
+    assert "89.755" not in text  # the national total row is left out
     assert pages(res.path) >= 3

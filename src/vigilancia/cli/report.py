@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     out,
@@ -22,30 +23,31 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _
+from vigilancia.i18n import N_, _
 
-report_app = typer.Typer(
-    help="Reports: the case report for authorities, the monthly community bulletin and "
-    "the regional trends (PDF), each with its content hash and the custody chain head.\n\n"
-    "Example: vigilancia report case ws C-0042 --output informe_C-0042.pdf --to fiscalia",
+report_app = App(
+    help=N_("Reports: the case report for authorities, the monthly community bulletin and "
+            "the regional trends (PDF), each with its content hash and the custody chain "
+            "head.")
+    + "\n\nExample: vigilancia report case ws C-0042 --output informe_C-0042.pdf --to fiscalia",
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help="Workspace folder.")]
-Output = Annotated[Path, typer.Option("--output", "-o", help="File to write.")]
+Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
+Output = Annotated[Path, typer.Option("--output", "-o", help=N_("File to write."))]
 Lang = Annotated[
-    str | None, typer.Option("--lang", help="Language of the report: es or en (default: "
-                             "VIGILANCIA_LANGUAGE).")
+    str | None, typer.Option("--lang", help=N_("Language of the report: es or en (default: "
+                             "VIGILANCIA_LANGUAGE)."))
 ]
 Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    bool, typer.Option("--overwrite", help=N_("Replace the output file if it exists."))
 ]
 ByOption = Annotated[
     str | None,
-    typer.Option("--by", help="Who makes the report, for the custody log (default: your user "
-                 "name). Never printed in the report."),
+    typer.Option("--by", help=N_("Who makes the report, for the custody log (default: your user "
+                 "name). Never printed in the report.")),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")]
+AsJson = Annotated[bool, typer.Option("--json", help=N_("Print what was written as JSON."))]
 
 
 def _issued(res: Any, note: str | None = None) -> None:
@@ -68,18 +70,18 @@ def _issued(res: Any, note: str | None = None) -> None:
 @report_app.command("case")
 def report_case(
     workspace: Workspace,
-    case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
+    case: Annotated[str, typer.Argument(help=N_("Case code (C-0042) or number."))],
     output: Output,
     to: Annotated[
-        str, typer.Option("--to", help="Who the report is for: fiscalia (environmental "
-                          "prosecutor, FEMA), policia (DIRANDRO), defensoria or sernanp.")
+        str, typer.Option("--to", help=N_("Who the report is for: fiscalia (environmental "
+                          "prosecutor, FEMA), policia (DIRANDRO), defensoria or sernanp."))
     ] = "fiscalia",
     lang: Lang = None,
     imagery: Annotated[
         list[str] | None,
-        typer.Option("--imagery", help="Satellite images: auto (Sentinel-2 from the STAC "
+        typer.Option("--imagery", help=N_("Satellite images: auto (Sentinel-2 from the STAC "
                      "API of VIGILANCIA_IMAGERY_STAC_URL when online), none, or image files "
-                     "(GeoTIFF or picture; repeat the option for before and after)."),
+                     "(GeoTIFF or picture; repeat the option for before and after).")),
     ] = None,
     overwrite: Overwrite = False,
     by: ByOption = None,
@@ -130,13 +132,13 @@ def report_case(
 def report_bulletin(
     workspace: Workspace,
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="The community territory or reserve "
-                          "(name or id).")
+        str, typer.Option("--territory", "-t", help=N_("The community territory or reserve "
+                          "(name or id)."))
     ],
-    month: Annotated[str, typer.Option("--month", help="The month, as YYYY-MM.")],
+    month: Annotated[str, typer.Option("--month", help=N_("The month, as YYYY-MM."))],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="File to write: .pdf, or .html for one "
-                           "self-contained web page.")
+        Path, typer.Option("--output", "-o", help=N_("File to write: .pdf, or .html for one "
+                           "self-contained web page."))
     ],
     lang: Lang = None,
     overwrite: Overwrite = False,
@@ -192,12 +194,12 @@ def report_trends(
     output: Output,
     coca: Annotated[
         list[Path] | None,
-        typer.Option("--coca", help="DEVIDA's table of coca hectares by department or by "
-                     "zone (CSV; repeat for both)."),
+        typer.Option("--coca", help=N_("DEVIDA's table of coca hectares by department or by "
+                     "zone (CSV; repeat for both).")),
     ] = None,
     loss: Annotated[
-        Path | None, typer.Option("--loss", help="Geobosques' table of forest loss by "
-                                  "district (CSV with UBIGEO).")
+        Path | None, typer.Option("--loss", help=N_("Geobosques' table of forest loss by "
+                                  "district (CSV with UBIGEO)."))
     ] = None,
     lang: Lang = None,
     overwrite: Overwrite = False,
@@ -242,8 +244,8 @@ def report_trends(
 def report_templates(
     workspace: Workspace,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the workspace's copies with the "
-                           "packaged ones (your edits are lost).")
+        bool, typer.Option("--overwrite", help=N_("Replace the workspace's copies with the "
+                           "packaged ones (your edits are lost)."))
     ] = False,
 ) -> None:
     """Copy the case report's addressee templates into the workspace, to edit them.

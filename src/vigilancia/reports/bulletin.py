@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from vigilancia.i18n import _, language
+from vigilancia.i18n import _, language, number
 from vigilancia.reports.cartography import render_view
 from vigilancia.reports.charts import month_bars
 from vigilancia.reports.document import data_uri, render_template, write_pdf
@@ -26,7 +26,6 @@ from vigilancia.services.bulletin import Bulletin
 from vigilancia.services.reporting import Issue, content_bytes, content_hash
 from vigilancia.services.texts.cases import status_name, verdict_name
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 from vigilancia.services.texts.reports import month_name, tenure_name, territory_kind_name
 from vigilancia.services.texts.risk import class_name, factor_name
 

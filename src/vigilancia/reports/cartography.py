@@ -1,5 +1,6 @@
-"""Drawing maps with matplotlib (no pyplot): polygons and lines from shapely, a scale bar,
-a north arrow, named features, and the reports' map views as PNG.
+"""Drawing maps with matplotlib (no pyplot): polygons and lines from shapely, named
+features, and the reports' map views as PNG (the scale bar and the north arrow are those
+of :mod:`~vigilancia.reports.layout`).
 
 Shared by the package's printable map (:mod:`~vigilancia.reports.package_map`) and the
 reports' maps (:func:`render_view`, a :class:`~vigilancia.services.report_maps.MapView`
@@ -22,8 +23,8 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _
+from vigilancia.reports.layout import draw_north_arrow, draw_scale_bar
 from vigilancia.services.report_maps import MapFeature, MapView
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "CASE_COLOUR",
@@ -31,18 +32,15 @@ __all__ = [
     "draw_view",
     "fill",
     "lines_of",
-    "north_arrow",
     "plot_lines",
     "png_bytes",
     "render_view",
-    "scale_bar",
 ]
 
 #: The colour of the case (or of the month's new clearings) on every report map: a red
 #: no other layer uses, so a reader (and a test) finds it at once.
 CASE_COLOUR = "#e31a1c"
 CASE_EDGE = "#67000d"
-NICE_KM = (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 #: How each kind of feature is drawn: polygons (fill, edge, line width, line style,
 #: label size) and lines (colour, width, style); z-order follows the table.
 STYLES: dict[str, dict[str, Any]] = {
@@ -112,35 +110,6 @@ def plot_lines(ax: Any, geoms: Iterable[BaseGeometry], **style: Any) -> bool:
             ax.plot(xy[:, 0], xy[:, 1], **style)
             drawn = True
     return drawn
-
-
-def scale_bar(ax: Any, x0: float, x1: float, y0: float, y1: float, kx: float,
-              *, fontsize: float = 7) -> None:
-    """A two-part scale bar in km at the lower left (``kx``: cos(latitude))."""
-    width_km = (x1 - x0) * 111.32 * kx
-    km = max(v for v in NICE_KM if v <= max(width_km / 5, NICE_KM[0]))
-    length = km / (111.32 * kx)
-    bx = x0 + (x1 - x0) * 0.04
-    by = y0 + (y1 - y0) * 0.04
-    half = length / 2
-    tick = (y1 - y0) * 0.008
-    ax.fill([bx, bx + half, bx + half, bx], [by, by, by + tick, by + tick], color="black",
-            zorder=9)
-    ax.fill([bx + half, bx + length, bx + length, bx + half], [by, by, by + tick, by + tick],
-            facecolor="white", edgecolor="black", lw=0.6, zorder=9)
-    label = f"{number(km, 2)} km"
-    ax.text(bx + length / 2, by + tick * 1.8, label, ha="center", va="bottom",
-            fontsize=fontsize, zorder=9,
-            bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 0.5})
-
-
-def north_arrow(ax: Any, *, fontsize: float = 11) -> None:
-    """An arrow and an N at the upper right (north is up on a lon/lat map)."""
-    ax.annotate("N", xy=(0.955, 0.97), xytext=(0.955, 0.86), xycoords="axes fraction",
-                textcoords="axes fraction", ha="center", va="center", fontsize=fontsize,
-                fontweight="bold", zorder=10,
-                arrowprops={"arrowstyle": "-|>", "lw": 1.6, "color": "black",
-                            "mutation_scale": 14})
 
 
 def png_bytes(fig: Any, *, dpi: int = 200) -> bytes:
@@ -278,8 +247,8 @@ def draw_view(ax: Any, view: MapView, *, focus_label: str | None = None,
                                lw=1.0, ls="--", zorder=12))
     if labels:
         _labels(ax, view.features, frame, fontscale, view.highlight)
-    scale_bar(ax, x0, x1, y0, y1, kx, fontsize=7 * fontscale)
-    north_arrow(ax, fontsize=11 * fontscale)
+    draw_scale_bar(ax, x0, x1, y0, y1, kx, fontsize=6.5 * fontscale)
+    draw_north_arrow(ax, fontsize=11 * fontscale)
     if legend and handles:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.045),
                   ncol=min(legend_columns, len(handles)), fontsize=6 * fontscale,

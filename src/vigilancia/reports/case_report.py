@@ -31,14 +31,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from vigilancia.i18n import _, language
+from vigilancia.i18n import _, language, number
 from vigilancia.reports.cartography import CASE_COLOUR, CASE_EDGE, png_bytes, render_view
 from vigilancia.reports.document import data_uri, write_pdf
 from vigilancia.services.case_report import CaseReport
 from vigilancia.services.reporting import Issue, content_bytes, content_hash
 from vigilancia.services.texts.cases import status_name, verdict_name
 from vigilancia.services.texts.drivers import driver_name, reason_text
-from vigilancia.services.texts.drivers import number_text as number
 from vigilancia.services.texts.reports import (
     action_name,
     addressee_name,

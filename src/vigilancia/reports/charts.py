@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from vigilancia.i18n import number
 from vigilancia.reports.cartography import png_bytes
-from vigilancia.services.texts.drivers import number_text as number
 from vigilancia.services.texts.reports import month_name
 
 __all__ = ["DRIVER_COLOURS", "month_bars", "paired_bars", "year_lines"]

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
-from vigilancia.services.texts.drivers import number_text
+from vigilancia.i18n import _, ngettext, number, percent
 
 __all__ = [
     "ADDRESSEE_FOLDER",
@@ -44,7 +43,7 @@ ADDRESSEE_FOLDER = "destinatarios"
 
 
 def _num(value: Any, digits: int = 0) -> str:
-    return number_text(value, digits)
+    return number(value, digits)
 
 
 def _ha(value: Any) -> str:
@@ -53,14 +52,12 @@ def _ha(value: Any) -> str:
         x = abs(float(value))
     except (TypeError, ValueError):
         return "—"
-    return number_text(value, 2 if x < 10 else (1 if x < 1000 else 0))
+    return number(value, 2 if x < 10 else (1 if x < 1000 else 0))
 
 
 def _pct(share: Any, digits: int = 1) -> str:
-    try:
-        return number_text(100.0 * float(share), digits) + " %"
-    except (TypeError, ValueError):
-        return "—"
+    text = percent(share, digits)
+    return "—" if text == "?" else text
 
 
 def _day(value: date | datetime | None) -> str:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from babel.dates import format_date
 
 from vigilancia.i18n import _, get_language
-from vigilancia.services.texts.drivers import _locale
 
 __all__ = [
     "action_name",
@@ -98,11 +97,15 @@ def observation_kind_name(kind: object) -> str:
     }, kind)
 
 
+#: Babel locale of month names (Peru says "setiembre").
+_DATE_LOCALES = {"es": "es_PE", "en": "en"}
+
+
 def month_name(year: int, month: int, *, short: bool = False) -> str:
-    """A month in words: "julio de 2024" ("jul 2024" when ``short``)."""
+    """A month in words: "julio de 2024" ("jul. 2024" when ``short``)."""
     from datetime import date
 
-    pattern = "MMM y" if short else "MMMM 'de' y"
-    if get_language() == "en":
-        pattern = "MMM y" if short else "MMMM y"
-    return str(format_date(date(year, month, 1), pattern, locale=_locale(get_language())))
+    lang = get_language()
+    pattern = "MMM y" if short else ("MMMM y" if lang == "en" else "MMMM 'de' y")
+    return str(format_date(date(year, month, 1), pattern,
+                           locale=_DATE_LOCALES.get(lang, _DATE_LOCALES["es"])))
