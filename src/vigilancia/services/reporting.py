@@ -176,17 +176,20 @@ class CustodyLine:
 
 
 # ------------------------------------------------------------------ custody
-# The custody log lives in :mod:`vigilancia.services.custody`. These three functions are
-# the reports' only contact with it.
+# The custody log lives in :mod:`vigilancia.services.custody` (``chain_head``,
+# ``case_custody``, ``record_custody``). :func:`_custody` is the reports' only way to it,
+# and these three functions its only users: where the service is not installed, a report
+# prints that the log has no entries and records nothing.
 
 
 def _custody() -> Any:
     """The custody service module, or None where this installation has none yet."""
+    import importlib
+
     try:
-        from vigilancia.services import custody  # type: ignore[attr-defined]
-    except ImportError:
+        return importlib.import_module("vigilancia.services.custody")
+    except ModuleNotFoundError:
         return None
-    return custody
 
 
 def custody_head(store: WorkspaceStore) -> tuple[int, str] | None:
