@@ -15,7 +15,8 @@ from vigilancia.i18n import _, ngettext
 def package_command(
     workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="Community territory: name or id.")
+        str, typer.Option("--territory", "-t", help="Community territory, reserve, "
+                      "or district without communities: name or id.")
     ],
     output: Annotated[
         Path,

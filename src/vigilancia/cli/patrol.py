@@ -52,7 +52,8 @@ def _number(value: float, digits: int = 1) -> str:
 def patrol_plan(
     workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="The community (name or id).")
+        str, typer.Option("--territory", "-t", help="The community territory, "
+                      "reserve, or district without communities (name or id).")
     ],
     max_km: Annotated[
         float,
