@@ -4,6 +4,7 @@ stored clearings exactly as an ingest with those territories would have placed t
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -70,7 +71,8 @@ def snapshot(store) -> dict:
                                       c.c.within_buffer).order_by(c.c.id)).all()
         overlaps = conn.execute(sa.select(ct.c.clearing_id, ct.c.territory_id, ct.c.area_ha,
                                           ct.c.share)).all()
-    placed = {int(i): (names.get(n), d, bool(w)) for i, n, d, w in rows}
+    placed = {int(i): (names.get(n), None if d is None or math.isnan(d) else d, bool(w))
+              for i, n, d, w in rows}
     over = {(int(cid), names[tid]): (a, sh) for cid, tid, a, sh in overlaps}
     return {"clearings": placed, "overlaps": over}
 

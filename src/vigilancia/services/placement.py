@@ -31,6 +31,7 @@ A batch keeps the buffer it was placed with (``stats["buffer_m"]``).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 from sqlalchemy.engine import Connection
 
 from vigilancia.domain.alerts import RASTER_PRODUCTS
@@ -118,15 +120,20 @@ class RasterGrid:
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any] | None) -> RasterGrid | None:
-        """The grid a batch recorded (``stats["grid"]``), or None."""
+        """The grid a batch recorded (``stats["grid"]``: ``transform`` as the six affine
+        coefficients a, b, c, d, e, f, or the nine of a full affine matrix; ``crs`` as WKT
+        or an EPSG code; ``width`` and ``height``), or None."""
         grid = (stats or {}).get("grid")
         if not isinstance(grid, Mapping):
             return None
         try:
-            a, b, c, d, e, f = (float(v) for v in grid["transform"])
+            coefficients = list(grid["transform"])
+            if len(coefficients) == 9 and coefficients[6:] == [0, 0, 1]:
+                coefficients = coefficients[:6]
+            a, b, c, d, e, f = (float(v) for v in coefficients)
             return cls((a, b, c, d, e, f), CRS.from_user_input(grid["crs"]),
                        int(grid["width"]), int(grid["height"]))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, CRSError):
             return None
 
     @classmethod
@@ -285,15 +292,24 @@ def _pixel_polygons(wkb: list[bytes], grid: RasterGrid) -> PixelPolygons | None:
     return PixelPolygons(xs, ys, ring_start, ring_comp)
 
 
-class _RasterBatch:
-    """Re-placement of the clearings of one raster batch on its grid."""
+class _GridIndexes:
+    """The territories on one raster grid: pixel metrics, overlap scanline and
+    nearest-boundary index (made once per grid; weekly batches of a tile share theirs)."""
 
-    def __init__(self, grid: RasterGrid, territories: Sequence[StoredTerritory],
-                 buffer_m: float) -> None:
-        self.grid = grid
+    def __init__(self, grid: RasterGrid, territories: Sequence[StoredTerritory]) -> None:
         self.pixels = grid.pixel_grid()
         self.scanline, near_rings, self.near_ids = grid.indexes(territories)
         self.index = BoundaryIndex(near_rings)
+
+
+class _RasterBatch:
+    """Re-placement of the clearings of one raster batch on its grid."""
+
+    def __init__(self, grid: RasterGrid, indexes: _GridIndexes, buffer_m: float) -> None:
+        self.grid = grid
+        self.pixels = indexes.pixels
+        self.scanline, self.index, self.near_ids = (indexes.scanline, indexes.index,
+                                                    indexes.near_ids)
         self.buffer_m = buffer_m
 
     def place(self, cols: ClearingPolygons) -> Placement | None:
@@ -384,12 +400,13 @@ def replace_clearings(
     batches = {b.id: b for b in store.batches.list(conn=conn)}
     batch_of = places.batch_id[chosen]
     before = _Before(store, conn, ids, places, chosen)
+    grids: dict[str, _GridIndexes] = {}
     done = moved = by_geometry = written = 0
     tick(PLACE_STAGE, 0, len(ids))
     for batch_id in np.unique(batch_of).tolist():
         members = ids[batch_of == batch_id]
         batch = batches[int(batch_id)]
-        placer = _placer(store, conn, batch, members, territories, buffer_m)
+        placer = _placer(store, conn, batch, members, territories, buffer_m, grids)
         for start in range(0, len(members), READ_CLEARINGS):
             cols = store.clearings.polygons(clearing_ids=members[start:start + READ_CLEARINGS],
                                             conn=conn)
@@ -429,7 +446,7 @@ def batch_buffer_m(batch: BatchRecord, default_m: float) -> float:
 
 def _placer(store: WorkspaceStore, conn: Connection, batch: BatchRecord,
             members: NDArray[np.int64], territories: Sequence[StoredTerritory],
-            default_buffer_m: float) -> Any:
+            default_buffer_m: float, grids: dict[str, _GridIndexes]) -> Any:
     """A function placing some clearings of ``batch``: ``cols -> (placement, by_geometry)``."""
     buffer_m = batch_buffer_m(batch, default_buffer_m)
     frame = _frame(store, conn, batch)
@@ -440,7 +457,10 @@ def _placer(store: WorkspaceStore, conn: Connection, batch: BatchRecord,
             sample = store.clearings.polygons(clearing_ids=members[:READ_CLEARINGS], conn=conn)
             grid = RasterGrid.derive(shapely.from_wkb(np.asarray(sample.wkb, dtype=object)))
         if grid is not None and grid.north_up:
-            raster = _RasterBatch(grid, territories, buffer_m)
+            key = json.dumps(grid.to_stats(), sort_keys=True)
+            if key not in grids:
+                grids[key] = _GridIndexes(grid, territories)
+            raster = _RasterBatch(grid, grids[key], buffer_m)
 
     def place(cols: ClearingPolygons) -> tuple[Placement, bool]:
         if raster is not None:
