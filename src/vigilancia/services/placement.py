@@ -137,34 +137,36 @@ class RasterGrid:
             return None
 
     @classmethod
-    def derive(cls, geometries: NDArray[np.object_]) -> RasterGrid | None:
-        """A lon/lat grid on which ``geometries`` are whole pixels, or None when they are not.
+    def derive(cls, geometries: NDArray[np.object_],
+               extent: tuple[float, float, float, float]) -> RasterGrid | None:
+        """A lon/lat grid over ``extent`` (the batch's, lon/lat) on which ``geometries`` (some
+        of the batch's clearings) are whole pixels, or None when they are not.
 
         The pixel size is the smallest step between the polygons' vertices (a one-pixel
-        run is almost always among thousands of clearings); the origin is their
-        north-west corner. Placement on it counts the same pixel centres as the
-        batch's own grid (its areas per row differ in the last bits).
+        run is almost always among thousands of clearings); the origin is the extent's
+        north-west corner, itself a pixel corner. Placement on it counts the same pixel
+        centres as the batch's own grid (metres and hectares differ in the last bits).
         """
         coords = shapely.get_coordinates(np.asarray(geometries, dtype=object))
         if len(coords) < 4:
             return None
         sizes = []
         for axis in (0, 1):
-            values = np.unique(coords[:, axis])
-            steps = np.diff(values)
+            steps = np.diff(np.unique(coords[:, axis]))
             steps = steps[steps > 1e-12]
             if not len(steps):
                 return None
             sizes.append(float(steps.min()))
         dx, dy = sizes
-        c, f = float(coords[:, 0].min()), float(coords[:, 1].max())
+        c, f = float(extent[0]), float(extent[3])
         cols = (coords[:, 0] - c) / dx
         rows = (f - coords[:, 1]) / dy
         if (np.abs(cols - np.round(cols)).max() > 1e-3
                 or np.abs(rows - np.round(rows)).max() > 1e-3):
             return None
-        return cls((dx, 0.0, c, 0.0, -dy, f), WGS84, int(np.round(cols.max())) + 1,
-                   int(np.round(rows.max())) + 1, derived=True)
+        width = int(np.ceil((extent[2] - c) / dx - 1e-6)) + 1
+        height = int(np.ceil((f - extent[1]) / dy - 1e-6)) + 1
+        return cls((dx, 0.0, c, 0.0, -dy, f), WGS84, width, height, derived=True)
 
     @property
     def north_up(self) -> bool:
@@ -315,8 +317,9 @@ class _RasterBatch:
     def place(self, cols: ClearingPolygons) -> Placement | None:
         """The placement of ``cols`` (None when their polygons are not pixels of the grid)."""
         rings = _pixel_polygons(cols.wkb, self.grid)
-        if rings is None:
-            return None
+        if rings is None or (len(rings.ys) and (
+                rings.ys.min() < 0 or rings.ys.max() > self.grid.height)):
+            return None  # (not pixels of this grid: the caller places them by geometry)
         try:
             runs = polygon_runs(rings.xs, rings.ys, rings.ring_start, rings.ring_comp, len(cols))
         except ValueError:
@@ -453,9 +456,11 @@ def _placer(store: WorkspaceStore, conn: Connection, batch: BatchRecord,
     raster = None
     if batch.product in RASTER_PRODUCTS:
         grid = RasterGrid.from_stats(batch.stats)
-        if grid is None:
+        extent = store.clearings.extent([batch.id], conn=conn)
+        if grid is None and extent is not None:
             sample = store.clearings.polygons(clearing_ids=members[:READ_CLEARINGS], conn=conn)
-            grid = RasterGrid.derive(shapely.from_wkb(np.asarray(sample.wkb, dtype=object)))
+            grid = RasterGrid.derive(shapely.from_wkb(np.asarray(sample.wkb, dtype=object)),
+                                     extent)
         if grid is not None and grid.north_up:
             key = json.dumps(grid.to_stats(), sort_keys=True)
             if key not in grids:
