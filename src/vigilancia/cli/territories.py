@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     out,
@@ -17,47 +18,48 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
+from vigilancia.domain.codes import code_in
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 from vigilancia.services.texts.territories import kind_name, placement_text
 
-territories_app = typer.Typer(
-    help="Community territories, reserves, protected areas and districts.", no_args_is_help=True
+territories_app = App(
+    help=N_("Community territories, reserves, protected areas and districts."), no_args_is_help=True
 )
 
 
 @territories_app.command("import")
 def territories_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         str,
         typer.Argument(
-            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
-            "Esri JSON, KML, or an ArcGIS MapServer/N URL."
+            help=N_("GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+            "Esri JSON, KML, or an ArcGIS MapServer/N URL.")
         ),
     ],
     kind: Annotated[
-        TerritoryKind, typer.Option(help="What the polygons are.")
+        TerritoryKind, typer.Option(help=N_("What the polygons are."))
     ] = TerritoryKind.COMMUNITY,
     name_field: Annotated[
-        str | None, typer.Option(help="Field with the name (guessed if absent).")
+        str | None, typer.Option(help=N_("Field with the name (guessed if absent)."))
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help=N_("Layer of a multi-layer file."))] = None,
     replace: Annotated[
         bool,
         typer.Option(
             "--replace",
-            help="The file is a newer version of the whole layer of this kind: territories "
-            "with the same name are updated in place (keeping their number, cases and "
-            "plans), those not in the file are removed, new ones added.",
+            help=N_("The file is a newer version of the whole layer of this kind: territories "
+                    "with the same name are updated in place (keeping their number, cases and "
+                    "plans), those not in the file are removed, new ones added."),
         ),
     ] = False,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who makes the change, for the history of the cases it "
-                     "moves (default: your user name)."),
+        typer.Option("--by", help=N_("Who makes the change, for the history of the cases it "
+                                     "moves (default: your user name).")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Import territory polygons; invalid geometry is repaired and reported.
 
@@ -105,16 +107,16 @@ def territories_import(
 
 @territories_app.command("remove")
 def territories_remove(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     territories: Annotated[
-        list[str], typer.Argument(help="Territories to remove: number (id) or name.")
+        list[str], typer.Argument(help=N_("Territories to remove: number (id) or name."))
     ],
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who makes the change, for the history of the cases it "
-                     "moves (default: your user name)."),
+        typer.Option("--by", help=N_("Who makes the change, for the history of the cases it "
+                                     "moves (default: your user name).")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Remove territories; their clearings are placed again and their cases move.
 
@@ -161,9 +163,9 @@ def _print_changes(placement: Any, cases: Any) -> None:
 
 @territories_app.command("list")
 def territories_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     kind: Annotated[
-        TerritoryKind | None, typer.Option(help="Only territories of this kind.")
+        TerritoryKind | None, typer.Option(help=N_("Only territories of this kind."))
     ] = None,
 ) -> None:
     """List the imported territories with their number (id), kind and tenure.
@@ -184,6 +186,7 @@ def territories_list(
     for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
         table.add_column(col)
     for t in found:
-        table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
-                      "-" if t.area_ha is None else f"{t.area_ha:,.0f}")
+        table.add_row(str(t.id), t.name, code_in(t.kind, get_language()),
+                      code_in(t.tenure, get_language()),
+                      "-" if t.area_ha is None else number(t.area_ha))
     out.print(table)

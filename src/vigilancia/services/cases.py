@@ -49,6 +49,7 @@ from vigilancia.domain.cases import (
     status_after_verdict,
     verdict_driver,
 )
+from vigilancia.domain.codes import code_in, codes_text, parse_code
 from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
@@ -60,7 +61,7 @@ from vigilancia.domain.territories import (
     units,
 )
 from vigilancia.errors import ConflictError, InputError, NotFoundError, action
-from vigilancia.i18n import _
+from vigilancia.i18n import _, get_language
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import ClearingColumns, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
@@ -197,10 +198,12 @@ class CaseDetail:
         }
 
 
-def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
+def find_territory(store: WorkspaceStore, name_or_id: str | int,
+                   kinds: Iterable[TerritoryKind] | None = None) -> StoredTerritory:
     """The unit of cases named (accents and case ignored) or numbered: a community
     territory, a reserve, or a district that holds no community territory
-    (:func:`~vigilancia.domain.territories.district_units`).
+    (:func:`~vigilancia.domain.territories.district_units`); with ``kinds``, a territory
+    of those kinds instead (the export takes any).
 
     A name that is no unit (a protected area, a district whose communities are the
     units) is refused with what it is and what is taken instead; an ambiguous or
@@ -209,10 +212,14 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
     that come closest.
     """
     territories = store.territories.list()
-    unit_ids = {t.id for t in units(territories)}
+    if kinds is None:
+        allowed = {t.id for t in units(territories)}
+    else:
+        wanted_kinds = {TerritoryKind(k) for k in kinds}
+        allowed = {t.id for t in territories if t.kind in wanted_kinds}
     text = str(name_or_id).strip()
     matches = _named(territories, text)
-    found = [t for t in matches if t.id in unit_ids]
+    found = [t for t in matches if t.id in allowed]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
@@ -224,12 +231,17 @@ def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerrit
         )
     if matches:
         raise _not_a_unit(matches[0], territories)
-    closest = _closest(territories, unit_ids, text)
+    closest = _closest(territories, allowed, text)
+    hint = _("the closest names are: {names}", names=closest) if closest else _(
+        "see the list of territories")
+    if kinds is not None:
+        raise NotFoundError(
+            _("No territory numbered or called {name!r} in this workspace", name=text),
+            hint=hint, actions=action("territories.list"))
     raise NotFoundError(
         _("No community territory, reserve or district called {name!r} in this workspace; "
           "cases, patrols and packages are made for one of those", name=text),
-        hint=_("the closest names are: {names}", names=closest) if closest else _(
-            "see the list of territories"),
+        hint=hint,
         actions=action("territories.list"),
     )
 
@@ -557,15 +569,15 @@ def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, clearing_ids
 
 
 def parse_status(value: str) -> CaseStatus:
-    """A status from its code or its Spanish/English name ("en campo", "in field"...)."""
+    """A status from its English or Spanish code or name ("en_campo", "en campo", "in field"...)."""
     from vigilancia.services.texts.cases import STATUS_ALIASES
 
-    key = " ".join(str(value).strip().lower().replace("_", " ").split())
-    if key in STATUS_ALIASES:
-        return STATUS_ALIASES[key]
+    found = parse_code(CaseStatus, value, STATUS_ALIASES)
+    if found is not None:
+        return found
     raise InputError(
         _("Unknown case status {value!r}", value=value),
-        hint=_("use one of: {names}", names=", ".join(s.value for s in CaseStatus)),
+        hint=_("use one of: {names}", names=codes_text(CaseStatus, get_language())),
     )
 
 
@@ -580,7 +592,7 @@ def parse_verdict(value: str) -> Verdict:
     if found is None:
         raise InputError(
             _("Unknown verdict {value!r}", value=value),
-            hint=_("use one of: {names}", names=", ".join(v.value for v in Verdict)),
+            hint=_("use one of: {names}", names=codes_text(Verdict, get_language())),
         )
     return found
 
@@ -637,7 +649,8 @@ def update_case(
         except TransitionError:
             raise ConflictError(
                 _("Case {case} is {status} and cannot become {new}",
-                  case=case.code, status=current.value, new=to.value),
+                  case=case.code, status=code_in(current, get_language()),
+                  new=code_in(to, get_language())),
                 hint=_("see its history"),
                 actions=action("cases.show", case=case.code),
             ) from None

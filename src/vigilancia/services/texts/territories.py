@@ -11,8 +11,7 @@ Rendered through :func:`vigilancia.i18n._`, Spanish by default.
 from __future__ import annotations
 
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import _, ngettext
-from vigilancia.services.texts.drivers import number_text as number
+from vigilancia.i18n import _, ngettext, number
 
 __all__ = ["kind_name", "placement_text"]
 
