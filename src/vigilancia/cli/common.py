@@ -65,6 +65,7 @@ OPTIONS: dict[str, str] = {
     "kind": "--kind",
     "labels_path": "--labels",
     "max_km": "--max-km",
+    "output": "--output",
     "overwrite": "--overwrite",
     "product": "--product",
     "since": "--since",
@@ -72,6 +73,7 @@ OPTIONS: dict[str, str] = {
     "territory": "--territory",
     "unit": "--unit",
     "until": "--until",
+    "utc_offset": "--utc-offset",
     "verdict": "--verdict",
 }
 
