@@ -132,8 +132,8 @@ def report_case(
 def report_bulletin(
     workspace: Workspace,
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help=N_("The community territory or reserve "
-                          "(name or id)."))
+        str, typer.Option("--territory", "-t", help=N_("The community territory, reserve or "
+                          "district (name or id)."))
     ],
     month: Annotated[str, typer.Option("--month", help=N_("The month, as YYYY-MM."))],
     output: Annotated[

@@ -316,8 +316,9 @@ def bulletin(
     month: date,
     lang: str | None = None,
 ) -> Bulletin:
-    """Gather the bulletin of ``territory`` (name or id of a community territory or reserve)
-    for the month of ``month`` (see the module text). Reads only."""
+    """Gather the bulletin of ``territory`` (name or id of a unit of cases: a community
+    territory, a reserve, or a district without communities) for the month of ``month``
+    (see the module text). Reads only."""
     lang = (lang or settings.language or "es").lower()
     with language(lang):
         found = find_territory(store, territory)
