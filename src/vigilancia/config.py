@@ -9,6 +9,8 @@ nothing reads the environment at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,12 @@ class Settings(BaseSettings):
     field_match_m: float = Field(
         300.0, ge=0, description="A field observation attaches to the nearest open case "
         "within this distance (m); farther, a field report opens a new case."
+    )
+    # custody of evidence (vigilancia evidence)
+    signing_key: Path | None = Field(
+        None, description="File of the workspace's Ed25519 signing key (PEM, owner-only); "
+        "default: custodia/clave_firma.pem in the workspace, created on first use. Keep it "
+        "apart (a USB stick) to sign only where it is plugged in."
     )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(

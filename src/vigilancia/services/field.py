@@ -9,7 +9,9 @@ the importers of :mod:`vigilancia.io.field`, and then:
    Each copy is written to a temporary file, flushed to disk, checked against
    its SHA-256, made read-only and only then renamed into place; a file that
    is already there is never overwritten (its hash is checked instead). The
-   files are listed in ``field_files``.
+   files are listed in ``field_files``, and each new one gets a signed intake
+   entry in the custody log (:mod:`vigilancia.services.custody`) in the same
+   transaction.
 2. **Stores each observation once**, under a stable key: the SHA-256 of its
    format, the data file it came in and its record id. CoMapeo document ids and
    ODK/Kobo instance ids are unique world-wide, so for those the key leaves the
@@ -91,6 +93,7 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
+from vigilancia.io.evidence import EVIDENCE_DIR
 from vigilancia.io.field import read_field_file, read_many
 from vigilancia.io.field.common import file_digest
 from vigilancia.io.store import WorkspaceStore
@@ -101,6 +104,7 @@ from vigilancia.services.cases import (
     territory_risk_scores,
     update_case,
 )
+from vigilancia.services.custody import record_intake, start_custody
 from vigilancia.services.observations import StoredObservation, stored_observations
 
 __all__ = [
@@ -118,8 +122,6 @@ __all__ = [
     "observation_key",
 ]
 
-#: Folder of the workspace where field files are kept, content-addressed.
-EVIDENCE_DIR = "evidencia"
 #: Attribute names (case and accents as written, compared case-insensitively) that name a case.
 CASE_KEYS = ("case_id", "caso", "case", "codigo_caso", "case_code", "id_caso")
 #: Statuses of cases that take field evidence when no open case is near (never reopened).
@@ -681,6 +683,26 @@ class _Run:
             self.settled = [c for c in self.settled if c.id != case.id] + [after]
 
 
+def _intake(kept: Mapping[str, tuple[FieldFile, str, str]], known: set[str],
+            pending: Sequence[_Pending]) -> list[tuple[str, int | None, str]]:
+    """The custody intake of the files this import kept anew: (sha256, the one case they
+    are evidence of or None, name), in the order they were kept."""
+    cases: dict[str, set[int]] = {}
+    for item in pending:
+        if item.case_id is None:
+            continue
+        for sha in [item.file_sha, *(item.shas.get(a) for a in item.obs.attachments)]:
+            if sha:
+                cases.setdefault(sha, set()).add(item.case_id)
+    out = []
+    for sha, (ref, _rel, _source) in kept.items():
+        if sha in known:
+            continue
+        found = cases.get(sha, set())
+        out.append((sha, next(iter(found)) if len(found) == 1 else None, ref.name))
+    return out
+
+
 def _observation_row(item: _Pending, imported_at: datetime) -> dict[str, Any]:
     obs = item.obs
     geom = obs.geometry
@@ -766,6 +788,9 @@ def import_field(
     # 2. the database, in one transaction
     now = datetime.now(UTC)
     with store.transaction() as conn:
+        # the custody log: started (files kept before it) before this import's files join
+        start_custody(store, conn, settings, actor=actor)
+        known = {f.sha256 for f in store.field_files.list(kept, conn=conn)}
         added_files = store.field_files.add(conn, [
             {"sha256": sha, "size": ref.size, "name": ref.name, "stored_path": rel,
              "role": ref.role.value, "source": source, "imported_at": now}
@@ -834,6 +859,7 @@ def import_field(
             tick("Attaching observations", done, len(pending))
         store.cases.add_events(conn, events)
         store.observations.add(conn, [_observation_row(p, now) for p in pending])
+        record_intake(store, conn, settings, actor=actor, files=_intake(kept, known, pending))
         touched = store.cases.list(ids=sorted(run.touched), conn=conn) if run.touched else []
 
     cases = tuple(
