@@ -310,9 +310,9 @@ def check_chain(
 
     Each entry's identity is the number its hash was made with: its stored ``seq``, or,
     for an entry moved to another place, the number it hashes with (tried among the
-    places its links point to and the other suspect places). Findings come in the
-    order of the entries; an entry that is altered or badly signed is not also
-    reported for the links around it.
+    places its links point to and the other suspect places). Findings come by kind;
+    an entry that is altered or badly signed is not also reported for the links
+    around it, nor a moved entry for the places it left.
     """
     findings: list[ChainFinding] = []
     ident: dict[int, int] = {}  # index in rows -> the seq its hash was made with
@@ -345,8 +345,21 @@ def check_chain(
             findings.append(ChainFinding(ChainProblem.BAD_SIGNATURE, row.seq,
                                          detail={"key_id": row.key_id}))
             flagged.add(i)
+    # each identity once: an entry at its own place first, then the moved ones
+    by_ident: dict[int, int] = {}
+    order = sorted(range(len(rows)), key=lambda i: (ident.get(i, rows[i].seq) != rows[i].seq,
+                                                    rows[i].seq))
+    moved: dict[int, int] = {}
+    for i in order:
+        own = ident.get(i, rows[i].seq)  # an altered entry keeps its place
+        if own in by_ident:
+            findings.append(ChainFinding(ChainProblem.DUPLICATE, own, other=rows[i].seq))
+            flagged.add(i)
+            continue
+        by_ident[own] = i
+        if own != rows[i].seq:
+            moved[i] = own
     # entries at another entry's place
-    moved = {i: ident[i] for i in ident if ident[i] != rows[i].seq}
     at_place = {rows[i].seq: i for i in range(len(rows))}
     reported: set[int] = set()
     for i, own in sorted(moved.items(), key=lambda item: rows[item[0]].seq):
@@ -361,15 +374,6 @@ def check_chain(
             findings.append(ChainFinding(ChainProblem.REORDERED, own, other=rows[i].seq,
                                          detail={"swapped": False}))
             reported.add(i)
-    # each identity once; the rest are copies
-    by_ident: dict[int, int] = {}
-    for i in range(len(rows)):
-        own = ident.get(i, rows[i].seq)  # an altered entry keeps its place
-        if own in by_ident:
-            findings.append(ChainFinding(ChainProblem.DUPLICATE, own, other=rows[i].seq))
-            flagged.add(i)
-            continue
-        by_ident[own] = i
     last = max(by_ident, default=0)
     top = max(last, head[0] if head is not None else 0)
     for seq in range(1, top + 1):

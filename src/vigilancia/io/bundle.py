@@ -33,7 +33,7 @@ from typing import BinaryIO
 from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
 
-__all__ = ["read_bundle", "write_bundle"]
+__all__ = ["read_bundle", "read_bundle_from", "write_bundle"]
 
 #: Fixed timestamp of every member (the bundle's own time is in its manifest).
 _DATE_TIME = (2000, 1, 1, 0, 0, 0)
@@ -118,24 +118,31 @@ def read_bundle(path: Path) -> dict[str, bytes]:
                                   hint=_("check the path of the file"),
                                   source=str(path)) from exc
     with fh:
-        try:
-            zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, struct.error, NotImplementedError,
-                EOFError) as exc:
-            raise _broken(path, _("it is not a readable ZIP archive")) from exc
-        with zf:
-            infos = zf.infolist()
-            _check_layout(path, fh, size, infos)
-            out: dict[str, bytes] = {}
-            for info in infos:
-                if info.filename in out:
-                    raise _broken(path, _("{name} appears twice", name=info.filename))
-                try:
-                    out[info.filename] = zf.read(info)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError,
-                        NotImplementedError) as exc:
-                    raise _broken(path, _("the content of {name} does not match its checksum",
-                                          name=info.filename)) from exc
+        return read_bundle_from(fh, size, str(path))
+
+
+def read_bundle_from(fh: BinaryIO, size: int, source: str) -> dict[str, bytes]:
+    """:func:`read_bundle` of an open, seekable file of ``size`` bytes (``source`` names it
+    in errors)."""
+    path = Path(source)
+    try:
+        zf = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, OSError, ValueError, struct.error, NotImplementedError,
+            EOFError) as exc:
+        raise _broken(path, _("it is not a readable ZIP archive")) from exc
+    with zf:
+        infos = zf.infolist()
+        _check_layout(path, fh, size, infos)
+        out: dict[str, bytes] = {}
+        for info in infos:
+            if info.filename in out:
+                raise _broken(path, _("{name} appears twice", name=info.filename))
+            try:
+                out[info.filename] = zf.read(info)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError,
+                    NotImplementedError) as exc:
+                raise _broken(path, _("the content of {name} does not match its checksum",
+                                      name=info.filename)) from exc
     return out
 
 
