@@ -39,7 +39,8 @@ def chain(n: int):
     return out
 
 
-def signed(e) -> SignatureState:
+def signed(e, data: bytes) -> SignatureState:
+    assert data == e.signed_bytes()
     if e.key_id != KEY:
         return SignatureState.FOREIGN_KEY
     return SignatureState.OK if e.signature == f"sig:{entry_hash(e.content())}" \

@@ -28,7 +28,7 @@ link that does not follow, and a head that does not match the one recorded.
 True
 >>> canonical_bytes({"b": 1, "a": "ñ"})
 b'{"a":"\\xc3\\xb1","b":1}'
->>> [f.kind for f in check_chain([first], signature_ok=lambda e: SignatureState.OK,
+>>> [f.kind for f in check_chain([first], signature_ok=lambda e, b: SignatureState.OK,
 ...                               head=(1, first.entry_hash))]
 []
 """
@@ -108,8 +108,14 @@ def format_at(at: datetime) -> str:
 
 
 def parse_at(text: str) -> datetime:
-    """The time :func:`format_at` wrote (UTC)."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The time :func:`format_at` wrote (UTC); ``ValueError`` for other text.
+
+    >>> parse_at("2024-06-01T07:00:00.000000Z").isoformat()
+    '2024-06-01T07:00:00+00:00'
+    """
+    if not text.endswith("Z"):
+        raise ValueError(f"not a custody time: {text!r}")
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def canonical_bytes(content: Mapping[str, Any]) -> bytes:
@@ -299,14 +305,14 @@ _MAX_PAIRWISE = 256
 def check_chain(
     rows: Sequence[CustodyEntry],
     *,
-    signature_ok: Callable[[CustodyEntry], SignatureState],
+    signature_ok: Callable[[CustodyEntry, bytes], SignatureState],
     head: tuple[int, str] | None,
 ) -> list[ChainFinding]:
     """What is wrong with a stored log (``rows`` in the order of their ``seq``).
 
-    ``signature_ok(entry)`` checks one entry's signature (over
-    :meth:`CustodyEntry.signed_bytes`; an entry that was moved is given with its own
-    ``seq``). ``head`` is the recorded head ``(seq, hash)``, None when none is recorded.
+    ``signature_ok(entry, signed_bytes)`` checks one entry's signature over
+    ``signed_bytes`` (its :meth:`CustodyEntry.signed_bytes`; an entry that was moved is
+    given with its own ``seq``). ``head`` is the recorded head ``(seq, hash)``, None when none is recorded.
 
     Each entry's identity is the number its hash was made with: its stored ``seq``, or,
     for an entry moved to another place, the number it hashes with (tried among the
@@ -318,9 +324,12 @@ def check_chain(
     ident: dict[int, int] = {}  # index in rows -> the seq its hash was made with
     flagged: set[int] = set()  # indexes with a finding of their own
     suspects: list[int] = []
+    canonical: dict[int, bytes] = {}  # index -> the canonical bytes it hashes with
     for i, row in enumerate(rows):
-        if entry_hash(row.content()) == row.entry_hash:
+        data = canonical_bytes(row.content())
+        if sha256_hex(data) == row.entry_hash:
             ident[i] = row.seq
+            canonical[i] = data
         else:
             suspects.append(i)
     if suspects:
@@ -335,8 +344,12 @@ def check_chain(
     for i, row in enumerate(rows):
         if i in flagged:
             continue
-        signed = row if ident[i] == row.seq else replace(row, seq=ident[i])
-        state = signature_ok(signed)
+        if i in canonical:
+            signed, data = row, canonical[i]
+        else:  # moved: signed with its own number
+            signed = replace(row, seq=ident[i])
+            data = canonical_bytes(signed.content())
+        state = signature_ok(signed, ENTRY_SIGNING_PREFIX + data)
         if state is SignatureState.FOREIGN_KEY:
             findings.append(ChainFinding(ChainProblem.FOREIGN_KEY, row.seq,
                                          detail={"key_id": row.key_id}))

@@ -19,6 +19,7 @@ compares with the one the organisation published.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import stat
@@ -60,11 +61,16 @@ def fingerprint(public_hex: str) -> str:
 def verify(public_hex: str, message: bytes, signature_hex: str) -> bool:
     """Whether ``signature_hex`` is the signature of ``message`` by that public key."""
     try:
-        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-        public.verify(bytes.fromhex(signature_hex), message)
+        _public_key(public_hex).verify(bytes.fromhex(signature_hex), message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=16)
+def _public_key(public_hex: str) -> Ed25519PublicKey:
+    """The key object of a public key (hex), made once (``ValueError`` for a bad one)."""
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
 
 
 def public_pem(public_hex: str) -> bytes:

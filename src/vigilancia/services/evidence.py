@@ -174,11 +174,11 @@ def verify_evidence(
     notes: list[str] = []
 
     # the log
-    def signature_ok(entry: CustodyEntry) -> SignatureState:
+    def signature_ok(entry: CustodyEntry, signed: bytes) -> SignatureState:
         public = keys.get(entry.key_id)
         if public is None:
             return SignatureState.FOREIGN_KEY
-        return SignatureState.OK if verify(public, entry.signed_bytes(), entry.signature) \
+        return SignatureState.OK if verify(public, signed, entry.signature) \
             else SignatureState.BAD
 
     head = None
