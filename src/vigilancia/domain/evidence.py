@@ -312,7 +312,8 @@ def check_chain(
 
     ``signature_ok(entry, signed_bytes)`` checks one entry's signature over
     ``signed_bytes`` (its :meth:`CustodyEntry.signed_bytes`; an entry that was moved is
-    given with its own ``seq``). ``head`` is the recorded head ``(seq, hash)``, None when none is recorded.
+    given with its own ``seq``). ``head`` is the recorded head ``(seq, hash)``, None when
+    none is recorded.
 
     Each entry's identity is the number its hash was made with: its stored ``seq``, or,
     for an entry moved to another place, the number it hashes with (tried among the
