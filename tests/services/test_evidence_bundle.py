@@ -222,13 +222,13 @@ def test_shareable_bundle_holds_stripped_copies(workspace, tmp_path):
     store = workspace
     out = tmp_path / "compartir.zip"
     res = export_case(store, SETTINGS, "C-0001", out, actor="coordinadora", shareable=True)
-    assert res.files == 2
+    assert res.files == 1  # the photo; the form, with its points and names, stays out
     with zipfile.ZipFile(out) as zf:
         manifest = json.loads(zf.read("manifiesto.json"))
         kinds = {f["name"]: f["kind"] for f in manifest["files"]}
         photo = next(f for f in manifest["files"] if f["kind"] == "stripped")
         data = zf.read(photo["path"])
-    assert kinds == {"media/v1.jpg": "stripped", "vigilancia_visita_verificacion.csv": "original"}
+    assert kinds == {"media/v1.jpg": "stripped"}
     assert photo["original_sha256"] == kept(store, "media/v1.jpg").sha256
     with Image.open(io.BytesIO(data)) as im:
         assert not im.getexif()
@@ -266,3 +266,24 @@ def test_export_cli(workspace, store_factory, tmp_path):
                                      str(out)], env=store_factory.env(store.dir))
     assert again.exit_code == 4 and "--overwrite" in again.output
     assert check_bundle(out).findings == ()
+
+
+def test_the_published_key_checks_the_bundles(workspace, store_factory, tmp_path):
+    store = workspace
+    out = tmp_path / "C-0001.zip"
+    export_case(store, SETTINGS, "C-0001", out, actor="coordinadora")
+    store.close()
+    set_language("es")
+    pem = tmp_path / "clave_publica.pem"
+    res = CliRunner().invoke(app, ["evidence", "key", str(store.dir), "--output", str(pem)],
+                             env=store_factory.env(store.dir) | {"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(out) as zf:
+        assert pem.read_bytes() == zf.read("clave_publica.pem")
+        fingerprint = json.loads(zf.read("manifiesto.json"))["key"]["fingerprint"]
+    assert f"Huella de la clave (SHA-256): {fingerprint}" in res.output
+    assert check_bundle(out, public_key=pem).findings == ()
+    pem.write_text("otra cosa")
+    again = CliRunner().invoke(app, ["evidence", "key", str(store.dir), "--output", str(pem)],
+                               env=store_factory.env(store.dir))
+    assert again.exit_code == 4 and pem.read_text() == "otra cosa"

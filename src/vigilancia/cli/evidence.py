@@ -96,8 +96,9 @@ def evidence_export(
         str | None, typer.Option("--reason", help="Why it is exported (kept in the log).")
     ] = None,
     shareable: Annotated[
-        bool, typer.Option("--shareable", help="Photos as copies without metadata (no GPS, "
-                                               "camera or time), not as originals.")
+        bool, typer.Option("--shareable", help="To share beyond the authorities: only the "
+                                               "photos, as copies without metadata (no GPS, "
+                                               "camera or time); forms and tracks stay out.")
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle.")] = False,
     by: Annotated[str | None, _BY] = None,
@@ -170,6 +171,45 @@ def evidence_check(
                 "its public key")), highlight=False, soft_wrap=True)
     _findings(res)
     raise typer.Exit(res.exit_code)
+
+
+@evidence_app.command("key")
+def evidence_key(
+    workspace: Annotated[Path, _WORKSPACE],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the public key here (.pem).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the file.")] = False,
+    by: Annotated[str | None, _BY] = None,
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """Show the workspace's public key (id and fingerprint) and write it as PEM, to publish
+    it or hand it to the authorities by another channel: with it they can check that
+    bundles and reports come from this workspace.
+
+    Example: vigilancia evidence key ws --output clave_publica.pem
+    """
+    from vigilancia.services.custody import public_key
+    from vigilancia.services.workspace import open_workspace
+
+    settings = settings_from_env()
+    actor = actor_name(by)
+
+    def go() -> Any:
+        with open_workspace(workspace, settings) as store:
+            return public_key(store, settings, actor=actor, output=output, overwrite=overwrite)
+
+    key = run_reported(go)
+    if as_json:
+        print_json(key)
+        return
+    out.print(_("Key {key_id} (Ed25519), used since {date}", key_id=key.key_id,
+                date=key.created_at.strftime("%Y-%m-%d")))
+    out.print(_("Key fingerprint (SHA-256): {fingerprint}", fingerprint=key.fingerprint))
+    if output is not None:
+        out.print(_("Written: {path}", path=output))
+    else:
+        out.print(key.pem, end="", highlight=False)
 
 
 @evidence_app.command("handover")

@@ -47,7 +47,8 @@ from vigilancia.domain.evidence import (
 )
 from vigilancia.errors import ConflictError, InputError
 from vigilancia.i18n import _
-from vigilancia.io.signing import SigningKey, load_signing_key
+from vigilancia.io.files import replace_bytes
+from vigilancia.io.signing import SigningKey, fingerprint, load_signing_key, public_pem
 from vigilancia.io.store import CustodyKeyRecord, WorkspaceStore
 from vigilancia.services.cases import parse_case_id
 from vigilancia.services.observations import EvidenceFile, evidence_files
@@ -59,12 +60,14 @@ __all__ = [
     "STARTED_META",
     "ChainHead",
     "CustodyAction",
+    "PublicKey",
     "CustodyEntry",
     "case_custody",
     "case_evidence",
     "chain_head",
     "custody_log",
     "file_cases",
+    "public_key",
     "record_custody",
     "record_handover",
     "record_intake",
@@ -312,3 +315,43 @@ def record_handover(
             store, conn, action=CustodyAction.HANDOVER, actor=actor, reason=reason,
             case_id=case_id, sha256s=[f.sha256 for f in files], settings=settings,
             recipient=to)
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """The workspace's public key, to publish: its id, fingerprint (SHA-256 of its 32
+    bytes, hex), the key as PEM text, and since when the workspace signs with it (UTC)."""
+
+    key_id: str
+    fingerprint: str
+    pem: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: every field."""
+        return {"key_id": self.key_id, "fingerprint": self.fingerprint, "pem": self.pem,
+                "algorithm": "ed25519", "created_at": self.created_at}
+
+
+def public_key(store: WorkspaceStore, settings: Settings, *, actor: str,
+               output: Path | None = None, overwrite: bool = False) -> PublicKey:
+    """The workspace's public key, for the organisation to publish (and written as PEM to
+    ``output`` when given), so that recipients of its bundles and reports can tell its
+    signatures from anyone else's. Starts the log (and makes the key) if there is none.
+
+    Raises :class:`~vigilancia.errors.ConflictError` when ``output`` holds something
+    else (unless ``overwrite``).
+    """
+    if not store.custody.public_keys():
+        with store.transaction() as conn:
+            start_custody(store, conn, settings, actor=actor)
+    first = store.custody.public_keys()[0]
+    pem = public_pem(first.public_key)
+    if output is not None:
+        output = Path(output)
+        if output.exists() and output.read_bytes() != pem and not overwrite:
+            raise ConflictError(_("{path} already exists", path=str(output)),
+                                hint=_("give another name, or replace it"), inputs="overwrite")
+        replace_bytes(output, pem)
+    return PublicKey(first.key_id, fingerprint(first.public_key), pem.decode("ascii"),
+                     first.created_at)

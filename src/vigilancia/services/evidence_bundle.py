@@ -2,8 +2,9 @@
 
 :func:`export_case` writes, for one case:
 
-- ``archivos/<sha256><suffix>``: every kept file of the case, byte for byte (or,
-  with ``shareable``, the photos as copies stripped of their metadata);
+- ``archivos/<sha256><suffix>``: every kept file of the case, byte for byte; or, with
+  ``shareable`` (to share beyond the authorities), only its photos, as copies with no
+  metadata: the forms and tracks, which hold exact points and names, stay out;
 - ``custodia.jsonl``: the case's custody log entries, one JSON object a line,
   ending with the *export* entry this call records (the chain head);
 - ``clave_publica.pem``: the workspace's public key;
@@ -64,6 +65,10 @@ LOG = "custodia.jsonl"
 PUBLIC_KEY = "clave_publica.pem"
 README = "LEEME.txt"
 FILES_DIR = "archivos"
+
+_SHAREABLE = (" (solo las fotos, como copias sin metadatos: sin posición GPS, cámara ni\n"
+              "  hora; los formularios y recorridos, que tienen puntos exactos y nombres, no\n"
+              "  se incluyen)")
 
 _LEEME = """\
 PAQUETE DE EVIDENCIA DEL CASO {case}
@@ -175,8 +180,8 @@ def export_case(
     the *export* entry, in one transaction: when the bundle cannot be written, no entry
     is recorded, and when the entry cannot be committed, no bundle is left.
 
-    ``shareable``: photos go as copies stripped of their metadata (made if needed),
-    not as originals. Raises :class:`~vigilancia.errors.ConflictError` when ``output``
+    ``shareable``: only the photos, as copies stripped of their metadata (made if
+    needed); the other files stay out. Raises :class:`~vigilancia.errors.ConflictError` when ``output``
     exists (unless ``overwrite``) and :class:`~vigilancia.errors.StoreError` when a
     kept file no longer matches its hash (the workspace must be verified first).
     """
@@ -200,6 +205,8 @@ def export_case(
                              shas=[f.sha256 for f in files if is_picture(f.name)],
                              progress=progress)
         copies = {c.original_sha256: c for c in made.copies}
+    if shareable:
+        files = [f for f in files if f.sha256 in copies]
     members = [_member(f, copies.get(f.sha256)) for f in files]
     tick("Checking evidence files", 0, len(members))
     hashes = hash_files(store.dir, [m.stored_path for m in members], workers=settings.workers)
@@ -274,7 +281,7 @@ def _documents(
         n_files=len(members), log=LOG, n_entries=len(entries), public_key=PUBLIC_KEY,
         manifest=MANIFEST, signature=SIGNATURE, head_seq=entry.seq,
         head_hash=entry.entry_hash, fingerprint=print_,
-        shareable=" (las fotos, como copias sin metadatos)" if shareable else "",
+        shareable=_SHAREABLE if shareable else "",
     ).encode("utf-8")
     manifest = {
         "format": BUNDLE_FORMAT, "version": 1,
