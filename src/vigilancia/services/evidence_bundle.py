@@ -181,9 +181,10 @@ def export_case(
     is recorded, and when the entry cannot be committed, no bundle is left.
 
     ``shareable``: only the photos, as copies stripped of their metadata (made if
-    needed); the other files stay out. Raises :class:`~vigilancia.errors.ConflictError` when ``output``
-    exists (unless ``overwrite``) and :class:`~vigilancia.errors.StoreError` when a
-    kept file no longer matches its hash (the workspace must be verified first).
+    needed); the other files stay out. Raises
+    :class:`~vigilancia.errors.ConflictError` when ``output`` exists (unless
+    ``overwrite``) and :class:`~vigilancia.errors.StoreError` when a kept file no
+    longer matches its hash (the workspace must be verified first).
     """
     tick = progress or no_progress
     output = Path(output)
