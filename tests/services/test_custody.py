@@ -154,6 +154,11 @@ def test_a_clean_workspace_has_no_findings(workspace, store_factory):
     assert data["ok"] is True and data["findings"] == [] and data["head"]["seq"] == 5
 
 
+def flat(text: str) -> str:
+    """Text without its white space: what a terminal shows, however narrow."""
+    return "".join(text.split())
+
+
 def _path_of(store, name: str) -> str:
     return next(f.stored_path for f in store.field_files.list() if f.name == name)
 
@@ -386,12 +391,18 @@ def test_handover_names_the_case_files_and_the_recipient(workspace, store_factor
         "--reason", "pedido de información", "--by", "coordinadora"],
         env=store_factory.env(store.dir) | {"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
-    assert "Entrega del caso C-0002 a DIRANDRO Pucallpa registrada: entrada 7" in out.output
+    assert flat("Entrega del caso C-0002 a DIRANDRO Pucallpa registrada: entrada 7") \
+        in flat(out.output)
     log = CliRunner().invoke(app, ["evidence", "log", str(store.dir), "--case", "C-0002"],
                              env=store_factory.env(store.dir) | {"COLUMNS": "200"})
     assert log.exit_code == 0, log.output
-    assert "entrega" in log.output and "DIRANDRO Pucallpa" in log.output
-    assert "2 entradas" in log.output  # the photo's intake and the handover
+    assert "entrega" in log.output and "2 entradas" in log.output
+    listed = CliRunner().invoke(app, ["evidence", "log", str(store.dir), "--case", "C-0002",
+                                      "--json"], env=store_factory.env(store.dir))
+    entries = json.loads(listed.stdout)
+    assert [(e["seq"], e["action"], e["case"]) for e in entries] == [
+        (4, "intake", "C-0002"), (7, "handover", "C-0002")]  # the photo's intake, the handover
+    assert entries[-1]["recipient"] == "DIRANDRO Pucallpa"
 
 
 def test_reports_record_their_content_hash_and_a_later_rewrite_no_longer_matches(workspace):

@@ -35,6 +35,14 @@ _BY = typer.Option("--by", help="Who does it (kept in the custody log); default:
 _JSON = typer.Option("--json", help="Print the result as JSON.")
 
 
+def _files(n: int) -> str:
+    return ngettext("{n} file", "{n} files", n)
+
+
+def _entries(n: int) -> str:
+    return ngettext("{n} log entry", "{n} log entries", n)
+
+
 def _findings(result: Any) -> None:
     for f in result.findings:
         out.print(f"[bold red]✗[/] {escape(f.message)}", highlight=False, soft_wrap=True)
@@ -75,8 +83,10 @@ def evidence_verify(
         out.print(ngettext("Custody log started: {n} file kept before it was entered",
                            "Custody log started: {n} files kept before it were entered",
                            res.started))
-    out.print(_("{files} files ({mb} MB) re-hashed, {entries} log entries checked",
-                files=res.files, mb=f"{res.bytes / 1e6:.1f}", entries=res.entries))
+    out.print("{}, {}".format(
+        ngettext("{n} file re-hashed ({mb} MB)", "{n} files re-hashed ({mb} MB)", res.files,
+                 mb=f"{res.bytes / 1e6:.1f}"),
+        ngettext("{n} log entry checked", "{n} log entries checked", res.entries)))
     if res.head is not None:
         out.print(_("Chain head: entry {seq}, {hash}", seq=res.head.seq, hash=res.head.hash))
     if res.fingerprint:
@@ -126,9 +136,9 @@ def evidence_export(
         print_json(res)
         return
     out.print(_("Written: {path}", path=res.path))
-    out.print(_("{files} files and {entries} log entries of case {case}; chain head: entry "
-                "{seq}, {hash}", files=res.files, entries=res.entries, case=res.case,
-                seq=res.head.seq, hash=res.head.hash))
+    out.print(_("Case {case}: {files}, {entries}", case=res.case, files=_files(res.files),
+                entries=_entries(res.entries)))
+    out.print(_("Chain head: entry {seq}, {hash}", seq=res.head.seq, hash=res.head.hash))
     out.print(_("Key fingerprint (SHA-256): {fingerprint}", fingerprint=res.fingerprint))
 
 
@@ -158,8 +168,8 @@ def evidence_check(
         print_json(res)
         raise typer.Exit(res.exit_code)
     if res.case:
-        out.print(_("Case {case}: {files} files, {entries} log entries", case=res.case,
-                    files=res.files, entries=res.entries))
+        out.print(_("Case {case}: {files}, {entries}", case=res.case,
+                    files=_files(res.files), entries=_entries(res.entries)))
     if res.head:
         out.print(_("Chain head: entry {seq}, {hash}", seq=res.head.get("seq"),
                     hash=res.head.get("hash")))
@@ -241,9 +251,9 @@ def evidence_handover(
     if as_json:
         print_json(entry)
         return
-    out.print(_("Handover of case {case} to {to} recorded: entry {seq} ({n} files)",
+    out.print(_("Handover of case {case} to {to} recorded: entry {seq} ({files})",
                 case=entry.case_code, to=entry.recipient, seq=entry.seq,
-                n=len(entry.sha256s)))
+                files=_files(len(entry.sha256s))))
 
 
 @evidence_app.command("derive")
@@ -293,8 +303,10 @@ def evidence_derive(
     for copy in res.copies:
         out.print(f"{copy.stored_path}  ({copy.width} x {copy.height})  ← {escape(copy.name)}",
                   highlight=False)
-    out.print(_("{made} copies made, {existing} made before",
-                made=res.made, existing=len(res.copies) - res.made))
+    existing = len(res.copies) - res.made
+    out.print("{} {}".format(
+        ngettext("{n} copy made", "{n} copies made", res.made),
+        ngettext("({n} made before)", "({n} made before)", existing)))
     for s in res.skipped:
         console.print(f"[yellow]{_('Skipped')}:[/] {escape(s.name)}: {escape(s.message)}",
                       highlight=False, soft_wrap=True)
