@@ -57,6 +57,7 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "clearings": 0,
             "clearing_territories": 0,
             "context_features": 0,
+            "context_coverages": 0,
             "classifier_models": 0,
             "clearing_labels": 0,
             "corridor_runs": 0,

@@ -55,3 +55,42 @@ def test_no_clearings_gives_an_empty_layer(store_factory, tmp_path):
         res = find_runways(store, output=tmp_path / "vacio.geojson", fmt="geojson")
     assert len(res.frame) == 0 and res.likely == 0
     assert (tmp_path / "vacio.geojson").exists()
+
+
+def test_runway_clearings_take_the_candidate_prediction(region, store_factory, tmp_path):
+    """The monitoring cycle gives the clearings of each likely runway the airstrip driver,
+    with the candidate's probability and reasons; candidates are measured with their
+    members' context, so they never report "0 % of the layers" when layers exist."""
+    with store_factory.create(tmp_path / "ws") as store:
+        import_layer(store, region.rivers, "river")
+        import_layer(store, region.roads, "road")
+        import_layer(store, region.airstrips, "airstrip")
+        res = run_monitor(store, MonitorRequest(str(region.alerts_tif), "gfw",
+                                                since=date(2023, 1, 1)),
+                          Settings(language="es"))
+        assert res.drivers.get("airstrip", 0) >= 2
+        stored = store.clearings.frame().set_index("id")
+        found = find_runways(store)
+        again = store.clearings.frame().set_index("id")
+    # airstrips find says the same as the cycle did, and changes nothing it stored
+    assert (again["driver"] == stored["driver"]).all()
+    assert found.likely >= 2 and found.airstrip_clearings >= found.likely
+    for cand in found.frame.itertuples():
+        members = [int(v) for v in cand.clearing_ids.split(",")]
+        rows = stored.loc[members]
+        if cand.likely:
+            assert (rows["driver"] == "airstrip").all(), cand.clearing_ids
+            assert rows["driver_probability"].tolist() == pytest.approx(
+                [cand.airstrip_probability] * len(members), abs=1e-4)
+        codes = [r["code"] for r in rows["driver_reasons"].iloc[0]]
+        assert codes[0] == "runway_candidate" or len(members) == 1
+        assert "little_context" not in codes, codes  # river, road and airstrip layers known
+        assert "(0 %" not in cand.text
+    # the airstrip clearings are exactly the members of likely candidates, plus single
+    # clearings shaped like a runway on their own that belong to no candidate
+    in_candidates = {int(v) for ids in found.frame["clearing_ids"] for v in ids.split(",")}
+    likely_members = {int(v) for ids in found.frame.loc[found.frame["likely"], "clearing_ids"]
+                      for v in ids.split(",")}
+    air = set(stored.index[stored["driver"] == "airstrip"].tolist())
+    assert likely_members <= air
+    assert not (air & in_candidates) - likely_members

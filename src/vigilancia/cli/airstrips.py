@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from vigilancia.cli.common import out, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext
 
 airstrips_app = typer.Typer(
     help="Runway candidates: straight strips of clearings, matched to known airstrips.\n\n"
@@ -31,6 +31,10 @@ def airstrips_find(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Join clearings that line up along one axis into runway candidates and score them.
+
+    The clearings of each candidate take its prediction: those of a likely runway
+    become airstrips in cases, care flags and exports (the monitoring cycle and
+    `classifier apply` do the same).
 
     Example: vigilancia airstrips find ws --output pistas_candidatas.gpkg
     """
@@ -57,5 +61,9 @@ def airstrips_find(
     out.print(table)
     out.print(_("{n} candidates, {likely} likely runways, {known} on known airstrips",
                 n=len(res.frame), likely=res.likely, known=res.on_known))
+    if res.airstrip_clearings:
+        out.print(ngettext("{n} clearing of the likely runways is an airstrip",
+                           "{n} clearings of the likely runways are airstrips",
+                           res.airstrip_clearings))
     if res.path is not None:
         out.print(_("Written: {path}", path=str(res.path)))

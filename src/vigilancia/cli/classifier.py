@@ -307,7 +307,8 @@ def classifier_apply(
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Predict the likely driver of stored clearings with the active model (or the rules),
-    e.g. after `monitor --no-classify` or after importing a new context layer.
+    e.g. after `monitor --no-classify` or after importing a new context layer. Clearings
+    that line up into a runway candidate take the candidate's prediction.
 
     Example: vigilancia classifier apply ws --batch 3
     """
@@ -335,3 +336,9 @@ def classifier_apply(
     out.print(ngettext("{n} clearing classified; context known on average: {share:.0%}",
                        "{n} clearings classified; context known on average: {share:.0%}",
                        res.clearings, share=res.mean_completeness))
+    if res.runways:
+        out.print(ngettext("{n} likely runway joined from aligned clearings: {clearings} "
+                           "clearings are airstrips",
+                           "{n} likely runways joined from aligned clearings: {clearings} "
+                           "clearings are airstrips",
+                           res.runways, clearings=res.runway_clearings))

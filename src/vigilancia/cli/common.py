@@ -60,6 +60,7 @@ def actor_name(by: str | None = None) -> str:
 OPTIONS: dict[str, str] = {
     "allow_unmatched": "--skip-unmatched",
     "as_of": "--as-of",
+    "coverage": "--coverage",
     "incidents": "--incidents",
     "key": "--key",
     "kind": "--kind",

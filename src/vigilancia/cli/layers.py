@@ -59,12 +59,23 @@ def layers_import(
         typer.Option(help="Field with the class, e.g. TIPO: Río, Quebrada (guessed if absent)."),
     ] = None,
     layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    coverage: Annotated[
+        Path | None,
+        typer.Option(
+            "--coverage",
+            help="Polygons of the area the layer covers (e.g. its department). Default: "
+            "the extent of its features plus 2 km. Outside it, the distance to this kind "
+            "is unknown, never far. Given for a file imported before, it replaces that "
+            "file's coverage.",
+        ),
+    ] = None,
 ) -> None:
     """Import a context layer (points, lines or polygons); broken geometry is repaired.
 
-    Example: vigilancia layers import ws rios_pasco.geojson --kind river --class-field TIPO
+    Example: vigilancia layers import ws vias_ucayali.geojson --kind road --coverage ucayali.geojson
     """
     from vigilancia.services.layers import import_layer
+    from vigilancia.services.texts.drivers import number_text
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
@@ -79,6 +90,7 @@ def layers_import(
                 class_field=class_field,
                 layer=layer,
                 progress=tick,
+                coverage=coverage,
             )
 
     res = run_reported(go)
@@ -88,6 +100,9 @@ def layers_import(
             highlight=False,
             soft_wrap=True,
         )
+        if res.coverage_updated:
+            out.print(_("Its coverage is now {coverage} ({area} km²)", coverage=res.coverage,
+                        area=number_text(res.coverage_km2)), highlight=False, soft_wrap=True)
         return
     shapes = ", ".join(_FAMILY_COUNTS[family](n) for family, n in res.geometries.items())
     out.print(
@@ -111,6 +126,14 @@ def layers_import(
         highlight=False,
         soft_wrap=True,
     )
+    if res.coverage_km2 is not None:
+        out.print(
+            _("Coverage: {coverage} ({area} km²); outside it the distance to {kind} is unknown",
+              coverage=res.coverage or _("the extent of its features plus 2 km"),
+              area=number_text(res.coverage_km2), kind=KIND_LABELS[res.kind]()),
+            highlight=False,
+            soft_wrap=True,
+        )
     if res.repairs:
         out.print(ngettext("{n} geometry repaired:", "{n} geometries repaired:", len(res.repairs)))
         for r in res.repairs[:20]:

@@ -106,11 +106,11 @@ def run_demo(
                 store, str(region.protected_areas), kind=TerritoryKind.PROTECTED_AREA
             ),
         ]
+        # the sample's layers are complete over the whole region: that is their coverage
         layers = [
-            import_layer(store, region.rivers, "river"),
-            import_layer(store, region.roads, "road"),
-            import_layer(store, region.exits, "exit"),
-            import_layer(store, region.airstrips, "airstrip"),
+            import_layer(store, path, kind, coverage=region.mapped_area)
+            for path, kind in ((region.rivers, "river"), (region.roads, "road"),
+                               (region.exits, "exit"), (region.airstrips, "airstrip"))
         ]
         result = run_monitor(
             store,

@@ -32,7 +32,14 @@ from babel.numbers import format_decimal
 from vigilancia.domain.drivers import Driver, Reason
 from vigilancia.i18n import _, get_language, ngettext
 
-__all__ = ["driver_name", "number_text", "prediction_text", "reason_text", "reasons_text"]
+__all__ = [
+    "driver_name",
+    "layer_name",
+    "number_text",
+    "prediction_text",
+    "reason_text",
+    "reasons_text",
+]
 
 #: Probability from which a driver is "likely", and from which it is "possible".
 LIKELY = 0.7
@@ -202,6 +209,12 @@ def reason_text(reason: Reason) -> str:
         "no_clear_pattern": lambda: _("no clear pattern"),
         "little_context": lambda: _("little context known ({percent}% of the layers)",
                                     percent=_percent(p.get("share_known"))),
+        "not_covered": lambda: _not_covered(str(p.get("layers", ""))),
+        "runway_candidate": lambda: ngettext(
+            "part of a strip of {count} aligned clearing, {length} m long",
+            "part of a strip of {count} aligned clearings, {length} m long",
+            count_of(p.get("count")), count=number_text(p.get("count")),
+            length=m("length_m")),
         "feature": lambda: _("{feature}: {value} (typical: {typical})",
                              feature=_feature_name(str(p.get("name", "?"))),
                              value=_feature_value(str(p.get("name", "")), p.get("value")),
@@ -216,6 +229,34 @@ def reason_text(reason: Reason) -> str:
     inner = ", ".join(f"{k} {number_text(v, 2) if not isinstance(v, str) else v}"
                       for k, v in p.items())
     return f"{reason.code} ({inner})"
+
+
+def layer_name(kind: str) -> str:
+    """The name of a kind of context layer as a layer ("roads", "rivers"...), in the
+    current language."""
+    names: dict[str, Callable[[], str]] = {
+        "river": lambda: _("rivers"),
+        "road": lambda: _("roads"),
+        "trail": lambda: _("trails"),
+        "settlement": lambda: _("settlements"),
+        "airstrip": lambda: _("known airstrips"),
+        "border": lambda: _("borders"),
+        "exit": lambda: _("exits"),
+        "camp": lambda: _("camps"),
+    }
+    make = names.get(kind)
+    return make() if make else kind
+
+
+def _not_covered(layers: str) -> str:
+    """"the road layer does not cover this place" / "... the road and river layers ..."."""
+    names = [layer_name(k) for k in layers.split(",") if k]
+    if not names:
+        return _("a context layer does not cover this place")
+    listed = names[0] if len(names) == 1 else _(
+        "{first} and {last}", first=", ".join(names[:-1]), last=names[-1])
+    return ngettext("the {layers} layer does not cover this place",
+                    "the {layers} layers do not cover this place", len(names), layers=listed)
 
 
 def reasons_text(reasons: Iterable[Reason]) -> str:

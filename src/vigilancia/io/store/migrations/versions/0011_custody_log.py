@@ -1,7 +1,7 @@
 """The custody log of evidence, its signing keys, and derived copies of field files.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-07
 
 - ``custody_keys``: the public keys that sign the log (Ed25519, 32 bytes as hex);
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
