@@ -13,6 +13,7 @@ from vigilancia.sample import build_sample_region
 from vigilancia.services.airstrips import LAYER, find_runways
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
+from vigilancia.services.texts.columns import layer_name
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +42,12 @@ def test_sample_runways_are_found_and_known_ones_matched(region, store_factory, 
         assert set(res.frame.columns) >= {"length_m", "width_m", "clearing_ids", "text"}
         assert all(300 <= v <= 3600 for v in likely["length_m"])
         # the file: one line layer, EPSG:4326, same rows
-        info = pyogrio.read_info(out, layer=LAYER)
+        # Spanish layer and column names by default (vigilancia.services.texts.columns)
+        info = pyogrio.read_info(out, layer=layer_name(LAYER))
         assert info["features"] == len(res.frame) and "4326" in info["crs"]
-        back = pyogrio.read_dataframe(out, layer=LAYER)
+        back = pyogrio.read_dataframe(out, layer="pistas_candidatas")
+        assert {"largo_m", "ancho_m", "ids_claros", "probabilidad_pista", "pista_conocida",
+                "texto"} <= set(back.columns)
         assert all(g.geom_type in ("LineString", "MultiLineString") for g in back.geometry)
         assert back.geometry.length.sum() == pytest.approx(res.frame.geometry.length.sum())
         with pytest.raises(ConflictError):

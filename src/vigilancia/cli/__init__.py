@@ -9,9 +9,8 @@ and commands together.
 
 from __future__ import annotations
 
-import typer
-
 from vigilancia.cli.airstrips import airstrips_app
+from vigilancia.cli.base import App
 from vigilancia.cli.cases import cases_app
 from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.clearings import clearings_app
@@ -26,11 +25,12 @@ from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.territories import territories_app
 from vigilancia.cli.workspace import init_command
+from vigilancia.i18n import N_
 
-app = typer.Typer(
+app = App(
     name="vigilancia",
-    help="Monitoreo territorial indígena y alerta temprana / Indigenous territorial monitoring.\n\n"
-    "Example: vigilancia init ws && vigilancia territories import ws comunidades.geojson "
+    help=N_("Indigenous territorial monitoring and early warning.")
+    + "\n\nExample: vigilancia init ws && vigilancia territories import ws comunidades.geojson "
     "&& vigilancia monitor ws --alerts alertas.tif --since 2024-01-01",
     no_args_is_help=True,
     add_completion=False,

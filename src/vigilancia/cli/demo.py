@@ -10,11 +10,11 @@ import typer
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.cli.layers import KIND_LABELS
 from vigilancia.cli.monitor import print_monitor
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 
 def demo_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path(
+    output: Annotated[Path, typer.Option("--output", "-o", help=N_("Folder for the demo."))] = Path(
         "demo-output"
     ),
 ) -> None:
@@ -70,7 +70,8 @@ def demo_command(
                        "Patrol of {name}: {stops} cases, {km} km, {hours} h",
                        len(res.plan.stops),
                        name=res.plan.territory_name, stops=len(res.plan.stops),
-                       km=f"{res.plan.total_km:.1f}", hours=f"{res.plan.total_hours:.1f}"))
+                       km=number(res.plan.total_km, 1),
+                       hours=number(res.plan.total_hours, 1)))
     out.print(ngettext("Offline package: {n} file, {size}",
                        "Offline package: {n} files, {size}",
                        len(res.package.files), size=human_size(res.package.total_bytes)))

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     console,
@@ -19,20 +20,21 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
-evidence_app = typer.Typer(
-    help="Evidence custody: verify files and the signed log, export and check bundles, "
-    "record handovers.\n\n"
-    "Example: vigilancia evidence verify ws && vigilancia evidence export ws C-0003 "
+evidence_app = App(
+    help=N_("Evidence custody: verify files and the signed log, export and check bundles, "
+            "record handovers.")
+    + "\n\nExample: vigilancia evidence verify ws && vigilancia evidence export ws C-0003 "
     "--output C-0003.zip",
     no_args_is_help=True,
 )
 
-_WORKSPACE = typer.Argument(help="Workspace folder.")
-_CASE = typer.Argument(help="Case code (C-0003) or number.")
-_BY = typer.Option("--by", help="Who does it (kept in the custody log); default: the user name.")
-_JSON = typer.Option("--json", help="Print the result as JSON.")
+_WORKSPACE = typer.Argument(help=N_("Workspace folder."))
+_CASE = typer.Argument(help=N_("Case code (C-0003) or number."))
+_BY = typer.Option(
+    "--by", help=N_("Who does it (kept in the custody log); default: the user name."))
+_JSON = typer.Option("--json", help=N_("Print the result as JSON."))
 
 
 def _files(n: int) -> str:
@@ -85,7 +87,7 @@ def evidence_verify(
                            res.started))
     out.print("{}, {}".format(
         ngettext("{n} file re-hashed ({mb} MB)", "{n} files re-hashed ({mb} MB)", res.files,
-                 mb=f"{res.bytes / 1e6:.1f}"),
+                 mb=number(res.bytes / 1e6, 1)),
         ngettext("{n} log entry checked", "{n} log entries checked", res.entries)))
     if res.head is not None:
         out.print(_("Chain head: entry {seq}, {hash}", seq=res.head.seq, hash=res.head.hash))
@@ -101,16 +103,16 @@ def evidence_verify(
 def evidence_export(
     workspace: Annotated[Path, _WORKSPACE],
     case: Annotated[str, _CASE],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The bundle to write (.zip).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=N_("The bundle to write (.zip)."))],
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why it is exported (kept in the log).")
+        str | None, typer.Option("--reason", help=N_("Why it is exported (kept in the log)."))
     ] = None,
     shareable: Annotated[
-        bool, typer.Option("--shareable", help="To share beyond the authorities: only the "
+        bool, typer.Option("--shareable", help=N_("To share beyond the authorities: only the "
                                                "photos, as copies without metadata (no GPS, "
-                                               "camera or time); forms and tracks stay out.")
+                                               "camera or time); forms and tracks stay out."))
     ] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=N_("Replace the bundle."))] = False,
     by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -144,10 +146,10 @@ def evidence_export(
 
 @evidence_app.command("check")
 def evidence_check(
-    bundle: Annotated[Path, typer.Argument(help="The evidence bundle (.zip).")],
+    bundle: Annotated[Path, typer.Argument(help=N_("The evidence bundle (.zip)."))],
     key: Annotated[
-        Path | None, typer.Option("--key", help="The public key the organisation published "
-                                                "(.pem); default: the bundle's own.")
+        Path | None, typer.Option("--key", help=N_("The public key the organisation published "
+                                                "(.pem); default: the bundle's own."))
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -187,9 +189,9 @@ def evidence_check(
 def evidence_key(
     workspace: Annotated[Path, _WORKSPACE],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the public key here (.pem).")
+        Path | None, typer.Option("--output", "-o", help=N_("Write the public key here (.pem)."))
     ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the file.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=N_("Replace the file."))] = False,
     by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -226,8 +228,8 @@ def evidence_key(
 def evidence_handover(
     workspace: Annotated[Path, _WORKSPACE],
     case: Annotated[str, _CASE],
-    to: Annotated[str, typer.Option("--to", help="Who received it: office and person.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why: the complaint or request.")],
+    to: Annotated[str, typer.Option("--to", help=N_("Who received it: office and person."))],
+    reason: Annotated[str, typer.Option("--reason", help=N_("Why: the complaint or request."))],
     by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -260,15 +262,16 @@ def evidence_handover(
 def evidence_derive(
     workspace: Annotated[Path, _WORKSPACE],
     case: Annotated[
-        str | None, typer.Option("--case", help="Only the photos of this case (C-0003).")
+        str | None, typer.Option("--case", help=N_("Only the photos of this case (C-0003)."))
     ] = None,
     kind: Annotated[
-        str, typer.Option("--kind", help="resized (smaller, for reports and the web) or "
-                                         "stripped (full size, to share).")
+        str, typer.Option("--kind", help=N_("reducida/resized (smaller, for reports and the "
+                                            "web) or sin_metadatos/stripped (full size, to "
+                                            "share)."))
     ] = "resized",
     max_px: Annotated[
-        int | None, typer.Option("--max-px", help="Longest side of resized copies "
-                                                  "(pixels; default 1600).")
+        int | None, typer.Option("--max-px", help=N_("Longest side of resized copies "
+                                                  "(pixels; default 1600)."))
     ] = None,
     by: Annotated[str | None, _BY] = None,
     as_json: Annotated[bool, _JSON] = False,
@@ -279,21 +282,15 @@ def evidence_derive(
 
     Example: vigilancia evidence derive ws --case C-0003 --kind stripped
     """
-    from vigilancia.errors import InputError
-    from vigilancia.services.derived import CopyKind, derive_copies
+    from vigilancia.services.derived import derive_copies
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
     actor = actor_name(by)
 
     def go() -> Any:
-        try:
-            copy_kind = CopyKind(kind)
-        except ValueError:
-            raise InputError(_("the kind of copy must be resized or stripped"),
-                             inputs="kind") from None
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
-            return derive_copies(store, settings, kind=copy_kind, actor=actor, case=case,
+            return derive_copies(store, settings, kind=kind, actor=actor, case=case,
                                  max_px=max_px, progress=tick)
 
     res = run_reported(go)
@@ -316,7 +313,7 @@ def evidence_derive(
 def evidence_log(
     workspace: Annotated[Path, _WORKSPACE],
     case: Annotated[
-        str | None, typer.Option("--case", help="Only the entries of this case (C-0003).")
+        str | None, typer.Option("--case", help=N_("Only the entries of this case (C-0003)."))
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     console,
@@ -17,29 +18,30 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.domain.codes import code_in
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
-field_app = typer.Typer(
-    help="Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.\n\n"
-    "Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
+field_app = App(
+    help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
+    + "\n\nExample: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
     no_args_is_help=True,
 )
 
 
 @field_app.command("import")
 def field_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
-                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder)."),
+        typer.Argument(help=N_("Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
+                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder).")),
     ],
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who imports (kept in the private case history); "
-                                  "default: the user name."),
+        typer.Option("--by", help=N_("Who imports (kept in the private case history); "
+                                  "default: the user name.")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Keep field files byte for byte, store their observations and attach them to cases.
 
@@ -106,11 +108,11 @@ def field_import(
 
 @field_app.command("list")
 def field_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     case: Annotated[
-        str | None, typer.Option("--case", help="Only the observations of this case (C-0042).")
+        str | None, typer.Option("--case", help=N_("Only the observations of this case (C-0042)."))
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the list as JSON."))] = False,
 ) -> None:
     """List stored field observations: format, kind, time, case, distance and verdict.
 
@@ -138,11 +140,12 @@ def field_list(
                 _("Distance (m)"), _("Verdict"), _("Files")):
         table.add_column(col)
     for o in rows:
-        kind = o.kind.value if o.points <= 1 else f"{o.kind.value} ({o.points})"
+        name = code_in(o.kind, get_language())
+        kind = name if o.points <= 1 else f"{name} ({number(o.points)})"
         table.add_row(
             str(o.id), o.source_format, kind, o.record_id,
             o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
-            o.case_code or "", "" if o.distance_m is None else f"{o.distance_m:.0f}",
+            o.case_code or "", "" if o.distance_m is None else number(o.distance_m),
             verdict_name(o.verdict), str(o.attachments),
         )
     out.print(table)

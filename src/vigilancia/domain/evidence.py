@@ -53,6 +53,7 @@ __all__ = [
     "MANIFEST_SIGNING_PREFIX",
     "ChainFinding",
     "ChainProblem",
+    "CopyKind",
     "CustodyAction",
     "CustodyEntry",
     "SignatureState",
@@ -89,6 +90,13 @@ class CustodyAction(StrEnum):
     EXPORT = "export"  # a case's evidence written to a bundle
     REPORT = "report"  # a report made from the evidence (its content hash)
     HANDOVER = "handover"  # evidence handed to someone (a prosecutor, the police...)
+
+
+class CopyKind(StrEnum):
+    """What a copy made from a kept photo is for (both carry no metadata)."""
+
+    RESIZED = "resized"  # smaller, for reports and the web
+    STRIPPED = "stripped"  # full size, to share
 
 
 def sha256_hex(data: bytes) -> str:

@@ -31,6 +31,7 @@ from vigilancia.domain.drivers import DRIVERS, Driver
 from vigilancia.io.crs import WGS84, transform_geometries
 from vigilancia.services.classify import RunwayCollector, likely_runways, store_runway_drivers
 from vigilancia.services.export import ExportFormat, check_output, write_layer
+from vigilancia.services.texts.columns import layer_name, localise
 from vigilancia.services.texts.drivers import prediction_text
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def find_runways(
 def _finish(frame: geopandas.GeoDataFrame, output: Path | None, fmt: str,
             written: int = 0) -> RunwayResult:
     if output is not None:
-        write_layer(frame, output, fmt, LAYER)
+        write_layer(localise(frame), output, fmt, layer_name(LAYER))
     likely = int(frame["likely"].sum()) if len(frame) else 0
     on_known = int(frame["known_airstrip"].notna().sum()) if len(frame) else 0
     return RunwayResult(frame, likely, on_known, output, written)

@@ -22,14 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vigilancia.config import Settings
-from vigilancia.domain.evidence import CustodyAction, sha256_hex
+from vigilancia.domain.codes import codes_text, parse_code
+from vigilancia.domain.evidence import CopyKind, CustodyAction, sha256_hex
 from vigilancia.errors import InputError, VigilanciaError, action
-from vigilancia.i18n import _
+from vigilancia.i18n import _, get_language
 from vigilancia.io.evidence import (
     DERIVED_DIR,
     IMAGE_SUFFIXES,
@@ -54,13 +54,6 @@ __all__ = [
 
 #: Longest side (pixels) of the resized copies for reports and the web.
 DEFAULT_MAX_PX = 1600
-
-
-class CopyKind(StrEnum):
-    """What a copy is for."""
-
-    RESIZED = "resized"  # smaller, for reports and the web; no metadata
-    STRIPPED = "stripped"  # full size, no metadata: to share
 
 
 #: The custody reason of each kind (the log is kept in Spanish, the workspace's language).
@@ -153,14 +146,19 @@ def derive_copies(
     """Make (or find) copies of the kept photos of ``case``, of the files ``shas``, or of
     every kept photo; see the module text.
 
-    ``max_px``: longest side of a resized copy (default :data:`DEFAULT_MAX_PX`; a
+    ``kind``: a :class:`CopyKind`, or its code in either language (``reducida``,
+    ``stripped``...). ``max_px``: longest side of a resized copy (default :data:`DEFAULT_MAX_PX`; a
     stripped copy keeps the full size). A photo whose kept file no longer matches its
     hash, or that is no picture, is skipped and named. Raises
     :class:`~vigilancia.errors.InputError` for a size under 16 px, and
     :class:`~vigilancia.errors.StoreError` when a copy cannot be written.
     """
     tick = progress or no_progress
-    kind = CopyKind(kind)
+    parsed = parse_code(CopyKind, kind)
+    if parsed is None:
+        raise InputError(_("the kind of copy must be one of: {kinds}",
+                           kinds=codes_text(CopyKind, get_language())), inputs="kind")
+    kind = parsed
     if kind is CopyKind.STRIPPED:
         limit = 0
     else:

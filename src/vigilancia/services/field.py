@@ -91,7 +91,7 @@ from vigilancia.domain.field import (
 )
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, number
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.evidence import EVIDENCE_DIR
 from vigilancia.io.field import read_field_file, read_many
@@ -576,8 +576,8 @@ class _Run:
                         self.warn(obs, _(
                             "it was recorded {distance} m from case {code}, farther than "
                             "{limit} m: check that the right case was chosen",
-                            distance=f"{item.distance_m:.0f}", code=case.code,
-                            limit=f"{limit:.0f}"))
+                            distance=number(item.distance_m), code=case.code,
+                            limit=number(limit)))
                 return
         if obs.geometry is None or obs.kind not in _ATTACHING:
             return

@@ -16,7 +16,8 @@ one ZIP:
   verification form that reads it), for ODK Collect and KoboCollect;
 - ``mapa.pmtiles``: a vector tileset of the territory, cases and plan (zooms
   8-16), for offline maps;
-- ``mapa.pdf``: a one-page printable map with the visit order and a table,
+- ``mapa.pdf``: a printable map with the plan's stops numbered in visiting order, and
+  the plan's table with coordinates (decimal degrees and UTM) on as many pages as needed,
   drawn by the ``render_map`` the caller passes (a :data:`PackageMapRenderer`,
   :func:`vigilancia.reports.package_map.render_package_map` in the shells: the
   reports layer sits above the services, which never import it);
@@ -55,7 +56,7 @@ from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, language, ngettext
+from vigilancia.i18n import _, language, ngettext, number
 from vigilancia.io.field.xlsform import xlsform_path
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
@@ -70,7 +71,6 @@ from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import find_territory
 from vigilancia.services.texts.cases import priority_text, status_name
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "MAX_PACKAGE_BYTES",
@@ -133,8 +133,9 @@ class PackageMap:
     ``territory``: the community's boundary; ``cases`` in map-number order;
     ``route``: the plan's path (or None); ``start``: where the patrol leaves
     from; ``rivers``/``roads``/``trails``: context lines near the territory,
-    without names; ``paper``: a key of :data:`PAPERS`. Texts are in the user's
-    language.
+    without names; ``paper``: a key of :data:`PAPERS`; ``plan``: the patrol plan the
+    cases' stops come from (its budget, the cases it left out and why), or None. Texts
+    are in the user's language.
     """
 
     community: str
@@ -149,11 +150,13 @@ class PackageMap:
     trails: tuple[BaseGeometry, ...]
     created: date
     paper: str = "a4"
+    plan: PatrolPlan | None = None
 
 
 PackageMapRenderer = Callable[[PackageMap], bytes]
-"""Draws the printable map of a package: a :class:`PackageMap` in, the bytes of a one-page
-PDF out (:func:`vigilancia.reports.package_map.render_package_map`)."""
+"""Draws the printable map of a package: a :class:`PackageMap` in, the bytes of a PDF out
+(:func:`vigilancia.reports.package_map.render_package_map`: the map on the first page, the
+plan's table on as many pages as it needs)."""
 
 
 @dataclass(frozen=True)
@@ -565,7 +568,8 @@ def _files_text() -> dict[str, str]:
                                       "English): upload it to ODK Central or KoboToolbox."),
         "mapa.pmtiles": _("Vector map of the territory, cases and plan for offline use: QGIS "
                           "(Layer > Add layer > Vector tiles) or any PMTiles viewer."),
-        "mapa.pdf": _("Printable one-page map with the visit order and a table of the cases."),
+        "mapa.pdf": _("Printable map with the visit order, and the plan's table with "
+                      "coordinates."),
         "LEEME.txt": _("This file."),
     }
 
@@ -755,6 +759,7 @@ def _map_data(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: Patr
         trails=context[ContextKind.TRAIL],
         created=created.date(),
         paper=paper,
+        plan=plan,
     )
 
 

@@ -49,7 +49,7 @@ from vigilancia.domain.patrols import DEFAULT_MAX_KM, PatrolPlan, plan_to_json
 from vigilancia.domain.routes import NetworkLine, classify_line
 from vigilancia.domain.territories import StoredTerritory, normalise_name
 from vigilancia.errors import InputError, NotFoundError, action
-from vigilancia.i18n import _
+from vigilancia.i18n import _, number
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.services.cases import CASE_TERRITORY_KINDS, find_territory, update_case
 from vigilancia.services.corridors import route_params
@@ -207,7 +207,7 @@ def plan_patrol(
 
 
 def _km(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    return number(value, 1)
 
 
 def _to_metric_xy(lonlat: NDArray[np.float64], frame: CRS) -> NDArray[np.float64]:
