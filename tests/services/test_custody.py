@@ -190,6 +190,11 @@ def test_a_stray_file_is_named(workspace):
     stray.parent.mkdir(exist_ok=True)
     stray.write_bytes(b"\xff\xd8\xff not ours")
     assert findings(store) == [("file_extra", "evidencia/ab/foto_de_otro.jpg")]
+    # a temporary copy of an import (running, or killed) is no evidence: a note, not a finding
+    stray.unlink()
+    (stray.parent / ".vigilancia-tmp-999999-deadbeef.part").write_bytes(b"half a photo")
+    res = verify_evidence(store, SETTINGS, actor="auditora")
+    assert res.findings == () and "temporary file" in res.notes[0]
 
 
 def test_a_deleted_log_row_is_named(workspace):

@@ -9,6 +9,8 @@ and commands together.
 
 from __future__ import annotations
 
+import os
+
 from vigilancia.cli.airstrips import airstrips_app
 from vigilancia.cli.base import App
 from vigilancia.cli.cases import cases_app
@@ -55,7 +57,13 @@ app.command("demo")(demo_command)
 
 
 def main() -> None:
-    """Entry point of the ``vigilancia`` command."""
+    """Entry point of the ``vigilancia`` command.
+
+    Everything the command creates (workspaces, evidence, exports, packages, temporary
+    files, and what libraries such as SQLite and GDAL write for it) is owner-only,
+    whatever the user's umask: group and others get no permission.
+    """
+    os.umask(0o077)
     app(prog_name="vigilancia")
 
 

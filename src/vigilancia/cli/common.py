@@ -77,6 +77,7 @@ OPTIONS: dict[str, str] = {
     "to": "--to",
     "unit": "--unit",
     "until": "--until",
+    "utc_offset": "--utc-offset",
     "verdict": "--verdict",
 }
 

@@ -20,6 +20,10 @@ def demo_command(
 ) -> None:
     """Run the whole cycle on a seeded sample region (no network, no data needed).
 
+    The folder must be new or empty, or one an earlier demo made: the demo marks its
+    folder and, when run again, removes only the files it wrote there. A folder with
+    anything else in it, the current folder and the home folder are refused.
+
     Example: vigilancia demo --output demo-output
     """
     from vigilancia.reports.package_map import render_package_map

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     console,
+    option_text,
     out,
     print_json,
     progress_bar,
@@ -20,6 +22,9 @@ from vigilancia.cli.common import (
 )
 from vigilancia.domain.codes import code_in
 from vigilancia.i18n import N_, _, get_language, ngettext, number
+
+#: A value shown with the option a warning points at.
+_EXAMPLES = {"utc_offset": "-05:00"}
 
 field_app = App(
     help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
@@ -41,17 +46,26 @@ def field_import(
         typer.Option("--by", help=N_("Who imports (kept in the private case history); "
                                   "default: the user name.")),
     ] = None,
+    utc_offset: Annotated[
+        str | None,
+        typer.Option("--utc-offset", help=N_("UTC offset of the clocks of photos (and records) "
+                                             "whose time has no time zone, e.g. -05:00 for "
+                                             "Peru; without it their time is left out.")),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Keep field files byte for byte, store their observations and attach them to cases.
 
-    An observation that names a case (the ODK form's case_id) attaches to it; otherwise
-    to the nearest open case within VIGILANCIA_FIELD_MATCH_M metres (300); a report
-    (verdict, notes, photo) far from every case opens a new case. Verdicts verify
-    cases and label their clearings. Re-importing the same files adds nothing; broken
-    files are named and the rest import (exit code 2 only when nothing could be read).
+    An observation that names a case (the ODK form's case_id, or a waypoint whose
+    name holds the code, as "C-0645 coca") attaches to it; otherwise to the nearest
+    open case within VIGILANCIA_FIELD_MATCH_M metres (300); a report (verdict,
+    notes, photo) far from every case opens a new case. Verdicts verify cases and
+    label their clearings. Re-importing the same files adds nothing (with
+    --utc-offset it gives a time to records that had none); broken files are named
+    and the rest import (exit code 2 only when nothing could be read). Archives may
+    expand to VIGILANCIA_FIELD_MAX_IMPORT_MB (2048 MB) per import at most.
 
-    Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/
+    Example: vigilancia field import ws visitas.zip CoMapeo_export.zip DCIM/ --utc-offset=-05:00
     """
     from vigilancia.services.field import import_field
     from vigilancia.services.workspace import open_workspace
@@ -61,7 +75,8 @@ def field_import(
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
-            return import_field(store, settings, paths, actor=actor, progress=tick)
+            return import_field(store, settings, paths, actor=actor, utc_offset=utc_offset,
+                                progress=tick)
 
     res = run_reported(go)
     if as_json:
@@ -97,9 +112,14 @@ def field_import(
                  n=res.files_kept),
         ngettext("({n} was already kept)", "({n} were already kept)", res.files_known,
                  n=res.files_known)))
+    if res.times_set:
+        out.print(ngettext("{n} observation imported before got its time",
+                           "{n} observations imported before got their time",
+                           res.times_set, n=res.times_set))
     for w in res.warnings:
-        console.print(f"[yellow]{_('Warning')}:[/] {w.message}", highlight=False,
-                      soft_wrap=True)
+        fix = "; ".join(option_text(name, _EXAMPLES.get(name)) for name in w.inputs)
+        console.print(f"[yellow]{_('Warning')}:[/] {escape(w.message)}"
+                      + (f" ({escape(fix)})" if fix else ""), highlight=False, soft_wrap=True)
     for f in res.failures:
         console.print(f"[bold red]{_('Not imported')}:[/] {f.message}", highlight=False,
                       soft_wrap=True)

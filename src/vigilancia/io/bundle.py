@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import BinaryIO
 
 from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
+from vigilancia.io.files import temp_file
 
 __all__ = ["read_bundle", "read_bundle_from", "write_bundle"]
 
@@ -61,8 +61,7 @@ def write_bundle(path: Path, members: Iterable[tuple[str, bytes | Path]]) -> int
     path = Path(path)
     tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)
+        fd, tmp = temp_file(path.parent, label=path.name)
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for name, content in members:

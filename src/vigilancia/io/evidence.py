@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import io
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,12 +37,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vigilancia.errors import DataFormatError, StoreError
 from vigilancia.i18n import _
+from vigilancia.io.files import make_private, private_dir, temp_file
 
 __all__ = [
     "DERIVED_DIR",
     "EVIDENCE_DIR",
+    "EVIDENCE_MODE",
     "IMAGE_SUFFIXES",
     "RenderedCopy",
+    "check_kept",
     "content_path",
     "hash_files",
     "keep_bytes",
@@ -57,6 +59,8 @@ EVIDENCE_DIR = "evidencia"
 DERIVED_DIR = "derivados"
 #: Suffixes of kept files that copies can be made from (photos).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".tif", ".tiff", ".webp"})
+#: Mode of a kept evidence file or copy: read-only, for its owner only.
+EVIDENCE_MODE = 0o400
 #: JPEG quality of the copies.
 COPY_QUALITY = 90
 #: Largest picture (pixels) a copy is made from; larger ones are refused as image bombs.
@@ -133,25 +137,41 @@ def hash_files(
     return out
 
 
-def keep_bytes(workspace: Path, rel: PurePosixPath, data: bytes, sha256: str) -> None:
-    """Keep ``data`` read-only at ``workspace/rel`` (unless it is there already).
+def check_kept(workspace: Path, rel: PurePosixPath, sha256: str) -> bool:
+    """Whether ``workspace/rel`` is kept already: False when it is not there; True when it
+    holds the bytes of ``sha256`` (made owner-only if it was not); :class:`StoreError`
+    when it holds other bytes."""
+    target = Path(workspace) / rel
+    if not target.exists():
+        return False
+    if _digest(target) != sha256:
+        raise StoreError(
+            _("the kept copy {path} does not match its SHA-256: it was altered or damaged",
+              path=str(rel)),
+            hint=_("restore it from a backup; vigilancia never overwrites kept evidence"))
+    make_private(target)
+    return True
 
-    Raises :class:`StoreError` when it cannot be written, or when the file already
-    there does not hold those bytes (vigilancia never overwrites kept evidence).
+
+def keep_bytes(workspace: Path, rel: PurePosixPath, data: bytes, sha256: str, *,
+               sweep: bool = True) -> None:
+    """Keep ``data`` read-only and owner-only (:data:`EVIDENCE_MODE`) at ``workspace/rel``,
+    in owner-only folders, unless it is there already.
+
+    The bytes go to a temporary file (:func:`vigilancia.io.files.temp_file`; ``sweep``:
+    remove the leftovers of dead runs in that folder first), are flushed, checked
+    against ``sha256``, made read-only and only then renamed into place. Raises
+    :class:`StoreError` when it cannot be written, or when the file already there does
+    not hold those bytes (vigilancia never overwrites kept evidence).
     """
     target = Path(workspace) / rel
-    if target.exists():
-        if _digest(target) != sha256:
-            raise StoreError(
-                _("the kept copy {path} does not match its SHA-256: it was altered or damaged",
-                  path=str(rel)),
-                hint=_("restore it from a backup; vigilancia never overwrites kept evidence"))
+    if check_kept(workspace, rel, sha256):
         return
     tmp: Path | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        tmp = Path(tmp_name)
+        private_dir(Path(workspace) / rel.parts[0])
+        private_dir(target.parent)
+        fd, tmp = temp_file(target.parent, suffix=".part", sweep=sweep)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -162,7 +182,7 @@ def keep_bytes(workspace: Path, rel: PurePosixPath, data: bytes, sha256: str) ->
                   path=str(rel)),
                 hint=_("check the disk of the workspace (it may be full or failing), "
                        "then try again"))
-        os.chmod(tmp, 0o400)
+        os.chmod(tmp, EVIDENCE_MODE)
         if target.exists():  # another process kept the same bytes meanwhile
             return
         os.replace(tmp, target)

@@ -10,7 +10,6 @@ the current one; a strip never needs the whole tile in memory.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,7 @@ from rasterio.windows import Window
 from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
 from vigilancia.io.crs import parse_crs
+from vigilancia.io.files import replace_bytes
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
 
@@ -176,9 +176,7 @@ def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
     digest = hashlib.sha256(xml.encode()).hexdigest()[:16]
     out = Path(workdir) / f".vigilancia-mosaic-{digest}.vrt"
     if not out.exists():
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(xml, encoding="utf-8")
-        os.replace(tmp, out)
+        replace_bytes(out, xml.encode("utf-8"))  # under a temporary name, then moved
     return str(out)
 
 

@@ -23,7 +23,6 @@ import functools
 import hashlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from vigilancia.errors import InputError, NotFoundError, StoreError, UnreadableFileError
 from vigilancia.i18n import _
+from vigilancia.io.files import private_dir, temp_file
 
 __all__ = [
     "SigningKey",
@@ -180,9 +180,8 @@ def _write_new(path: Path) -> None:
                                 serialization.NoEncryption())
     try:
         if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)  # (mkstemp makes it 0600)
+            private_dir(path.parent)
+        fd, tmp = temp_file(path.parent, label=path.name)  # (owner-only, 0600)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pem)

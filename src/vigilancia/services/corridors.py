@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -62,6 +61,7 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.files import temp_dir
 from vigilancia.progress import Progress, no_progress
 from vigilancia.services.texts.columns import layer_name, localise
 
@@ -731,7 +731,7 @@ def export_corridors(
                 source=str(path),
             )
     output_dir.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=".corredores.", dir=output_dir))
+    tmpdir = temp_dir(output_dir, label="corredores")
     try:
         try:
             _write_gpkg(result, tmpdir / GPKG_FILE)

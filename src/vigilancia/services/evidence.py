@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from vigilancia.config import Settings
@@ -38,6 +39,7 @@ from vigilancia.domain.evidence import (
 from vigilancia.errors import VigilanciaError
 from vigilancia.i18n import _, ngettext
 from vigilancia.io.evidence import DERIVED_DIR, EVIDENCE_DIR, hash_files, list_files
+from vigilancia.io.files import is_temp_name
 from vigilancia.io.signing import fingerprint, load_signing_key, verify
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.progress import Progress, no_progress
@@ -215,7 +217,7 @@ def verify_evidence(
                        "compared with it", path=str(path)))
 
     # the files
-    files = _check_files(store, settings, rows, findings, tick)
+    files = _check_files(store, settings, rows, findings, notes, tick)
     total = sum(files.values())
     return VerifyResult(
         files=len(files), bytes=total, entries=len(rows), head=chain_head(store),
@@ -236,6 +238,7 @@ def _check_files(
     settings: Settings,
     rows: list[CustodyEntry],
     findings: list[Finding],
+    notes: list[str],
     tick: Progress,
 ) -> dict[str, int]:
     """Re-hash the listed files, name the altered, missing, extra and unlogged ones.
@@ -269,9 +272,19 @@ def _check_files(
                 path=rel, found=found or "-", sha=sha), path=rel, sha256=sha))
         else:
             sizes[rel] = size
+    leftovers = 0
     for rel in sorted(present - set(expected)):
+        if is_temp_name(PurePosixPath(rel).name):  # a copy an import was writing, or left
+            leftovers += 1
+            continue
         findings.append(Finding(FindingKind.FILE_EXTRA, _(
             "{path}: extra file: vigilancia did not keep it", path=rel), path=rel))
+    if leftovers:
+        notes.append(ngettext(
+            "{n} temporary file of an import that was running or was interrupted: the next "
+            "field import removes it if its run has ended",
+            "{n} temporary files of imports that were running or were interrupted: the next "
+            "field import removes them if their run has ended", leftovers))
 
     # the register and the log name the same files
     intake: set[str] = set()

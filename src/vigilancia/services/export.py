@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +42,7 @@ from vigilancia.domain.drivers import Driver
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
+from vigilancia.io.files import temp_dir
 from vigilancia.services.texts.columns import layer_name, localise
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def check_output(output: Path, fmt: str, *, overwrite: bool = False) -> Path:
 def write_layer(frame: geopandas.GeoDataFrame, output: Path, fmt: str, layer: str) -> None:
     """Write ``frame`` as layer ``layer`` of ``output``, atomically (temporary name, then move)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    tmpdir = temp_dir(output.parent, label=output.name)
     try:
         # GDAL picks behaviour from the suffix (CSV without ".csv" becomes a folder).
         tmp = tmpdir / f"{layer}{FORMATS[fmt][1]}"
