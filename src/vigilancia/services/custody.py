@@ -250,6 +250,8 @@ def record_intake(
     The caller starts the log (:func:`start_custody`) before it adds the files to
     the register, so that they are not taken for files kept before the log.
     """
+    if not files:
+        return []
     key = signing_key(store, conn, settings)
     return _append(store, conn, key, [
         {"actor": actor, "action": CustodyAction.INTAKE, "case_id": case_id,

@@ -799,7 +799,8 @@ def import_field(
     now = datetime.now(UTC)
     with store.transaction() as conn:
         # the custody log: started (files kept before it) before this import's files join
-        start_custody(store, conn, settings, actor=actor)
+        if kept:
+            start_custody(store, conn, settings, actor=actor)
         known = {f.sha256 for f in store.field_files.list(kept, conn=conn)}
         added_files = store.field_files.add(conn, [
             {"sha256": sha, "size": ref.size, "name": ref.name, "stored_path": rel,
