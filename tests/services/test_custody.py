@@ -93,7 +93,7 @@ def test_import_writes_one_signed_intake_entry_per_kept_file(workspace, tmp_path
     assert path == store.dir / "custodia" / "clave_firma.pem"
     assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
     # importing the same files again keeps nothing new and writes nothing
-    again = import_field(store, SETTINGS, field_batch(tmp_path / "campo2"), actor="otra")
+    again = import_field(store, SETTINGS, sorted((tmp_path / "campo").iterdir()), actor="otra")
     assert again.files_kept == 0 and again.files_known == 5
     assert chain_head(store) == head
 
