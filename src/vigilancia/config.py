@@ -9,6 +9,8 @@ nothing reads the environment at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,6 +55,12 @@ class Settings(BaseSettings):
         0.01, gt=0, le=1, description="Grid cell (degrees; 0.01 is about 1.1 km) that the "
         "position of a case opened by a field report is snapped to in packages and shared "
         "outputs: the cell's centre, the same every time, never the reported point."
+    )
+    # custody of evidence (vigilancia evidence)
+    signing_key: Path | None = Field(
+        None, description="File of the workspace's Ed25519 signing key (PEM, owner-only); "
+        "default: custodia/clave_firma.pem in the workspace, created on first use. Keep it "
+        "apart (a USB stick) to sign only where it is plugged in."
     )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from pdf_checks import flat, pdf_text, sha256
 from report_world import COORDINATOR, MONITOR, SETTINGS
 
 from vigilancia.reports.bulletin import render_bulletin_html
 from vigilancia.reports.case_report import render_case_report
+from vigilancia.services import custody
 from vigilancia.services.bulletin import bulletin
 from vigilancia.services.case_report import case_report
 from vigilancia.services.reporting import content_hash, issue_report
-
-custody = pytest.importorskip("vigilancia.services.custody")
 
 
 def test_report_entries_and_the_printed_chain_head(world, pdf_tools, tmp_path):

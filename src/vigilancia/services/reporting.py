@@ -53,6 +53,7 @@ from vigilancia.io.crs import to_utm
 from vigilancia.io.files import replace_bytes
 from vigilancia.io.store import RiskScoreRecord, WorkspaceStore
 from vigilancia.results import jsonable
+from vigilancia.services import custody
 
 __all__ = [
     "REPORT_FORMAT",
@@ -176,51 +177,32 @@ class CustodyLine:
 
 
 # ------------------------------------------------------------------ custody
-# The custody log lives in :mod:`vigilancia.services.custody` (``chain_head``,
-# ``case_custody``, ``record_custody``). :func:`_custody` is the reports' only way to it,
-# and these three functions its only users: where the service is not installed, a report
-# prints that the log has no entries and records nothing.
-
-
-def _custody() -> Any:
-    """The custody service module, or None where this installation has none yet."""
-    import importlib
-
-    try:
-        return importlib.import_module("vigilancia.services.custody")
-    except ModuleNotFoundError:
-        return None
+# The custody log lives in :mod:`vigilancia.services.custody`; these three functions are
+# the reports' way to it.
 
 
 def custody_head(store: WorkspaceStore) -> tuple[int, str] | None:
     """The head of the workspace's custody chain: (number, hash) of its last entry."""
-    custody = _custody()
-    head = None if custody is None else custody.chain_head(store)
+    head = custody.chain_head(store)
     return None if head is None else (int(head.seq), str(head.hash))
 
 
 def custody_lines(store: WorkspaceStore, case_id: int) -> list[CustodyLine]:
     """The custody log of one case, oldest first, as reports show it."""
-    custody = _custody()
-    if custody is None:
-        return []
     return [
         CustodyLine(seq=int(e.seq), at=e.at, action=str(e.action),
                     sha256s=tuple(e.sha256s), reason=str(e.reason),
                     entry_hash=str(e.entry_hash), key_id=str(e.key_id),
-                    recipient=getattr(e, "recipient", None))
+                    recipient=e.recipient)
         for e in custody.case_custody(store, case_id)
     ]
 
 
 def _record(store: WorkspaceStore, conn: Any, settings: Settings, *, actor: str,
-            reason: str, case_id: int | None, sha256s: Iterable[str]) -> int | None:
-    custody = _custody()
-    if custody is None:
-        return None
+            reason: str, case_id: int | None, sha256s: Iterable[str]) -> int:
     entry = custody.record_custody(store, conn, action="report", actor=actor, reason=reason,
                                    case_id=case_id, sha256s=tuple(sha256s), settings=settings)
-    return None if entry is None else int(getattr(entry, "seq", entry))
+    return int(entry.seq)
 
 
 # ------------------------------------------------------------------- issuing

@@ -9,8 +9,8 @@ one repository per aggregate (``store.territories``, ``store.clearings``,
 - ``repository``: the database handle and SQL helpers every repository shares;
 - ``territories``, ``context`` (context layers, import ledger), ``clearings``
   (batches, clearings), ``training`` (models, labels), ``risk``, ``corridors``,
-  ``cases`` (cases, events, patrol plans), ``field`` (observations, files):
-  one module per aggregate;
+  ``cases`` (cases, events, patrol plans), ``field`` (observations, files),
+  ``custody`` (the custody log, its keys, derived copies): one module per aggregate;
 - ``workspace``: the store itself; ``schema``: the tables; ``migrations``.
 
 >>> from vigilancia.io.store import WorkspaceStore, NewBatch, BatchRecord, TerritorySummary
@@ -26,6 +26,8 @@ from vigilancia.io.store.records import (
     ClearingPolygons,
     ClearingPositions,
     CoverageRecord,
+    CustodyKeyRecord,
+    DerivedFileRecord,
     DriverCounts,
     FieldFileRecord,
     ModelRecord,
@@ -50,6 +52,8 @@ __all__ = [
     "ClearingPolygons",
     "ClearingPositions",
     "CoverageRecord",
+    "CustodyKeyRecord",
+    "DerivedFileRecord",
     "DriverCounts",
     "FieldFileRecord",
     "ModelRecord",

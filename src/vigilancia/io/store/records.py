@@ -18,6 +18,7 @@ dtype('int64')
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.drivers import Driver
+from vigilancia.domain.evidence import CustodyEntry, format_at, parse_at
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import TerritoryKind
 
@@ -401,6 +403,38 @@ class FieldFileRecord:
     imported_at: datetime
 
 
+# ------------------------------------------------------------------- custody
+
+
+@dataclass(frozen=True)
+class CustodyKeyRecord:
+    """A public key that signs the custody log: its id, algorithm ("ed25519"), the key
+    (32 bytes as hex) and when the workspace first used it (UTC)."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DerivedFileRecord:
+    """A copy made from a kept field file: the original's SHA-256, the kind of copy
+    ("resized", "stripped"), its longest side in pixels (``max_px``; 0 = full size),
+    the copy's SHA-256, size (bytes), width and height (pixels), where it is kept
+    (relative to the workspace folder) and when it was made (UTC)."""
+
+    original_sha256: str
+    kind: str
+    max_px: int
+    sha256: str
+    size: int
+    width: int
+    height: int
+    stored_path: str
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class ObservationRecord:
     """A stored field observation (sensitive: its exact place never leaves the workspace).
@@ -659,4 +693,71 @@ def observation(row: sa.Row[Any]) -> ObservationRecord:
         attributes=row.attributes,
         attachments=row.attachments,
         imported_at=aware(row.imported_at),
+    )
+
+
+def custody_entry_values(entry: CustodyEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": format_at(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "case_id": entry.case_id,
+        "sha256s": json.dumps(list(entry.sha256s), separators=(",", ":")),
+        "reason": entry.reason,
+        "recipient": entry.recipient,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+        "signature": entry.signature,
+        "key_id": entry.key_id,
+    }
+
+
+def custody_entry(row: sa.Row[Any]) -> CustodyEntry:
+    """An entry as stored, whatever it holds (a damaged row reads as an altered entry)."""
+    try:
+        shas = json.loads(row.sha256s)
+        sha256s = tuple(str(v) for v in shas) if isinstance(shas, list) else (str(shas),)
+    except ValueError:
+        sha256s = (str(row.sha256s),)
+    try:
+        at = parse_at(str(row.at))
+    except ValueError:
+        at = datetime.min.replace(tzinfo=UTC)
+    return CustodyEntry(
+        seq=int(row.seq),
+        at=at,
+        actor=str(row.actor),
+        action=str(row.action),
+        case_id=None if row.case_id is None else int(row.case_id),
+        sha256s=sha256s,
+        reason=str(row.reason),
+        prev_hash=str(row.prev_hash),
+        entry_hash=str(row.entry_hash),
+        signature=str(row.signature),
+        key_id=str(row.key_id),
+        recipient=None if row.recipient is None else str(row.recipient),
+    )
+
+
+def custody_key(row: sa.Row[Any]) -> CustodyKeyRecord:
+    return CustodyKeyRecord(
+        key_id=str(row.key_id),
+        algorithm=str(row.algorithm),
+        public_key=str(row.public_key),
+        created_at=aware(row.created_at),
+    )
+
+
+def derived_file(row: sa.Row[Any]) -> DerivedFileRecord:
+    return DerivedFileRecord(
+        original_sha256=str(row.original_sha256),
+        kind=str(row.kind),
+        max_px=int(row.max_px),
+        sha256=str(row.sha256),
+        size=int(row.size),
+        width=int(row.width),
+        height=int(row.height),
+        stored_path=str(row.stored_path),
+        created_at=aware(row.created_at),
     )

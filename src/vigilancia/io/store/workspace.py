@@ -23,6 +23,8 @@ repository per aggregate, each over the same engine:
 ``store.patrol_plans``      patrol plans (:mod:`.cases`)
 ``store.observations``      field observations (:mod:`.field`)
 ``store.field_files``       field files kept as evidence (:mod:`.field`)
+``store.custody``           the signed custody log of evidence and its keys (:mod:`.custody`)
+``store.derived_files``     copies made from field files: resized, stripped (:mod:`.custody`)
 ==========================  ================================================================
 
 Their methods share a vocabulary: ``add`` inserts new rows (and returns their
@@ -79,6 +81,7 @@ from vigilancia.io.store.cases import CaseRepository, PatrolPlanRepository
 from vigilancia.io.store.clearings import BatchRepository, ClearingRepository
 from vigilancia.io.store.context import ContextRepository, ImportLedger
 from vigilancia.io.store.corridors import CorridorRepository
+from vigilancia.io.store.custody import CustodyRepository, DerivedFileRepository
 from vigilancia.io.store.engine import (
     BEGIN_OPTION,
     alembic_config,
@@ -126,6 +129,8 @@ class WorkspaceStore:
         self.patrol_plans = PatrolPlanRepository(self.db)
         self.observations = ObservationRepository(self.db)
         self.field_files = FieldFileRepository(self.db)
+        self.custody = CustodyRepository(self.db)
+        self.derived_files = DerivedFileRepository(self.db)
 
     # ------------------------------------------------------------ lifecycle
 
