@@ -75,6 +75,9 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "login_attempts": 0,
             "audit_log": 0,
             "clearing_map": 0,
+            "custody_keys": 0,
+            "custody_log": 0,
+            "derived_files": 0,
         }
     with store_factory.open(wdir) as st:
         assert st.name == "Federación"

@@ -18,11 +18,13 @@ from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.clearings import clearings_app
 from vigilancia.cli.corridors import routes_command
 from vigilancia.cli.demo import demo_command
+from vigilancia.cli.evidence import evidence_app
 from vigilancia.cli.field import field_app
 from vigilancia.cli.layers import layers_app
 from vigilancia.cli.monitor import monitor_command
 from vigilancia.cli.package import package_command
 from vigilancia.cli.patrol import patrol_app
+from vigilancia.cli.report import report_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.serve import serve_command
 from vigilancia.cli.territories import territories_app
@@ -50,6 +52,8 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
 app.add_typer(users_app, name="users")
+app.add_typer(report_app, name="report")
+app.add_typer(evidence_app, name="evidence")
 app.command("routes")(routes_command)
 app.command("package")(package_command)
 app.command("init")(init_command)

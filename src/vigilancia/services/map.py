@@ -49,7 +49,7 @@ from vigilancia.errors import InputError
 from vigilancia.i18n import _
 from vigilancia.io.package.common import geojson_geometries, geojson_geometry
 from vigilancia.io.package.tiles import encode_tile
-from vigilancia.io.store import ClearingDetail, ClearingFilter, MapClearings, WorkspaceStore
+from vigilancia.io.store import ClearingCard, ClearingFilter, MapClearings, WorkspaceStore
 from vigilancia.io.store.repository import IN_CHUNK
 from vigilancia.services.texts.drivers import driver_name, prediction_text, reason_text
 
@@ -397,10 +397,10 @@ def _concat(parts: list[MapClearings]) -> MapClearings:
 
 @dataclass(frozen=True)
 class ClearingView:
-    """One clearing as a person reads it (:class:`~vigilancia.io.store.ClearingDetail`),
+    """One clearing as a person reads it (:class:`~vigilancia.io.store.ClearingCard`),
     with its likely driver in words."""
 
-    detail: ClearingDetail
+    detail: ClearingCard
 
     def to_dict(self) -> dict[str, Any]:
         """A GeoJSON Feature: the polygon, and as properties the shape features, dates,

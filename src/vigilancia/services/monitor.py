@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
 
 from vigilancia.config import Settings
 from vigilancia.domain.alerts import (
@@ -35,13 +34,8 @@ from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.labelling import (
     Components,
     Labeller,
-    Overlaps,
-    PixelGrid,
-    TerritoryScanline,
     build_geometries,
-    geographic_grid,
     geometry_wkb,
-    projected_grid,
     scan_strip,
 )
 from vigilancia.domain.proximity import BoundaryIndex
@@ -52,7 +46,7 @@ from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
-from vigilancia.services.vector_alerts import NEAREST_KINDS
+from vigilancia.services.placement import PixelPolygons, RasterGrid, raster_placement
 
 #: Finished clearings are handed to the writer every this many strips.
 FLUSH_STRIPS = 4
@@ -201,53 +195,6 @@ def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
     )
 
 
-def _grid(info: RasterInfo) -> PixelGrid:
-    a, _b, _c, _d, e, f = info.transform
-    if info.crs.is_geographic:
-        return geographic_grid(f, -e, a, info.height, info.width)
-    unit = info.crs.axis_info[0].unit_conversion_factor if info.crs.axis_info else 1.0
-    return projected_grid(a * unit, -e * unit, info.height, info.width)
-
-
-def _pixel_rings(
-    info: RasterInfo, territories: list[StoredTerritory]
-) -> tuple[list[tuple[int, np.ndarray]], list[bool]]:
-    """Every territory ring in the raster's pixel coordinates, and whether its territory
-    touches the raster."""
-    a, _b, c, _d, e, f = info.transform
-    minx, maxx = sorted((c, c + a * info.width))
-    miny, maxy = sorted((f, f + e * info.height))
-    geoms = transform_geometries([t.geometry for t in territories], WGS84, info.crs)
-    box = shapely.box(minx, miny, maxx, maxy)
-    rings: list[tuple[int, np.ndarray]] = []
-    touching: list[bool] = []
-    for t, g in zip(territories, geoms, strict=True):
-        if g is None:
-            continue
-        inside = bool(shapely.intersects(g, box))
-        for poly in shapely.get_parts(g):
-            for ring in [poly.exterior, *poly.interiors]:
-                xy = shapely.get_coordinates(ring)
-                px = np.column_stack([(xy[:, 0] - c) / a, (xy[:, 1] - f) / e])
-                rings.append((t.id, px))
-                touching.append(inside)
-    return rings, touching
-
-
-def _territory_indexes(
-    info: RasterInfo, territories: list[StoredTerritory]
-) -> tuple[TerritoryScanline | None, list[tuple[int, np.ndarray]], frozenset[int]]:
-    """The overlap scanline (every kind, touching the raster), the rings of the
-    nearest-boundary index (communities and reserves, wherever they are) and the ids
-    of the latter."""
-    near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
-    if not territories:
-        return None, [], near_ids
-    rings, touching = _pixel_rings(info, territories)
-    scanline = TerritoryScanline([r for r, hit in zip(rings, touching, strict=True) if hit])
-    return scanline, [r for r in rings if r[0] in near_ids], near_ids
-
-
 def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
     a, _b, c, _d, e, f = info.transform
     cx = c + a * comps.centroid_col
@@ -283,53 +230,16 @@ def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
     )
 
 
-def _placement(
-    comps: Components,
-    ov: Overlaps,
-    grid: PixelGrid,
-    index: BoundaryIndex,
-    near_ids: frozenset[int],
-    buffer_m: float,
-) -> Placement:
-    """Overlaps from pixel centres; nearest community or reserve boundary on the pixel grid.
-
-    A clearing is within the buffer when it overlaps a community or reserve, or
-    lies within ``buffer_m`` metres of the boundary of one.
-    """
-    n = len(comps)
-    share = ov.area_ha / np.maximum(comps.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
-    nearest, distance = index.nearest(
-        comps.xs,
-        comps.ys,
-        comps.ring_start,
-        comps.ring_comp,
-        comps.centroid_row,
-        mx=grid.mx,
-        my=grid.my,
-    )
-    with np.errstate(invalid="ignore"):
-        within = distance <= buffer_m
-    if len(ov.comp) and near_ids:
-        hit = np.isin(ov.territory, np.fromiter(near_ids, np.int64, len(near_ids)))
-        within[ov.comp[hit]] = True
-    return Placement(
-        overlap_clearing=ov.comp.astype(np.int64),
-        overlap_territory=ov.territory.astype(np.int64),
-        overlap_area_ha=ov.area_ha.astype(np.float64),
-        overlap_share=np.minimum(share, 1.0).astype(np.float64),
-        nearest_territory=nearest[:n],
-        boundary_distance_m=distance[:n],
-        within_buffer=within[:n],
-    )
-
-
 def _new_batch(key: str, req: MonitorRequest, product: str, sha: str, *,
-               n_clearings: int = 0, area_ha: float = 0.0) -> NewBatch:
-    """The batch record; totals are updated at the end of a raster ingest."""
+               n_clearings: int = 0, area_ha: float = 0.0,
+               stats: dict[str, Any] | None = None) -> NewBatch:
+    """The batch record; totals are updated at the end of a raster ingest. ``stats`` keeps
+    what re-placing its clearings later needs (the raster grid or the vector frame, and
+    the buffer; see :mod:`vigilancia.services.placement`)."""
     return NewBatch(
         key=key, source=req.source, product=product, since=req.since, until=req.until,
         min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
-        n_pixels=0, n_clearings=n_clearings, area_ha=area_ha,
+        n_pixels=0, n_clearings=n_clearings, area_ha=area_ha, stats=dict(stats or {}),
     )
 
 
@@ -495,11 +405,13 @@ def _ingest_raster(
         product, AlertFilter(req.since, req.until, req.min_confidence)
     )
     territories = tally.territories = store.territories.list()
-    grid = _grid(info)
-    scanline, near_rings, near_ids = _territory_indexes(info, territories)
+    raster = RasterGrid.of(info)
+    grid = raster.pixel_grid()
+    scanline, near_rings, near_ids = raster.indexes(territories)
     labeller = Labeller(grid, scanline)
     spec = RASTER_PRODUCTS[product]
     buffer_m = settings.buffer_km * 1000.0
+    stats = {"grid": raster.to_stats(), "buffer_m": buffer_m}
     n_clear = 0
     n_pix = 0
     area = 0.0
@@ -508,7 +420,7 @@ def _ingest_raster(
     # waits, so memory stays bounded, and a writer error surfaces at the next flush.
     # (bulk: parents are checked per chunk instead of per row; see WorkspaceStore.transaction)
     with store.transaction(bulk=True) as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
-        batch_id = store.batches.add(conn, _new_batch(key, req, product, sha))
+        batch_id = store.batches.add(conn, _new_batch(key, req, product, sha, stats=stats))
         # the nearest-boundary index is first needed at the first flush: the writer
         # thread, idle until then, builds it while the first strips are read and labelled
         # (each job runs in a copy of this context: errors are worded in the caller's language)
@@ -520,7 +432,9 @@ def _ingest_raster(
             comps, ov = labeller.finish() if final else labeller.take()
             if len(comps):
                 clearings = _to_clearings(comps, info)
-                placement = _placement(comps, ov, grid, index_job.result(), near_ids, buffer_m)
+                rings = PixelPolygons(comps.xs, comps.ys, comps.ring_start, comps.ring_comp)
+                placement = raster_placement(comps.area_ha, rings, comps.centroid_row, ov, grid,
+                                             index_job.result(), near_ids, buffer_m)
                 tally.add(clearings, placement)
                 n_clear += len(clearings)
                 n_pix += int(clearings.pixel_count.sum())
@@ -589,7 +503,11 @@ def _ingest_vector(
     tally: _TerritoryTally,
 ) -> BatchOutcome:
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
-    from vigilancia.services.vector_alerts import clearings_from_vector_alerts, place_clearings
+    from vigilancia.services.vector_alerts import (
+        clearings_from_vector_alerts,
+        place_clearings,
+        vector_frame,
+    )
 
     product = "mapbiomas" if req.product == "auto" else req.product
     if product != "mapbiomas":
@@ -612,29 +530,23 @@ def _ingest_vector(
     clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
     tick("place", 1, 3)
     territories = tally.territories = store.territories.list()
-    use_point = _bbox_only(alerts, clearings)
-    placement = place_clearings(
-        clearings, territories, buffer_m=settings.buffer_km * 1000.0, use_point=use_point
-    )
+    buffer_m = settings.buffer_km * 1000.0
+    frame = vector_frame(clearings.shapes(), clearings.centroid_lon, clearings.centroid_lat
+                         ) if len(clearings) else None
+    # (the alerts known only by a box or a point count by their point: place_clearings's
+    # default, which re-placing the stored clearings takes too)
+    placement = place_clearings(clearings, territories, buffer_m=buffer_m, frame=frame)
     tick("store", 2, 3)
     area = float(np.nansum(clearings.area_ha))
+    stats: dict[str, Any] = {"buffer_m": buffer_m}
+    if frame is not None:
+        stats["frame"] = list(frame)
     with store.transaction() as conn:
         batch_id = store.batches.add(
-            conn, _new_batch(key, req, product, sha, n_clearings=len(clearings), area_ha=area)
+            conn, _new_batch(key, req, product, sha, n_clearings=len(clearings), area_ha=area,
+                             stats=stats)
         )
         store.clearings.add(conn, batch_id, clearings, placement)
     tally.add(clearings, placement)
     tick("store", 3, 3)
     return BatchOutcome(batch_id, req.source, product, False, len(clearings), area, 0)
-
-
-def _bbox_only(alerts: Any, clearings: ClearingSet) -> np.ndarray:
-    """Which clearings only have a box (their point decides placement)."""
-    flags = dict(
-        zip(
-            np.asarray(alerts.code, dtype=object).tolist(),
-            np.asarray(alerts.geometry_is_bbox, bool).tolist(),
-            strict=False,
-        )
-    )
-    return np.array([bool(flags.get(ref, False)) for ref in clearings.source_ref.tolist()], bool)

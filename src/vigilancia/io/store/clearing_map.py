@@ -19,7 +19,7 @@ Reads (each takes ``conn=`` to read inside a running transaction):
 - :meth:`~ClearingMapRepository.candidates`: the ids in key ranges (index only);
 - :meth:`~ClearingMapRepository.page`: a page of clearings by id (ids given, or all
   after an id), filtered, as :class:`MapClearings`;
-- :meth:`~ClearingMapRepository.detail`: one clearing as :class:`ClearingDetail`;
+- :meth:`~ClearingMapRepository.detail`: one clearing as :class:`ClearingCard`;
 - :meth:`~ClearingMapRepository.sources`: what the index is built from (centroid,
   bounding box and area of every clearing).
 """
@@ -39,7 +39,7 @@ from vigilancia.errors import NotFoundError
 from vigilancia.i18n import _
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.records import (
-    ClearingDetail,
+    ClearingCard,
     ClearingFilter,
     MapClearings,
     as_date,
@@ -190,8 +190,8 @@ class ClearingMapRepository(Repository):
             rows = self.db.fetch_all(rc, stmt)
         return _columns(rows, geometry)
 
-    def detail(self, clearing_id: int, *, conn: Connection | None = None) -> ClearingDetail:
-        """One clearing (:class:`ClearingDetail`); :class:`NotFoundError` when there is none."""
+    def detail(self, clearing_id: int, *, conn: Connection | None = None) -> ClearingCard:
+        """One clearing (:class:`ClearingCard`); :class:`NotFoundError` when there is none."""
         c, b, ct, t = s.clearings, s.alert_batches, s.clearing_territories, s.territories
         cc, k, nt = s.case_clearings, s.cases, s.territories.alias("nt")
         stmt = (
@@ -225,7 +225,7 @@ class ClearingMapRepository(Repository):
             reasons = json.loads(reasons)
         features = ("area_ha", "perimeter_m", "length_m", "width_m", "orientation_deg",
                     "elongation", "compactness", "centroid_lon", "centroid_lat")
-        return ClearingDetail(
+        return ClearingCard(
             id=int(row.id), batch_id=int(row.batch_id), product=str(row.product),
             first_date=as_date(row.first_date), last_date=as_date(row.last_date),
             features={name: _float(getattr(row, name)) for name in features},

@@ -18,6 +18,7 @@ dtype('int64')
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.drivers import Driver
+from vigilancia.domain.evidence import CustodyEntry, format_at, parse_at
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import TerritoryKind
 
@@ -172,6 +174,29 @@ class ClearingPoints:
 
 
 @dataclass(frozen=True)
+class ClearingDetail:
+    """What a report says of one clearing: the alert product and the file it came from
+    (``source``), its dates, area (ha), pixels by confidence (low, high, highest), the
+    likely driver with its probability, every driver's probability, the reasons
+    (``[{code, params}]``) and the model version that gave them (None until classified)."""
+
+    id: int
+    product: str
+    source: str
+    first_date: date | None
+    last_date: date | None
+    area_ha: float
+    pixels_low: int
+    pixels_high: int
+    pixels_highest: int
+    driver: str | None
+    driver_probability: float | None
+    driver_probs: dict[str, float]
+    driver_reasons: list[dict[str, Any]]
+    model_version: str | None
+
+
+@dataclass(frozen=True)
 class ClearingPositions:
     """Where stored clearings are, without their polygons (one entry per clearing, by id).
 
@@ -189,13 +214,53 @@ class ClearingPositions:
 
 
 @dataclass(frozen=True)
+class ClearingPlacements:
+    """Where stored clearings are placed, without their polygons (one entry per clearing,
+    by id): their batch, (n, 4) lon/lat ``bounds``, the nearest community or reserve
+    (``nearest_territory_id``, -1 where there is none), the distance to its boundary
+    (``boundary_distance_m``, NaN where there is none) and whether they are within its
+    buffer. What deciding which clearings a change of territories can move needs."""
+
+    id: NDArray[np.int64]
+    batch_id: NDArray[np.int64]
+    bounds: NDArray[np.float64]
+    nearest_territory_id: NDArray[np.int64]
+    boundary_distance_m: NDArray[np.float64]
+    within_buffer: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
+class ClearingPolygons:
+    """Stored clearings' polygons as stored (little-endian WKB bytes, EPSG:4326), with what
+    placing them needs: area (ha), perimeter (m, NaN for an alert known only by a box or
+    a point), pixel count (0 for vector alerts) and point (lon/lat). One entry per
+    clearing, by id; no geometry object is made."""
+
+    id: NDArray[np.int64]
+    area_ha: NDArray[np.float64]
+    perimeter_m: NDArray[np.float64]
+    pixel_count: NDArray[np.int64]
+    centroid_lon: NDArray[np.float64]
+    centroid_lat: NDArray[np.float64]
+    wkb: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
 class ClearingOverlaps:
     """Overlaps of clearings with territories, one entry per pair: the clearing, the
-    territory and ``share``, the fraction (0-1) of the clearing's area inside it."""
+    territory, ``share``, the fraction (0-1) of the clearing's area inside it, and that
+    area (``area_ha``)."""
 
     clearing_id: NDArray[np.int64]
     territory_id: NDArray[np.int64]
     share: NDArray[np.float64]
+    area_ha: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.clearing_id)
@@ -203,7 +268,8 @@ class ClearingOverlaps:
     @staticmethod
     def empty() -> ClearingOverlaps:
         return ClearingOverlaps(
-            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64),
+            np.empty(0, np.float64),
         )
 
 
@@ -287,7 +353,7 @@ class MapClearings:
 
 
 @dataclass(frozen=True)
-class ClearingDetail:
+class ClearingCard:
     """One stored clearing with everything a person reads about it: its shape features
     (ha, m), alert dates and pixel counts by confidence, likely driver with every
     driver's probability and the reasons (``[{code, params}]``), placement (the
@@ -474,6 +540,38 @@ class FieldFileRecord:
     role: str
     source: str
     imported_at: datetime
+
+
+# ------------------------------------------------------------------- custody
+
+
+@dataclass(frozen=True)
+class CustodyKeyRecord:
+    """A public key that signs the custody log: its id, algorithm ("ed25519"), the key
+    (32 bytes as hex) and when the workspace first used it (UTC)."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DerivedFileRecord:
+    """A copy made from a kept field file: the original's SHA-256, the kind of copy
+    ("resized", "stripped"), its longest side in pixels (``max_px``; 0 = full size),
+    the copy's SHA-256, size (bytes), width and height (pixels), where it is kept
+    (relative to the workspace folder) and when it was made (UTC)."""
+
+    original_sha256: str
+    kind: str
+    max_px: int
+    sha256: str
+    size: int
+    width: int
+    height: int
+    stored_path: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -759,4 +857,71 @@ def audit_record(row: sa.Row[Any]) -> AuditRecord:
         target=row.target,
         detail=dict(row.detail or {}),
         address=row.address,
+    )
+
+
+def custody_entry_values(entry: CustodyEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": format_at(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "case_id": entry.case_id,
+        "sha256s": json.dumps(list(entry.sha256s), separators=(",", ":")),
+        "reason": entry.reason,
+        "recipient": entry.recipient,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+        "signature": entry.signature,
+        "key_id": entry.key_id,
+    }
+
+
+def custody_entry(row: sa.Row[Any]) -> CustodyEntry:
+    """An entry as stored, whatever it holds (a damaged row reads as an altered entry)."""
+    try:
+        shas = json.loads(row.sha256s)
+        sha256s = tuple(str(v) for v in shas) if isinstance(shas, list) else (str(shas),)
+    except ValueError:
+        sha256s = (str(row.sha256s),)
+    try:
+        at = parse_at(str(row.at))
+    except ValueError:
+        at = datetime.min.replace(tzinfo=UTC)
+    return CustodyEntry(
+        seq=int(row.seq),
+        at=at,
+        actor=str(row.actor),
+        action=str(row.action),
+        case_id=None if row.case_id is None else int(row.case_id),
+        sha256s=sha256s,
+        reason=str(row.reason),
+        prev_hash=str(row.prev_hash),
+        entry_hash=str(row.entry_hash),
+        signature=str(row.signature),
+        key_id=str(row.key_id),
+        recipient=None if row.recipient is None else str(row.recipient),
+    )
+
+
+def custody_key(row: sa.Row[Any]) -> CustodyKeyRecord:
+    return CustodyKeyRecord(
+        key_id=str(row.key_id),
+        algorithm=str(row.algorithm),
+        public_key=str(row.public_key),
+        created_at=aware(row.created_at),
+    )
+
+
+def derived_file(row: sa.Row[Any]) -> DerivedFileRecord:
+    return DerivedFileRecord(
+        original_sha256=str(row.original_sha256),
+        kind=str(row.kind),
+        max_px=int(row.max_px),
+        sha256=str(row.sha256),
+        size=int(row.size),
+        width=int(row.width),
+        height=int(row.height),
+        stored_path=str(row.stored_path),
+        created_at=aware(row.created_at),
     )

@@ -539,6 +539,53 @@ clearing_map = sa.Table(
     sa.Index(None, "minzoom", "qkey", postgresql_include=["id"]),
 )
 
+custody_keys = sa.Table(
+    "custody_keys",
+    metadata,
+    sa.Column("key_id", sa.String(16), primary_key=True),  # first 16 hex of SHA-256(public)
+    sa.Column("algorithm", sa.String(16), nullable=False),  # "ed25519"
+    sa.Column("public_key", sa.String(64), nullable=False),  # 32 bytes as hex
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Append-only (triggers refuse UPDATE and DELETE, see migration 0011). Every value is
+# kept as the text the entry's hash was taken over, so that it reads back unchanged.
+custody_log = sa.Table(
+    "custody_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),  # YYYY-MM-DDTHH:MM:SS.ffffffZ
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("case_id", sa.Integer, nullable=True),  # no foreign key: the log outlives all
+    sa.Column("sha256s", sa.Text, nullable=False),  # JSON list of hex SHA-256
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("recipient", sa.Text, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("entry_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+derived_files = sa.Table(
+    "derived_files",
+    metadata,
+    sa.Column(
+        "original_sha256", sa.String(64),
+        sa.ForeignKey("field_files.sha256", ondelete="RESTRICT"), primary_key=True,
+    ),
+    sa.Column("kind", sa.String(16), primary_key=True),  # resized, stripped
+    sa.Column("max_px", sa.Integer, primary_key=True),  # longest side; 0 = full size
+    sa.Column("sha256", sa.String(64), nullable=False),  # the copy's bytes
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("stored_path", sa.Text, nullable=False),  # relative to the workspace folder
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "sha256"),
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -581,4 +628,7 @@ TABLES: tuple[sa.Table, ...] = (
     login_attempts,
     audit_log,
     clearing_map,
+    custody_keys,
+    custody_log,
+    derived_files,
 )

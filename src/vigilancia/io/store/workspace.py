@@ -28,6 +28,8 @@ repository per aggregate, each over the same engine:
 ``store.sessions``          their server-side sessions (:mod:`.accounts`)
 ``store.logins``            login attempts, for the rate limit (:mod:`.accounts`)
 ``store.audit``             who wrote what, beside the case events (:mod:`.accounts`)
+``store.custody``           the signed custody log of evidence and its keys (:mod:`.custody`)
+``store.derived_files``     copies made from field files: resized, stripped (:mod:`.custody`)
 ==========================  ================================================================
 
 Their methods share a vocabulary: ``add`` inserts new rows (and returns their
@@ -91,6 +93,7 @@ from vigilancia.io.store.clearing_map import ClearingMapRepository
 from vigilancia.io.store.clearings import BatchRepository, ClearingRepository
 from vigilancia.io.store.context import ContextRepository, ImportLedger
 from vigilancia.io.store.corridors import CorridorRepository
+from vigilancia.io.store.custody import CustodyRepository, DerivedFileRepository
 from vigilancia.io.store.engine import (
     BEGIN_OPTION,
     alembic_config,
@@ -143,6 +146,8 @@ class WorkspaceStore:
         self.sessions = SessionRepository(self.db)
         self.logins = LoginAttempts(self.db)
         self.audit = AuditRepository(self.db)
+        self.custody = CustodyRepository(self.db)
+        self.derived_files = DerivedFileRepository(self.db)
 
     # ------------------------------------------------------------ lifecycle
 

@@ -1,7 +1,7 @@
 """The web app: accounts, sessions, login attempts, the audit log and the map's clearing index.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 
 - ``users``: the accounts of a team's server (name, role, Argon2id hash, active);
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
