@@ -79,6 +79,7 @@ OPTIONS: dict[str, str] = {
     "lang": "--lang",
     "max_km": "--max-km",
     "max_px": "--max-px",
+    "min_confidence": "--min-confidence",
     "month": "--month",
     "output": "--output",
     "overwrite": "--overwrite",

@@ -39,8 +39,11 @@ __all__ = [
     "Upload",
     "UploadResult",
     "import_uploads",
+    "owner_only_dir",
     "package_download",
+    "plain_text",
     "safe_name",
+    "save_uploads",
 ]
 
 #: Folder of the workspace where uploads wait while they are imported.
@@ -109,7 +112,8 @@ def safe_name(name: str) -> str:
     return base or "archivo"
 
 
-def _owner_only_dir(path: Path) -> None:
+def owner_only_dir(path: Path) -> None:
+    """Make ``path`` (and its parents) a folder only its owner may read."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
 
@@ -133,12 +137,12 @@ def import_uploads(store: WorkspaceStore, settings: Settings, uploads: Iterable[
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     folder = store.dir / UPLOAD_DIR / f"{stamp}-{safe_name(actor)}"
     try:
-        _owner_only_dir(folder)
+        owner_only_dir(folder)
     except OSError as exc:
         raise StoreError(_("the uploaded files could not be written in the workspace"),
                          hint=_("check that the disk is not full")) from exc
     try:
-        paths = _write_all(items, folder)
+        paths = save_uploads(items, folder)
         results = []
         for (name, path) in paths:
             results.append(_import_one(store, settings, name, path, folder, actor))
@@ -147,7 +151,10 @@ def import_uploads(store: WorkspaceStore, settings: Settings, uploads: Iterable[
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _write_all(items: list[Upload], folder: Path) -> list[tuple[str, Path]]:
+def save_uploads(items: list[Upload], folder: Path) -> list[tuple[str, Path]]:
+    """Write each upload owner-only under ``folder`` by its :func:`safe_name` (the same
+    name twice: in a sub-folder of its own); each file's name and path. Raises
+    :class:`~vigilancia.errors.InputError` past :data:`MAX_UPLOAD_BYTES` together."""
     total = 0
     out: list[tuple[str, Path]] = []
     used: set[str] = set()
@@ -156,7 +163,7 @@ def _write_all(items: list[Upload], folder: Path) -> list[tuple[str, Path]]:
         # the same name twice: each in a folder of its own, so both keep their name
         sub = folder / (str(i) if name.casefold() in used else "")
         used.add(name.casefold())
-        _owner_only_dir(sub)
+        owner_only_dir(sub)
         path = sub / name
         with path.open("xb") as fh:
             while chunk := item.content.read(1024 * 1024):
@@ -178,7 +185,7 @@ def _import_one(store: WorkspaceStore, settings: Settings, name: str, path: Path
     except VigilanciaError as exc:
         if isinstance(exc, StoreError):
             raise
-        return FileImport(name, None, _plain(exc.user_text(), folder))
+        return FileImport(name, None, plain_text(exc.user_text(), folder))
     now = datetime.now(UTC)
     with store.transaction() as conn:
         store.audit.add(conn, actor=actor, action="field.import", at=now, target=name,
@@ -188,7 +195,7 @@ def _import_one(store: WorkspaceStore, settings: Settings, name: str, path: Path
     return FileImport(name, _named(result, folder))
 
 
-def _plain(text: str, folder: Path) -> str:
+def plain_text(text: str, folder: Path) -> str:
     """``text`` with the upload folder's path taken out (files are named as uploaded)."""
     for prefix in (str(folder) + os.sep, str(folder)):
         text = text.replace(prefix, "")
@@ -197,9 +204,9 @@ def _plain(text: str, folder: Path) -> str:
 
 def _named(result: FieldImportResult, folder: Path) -> FieldImportResult:
     def fix(p: FileProblem) -> FileProblem:
-        return FileProblem(_plain(p.source, folder), _plain(p.message, folder))
+        return FileProblem(plain_text(p.source, folder), plain_text(p.message, folder))
 
-    tracks = tuple(replace(t, source=_plain(t.source, folder)) for t in result.tracks)
+    tracks = tuple(replace(t, source=plain_text(t.source, folder)) for t in result.tracks)
     return replace(result, warnings=tuple(fix(p) for p in result.warnings),
                    failures=tuple(fix(p) for p in result.failures), tracks=tracks)
 

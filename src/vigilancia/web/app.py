@@ -27,12 +27,14 @@ from vigilancia.config import Settings
 from vigilancia.domain.access import Role
 from vigilancia.errors import InputError
 from vigilancia.i18n import _, ngettext
+from vigilancia.results import jsonable
 from vigilancia.services.map import ensure_clearing_map
 from vigilancia.services.workspace import open_workspace
-from vigilancia.web import pages
-from vigilancia.web.api import cases, field, map, patrols, reports, session
+from vigilancia.web import pages, work_pages
+from vigilancia.web.api import cases, field, map, monitor, patrols, reports, session
 from vigilancia.web.errors import install_handlers
 from vigilancia.web.guard import Guard
+from vigilancia.web.policy import rule_for
 from vigilancia.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
 
 __all__ = ["app_from_environment", "create_app"]
@@ -58,11 +60,21 @@ def role_name(role: Role | str) -> str:
 def _templates() -> Jinja2Templates:
     def common(request: Any) -> dict[str, Any]:
         state = request.state
+        session = getattr(state, "session", None)
+
+        def may(method: str, path: str) -> bool:
+            """Whether the session may call a route (the policy table): templates draw
+            only the controls a role may use."""
+            rule = rule_for(method, path)
+            return rule is not None and session is not None and rule.allows(session.role)
+
         return {"lang": getattr(state, "language", "es"),
-                "csp_nonce": getattr(state, "csp_nonce", "")}
+                "csp_nonce": getattr(state, "csp_nonce", ""), "may": may}
 
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[common])
     templates.env.globals.update({"_": _, "ngettext": ngettext, "role_name": role_name})
+    # a result as the plain data of its JSON (the API's), for ``| result_data | tojson``
+    templates.env.filters["result_data"] = jsonable
     return templates
 
 
@@ -97,7 +109,7 @@ def create_app(settings: Settings, workspace: Path, *, prepare_map: bool = True)
     app.state.vigilancia = state
     state.routes = lambda: app.router.routes
     for router in (session.router, map.router, cases.router, patrols.router, field.router,
-                   reports.router, pages.router):
+                   reports.router, monitor.router, pages.router, work_pages.router):
         # the routers' own routes (their paths are whole), so that ``app.routes`` lists
         # every route itself: the guard matches them and the access tests walk them
         app.router.routes.extend(router.routes)

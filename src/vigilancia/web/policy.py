@@ -28,6 +28,7 @@ from vigilancia.domain.access import Role
 __all__ = [
     "EVERYONE",
     "FIELD",
+    "MONITORING",
     "POLICY",
     "PUBLIC",
     "STAFF",
@@ -58,6 +59,8 @@ FIELD = Rule(frozenset({Role.ADMIN, Role.COORDINATOR, Role.MONITOR}))
 STAFF = Rule(frozenset({Role.ADMIN, Role.COORDINATOR}))
 #: Everybody but viewers (field observations, snapped for most).
 ANALYSTS = Rule(frozenset({Role.ADMIN, Role.COORDINATOR, Role.MONITOR, Role.ANALYST}))
+#: Those who run the monitoring cycle: admins, coordinators, analysts.
+MONITORING = Rule(frozenset({Role.ADMIN, Role.COORDINATOR, Role.ANALYST}))
 #: Admins only: accounts and the audit log.
 ADMINS = Rule(frozenset({Role.ADMIN}))
 
@@ -70,6 +73,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/static"): PUBLIC,
     ("GET", "/"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
+    ("GET", "/monitoreo"): MONITORING,
+    ("GET", "/campo"): FIELD,
+    ("GET", "/patrullas"): FIELD,
     # session and schema
     ("POST", "/api/session"): PUBLIC,
     ("GET", "/api/session"): EVERYONE,
@@ -101,6 +107,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/territories/{territory_id}/package"): FIELD,
     # field data
     ("POST", "/api/field-imports"): FIELD,
+    # monitoring runs (in the background)
+    ("POST", "/api/monitor-runs"): MONITORING,
+    ("GET", "/api/monitor-runs/{run_id}"): MONITORING,
     # reports
     ("GET", "/api/reports"): EVERYONE,
     # administration

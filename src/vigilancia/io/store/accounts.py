@@ -186,6 +186,19 @@ class AuditRepository(Repository):
             at=at, actor=actor, action=action, target=target,
             detail=dict(detail) if detail else None, address=address))
 
+    def find(self, *, target: str | None = None, action_prefix: str | None = None,
+             limit: int = 100, conn: Connection | None = None) -> list[AuditRecord]:
+        """Entries of one ``target`` and/or whose action starts with ``action_prefix``
+        (``"monitor."``), newest first, at most ``limit``."""
+        t = s.audit_log
+        stmt = sa.select(t).order_by(t.c.id.desc()).limit(int(limit))
+        if target is not None:
+            stmt = stmt.where(t.c.target == target)
+        if action_prefix is not None:
+            stmt = stmt.where(t.c.action.startswith(action_prefix, autoescape=True))
+        with self.db.reader(conn) as c:
+            return [audit_record(r) for r in c.execute(stmt).all()]
+
     # (``list`` comes last: below it, the name would mean this method in annotations)
     def list(self, *, limit: int = 100, before_id: int | None = None,
              conn: Connection | None = None) -> list[AuditRecord]:
