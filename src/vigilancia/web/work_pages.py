@@ -19,7 +19,9 @@ Controls a role may not use are not drawn (the policy table decides, through
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from vigilancia.services.jobs import latest_monitor_run
@@ -45,6 +47,10 @@ def field_upload(request: Request) -> Response:
 
 
 @router.get("/patrullas", response_class=HTMLResponse)
-def patrols(request: Request, ctx: Ctx = Depends(context)) -> Response:
-    """Plan a patrol of a community on the map, save it, download the package."""
-    return page(request, "patrullas.html", territories=list_territories(ctx.store))
+def patrols(request: Request,
+            territorio: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+            ctx: Ctx = Depends(context)) -> Response:
+    """Plan a patrol of a community on the map, save it, download the package
+    (``?territorio=ID``: that community chosen on arrival)."""
+    return page(request, "patrullas.html", territories=list_territories(ctx.store),
+                chosen=territorio)

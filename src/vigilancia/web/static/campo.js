@@ -30,7 +30,7 @@ function details(file) {
     if (touched.length) lines.push(fill(T.cases, { codes: touched.join(", ") }));
     if (r.tracks && r.tracks.length) lines.push(fill(T.tracks, { n: r.tracks.length }));
     for (const p of [...(r.failures || []), ...(r.warnings || [])]) {
-      lines.push(p.source ? `${p.source}: ${p.message}` : p.message);
+      lines.push(p.source && !p.message.startsWith(p.source) ? `${p.source}: ${p.message}` : p.message);
     }
   }
   const list = el("ul", { class: "plain" });
@@ -43,7 +43,7 @@ function showResults(answer) {
   body.replaceChildren();
   for (const file of answer.files) {
     const state = file.ok ? "ok" : file.result ? "with_problems" : "not_imported";
-    body.append(el("tr", { class: state, "data-file": file.name },
+    body.append(el("tr", { "data-state": state, "data-file": file.name },
       el("td", {}, file.name),
       el("td", {}, el("span", { class: `badge ${state}` }, T[state])),
       el("td", { class: "num" }, file.result ? number(file.result.observations_added, lang) : "—"),

@@ -75,7 +75,7 @@ async function startMap() {
       layout: { "line-join": "round", "line-cap": "round" },
       paint: { "line-color": "#c2410c", "line-width": 4 } });
     showTerritory();
-    map.getCanvas().parentElement.dataset.ready = "true";
+    $("map").dataset.ready = "true";
   });
   map.on("click", (e) => {
     if (!startInput) return;
