@@ -11,6 +11,7 @@ workspaces on one PostgreSQL server (two databases) see nothing of each other.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import threading
 from collections.abc import AsyncIterator
@@ -26,14 +27,16 @@ from vigilancia import __version__
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.services.map import ensure_clearing_map
 from vigilancia.services.workspace import open_workspace
-from vigilancia.web import pages
+from vigilancia.web import pages, views
 from vigilancia.web.api import cases, field, map, patrols, reports, session
 from vigilancia.web.errors import install_handlers
 from vigilancia.web.guard import Guard
-from vigilancia.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
+from vigilancia.web.legend import map_texts, palette
+from vigilancia.web.nav import may, nav_items, page_json
+from vigilancia.web.state import STATIC_DIR, TEMPLATES_DIR, AppState, missing_map_assets
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -62,7 +65,11 @@ def _templates() -> Jinja2Templates:
                 "csp_nonce": getattr(state, "csp_nonce", "")}
 
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[common])
-    templates.env.globals.update({"_": _, "ngettext": ngettext, "role_name": role_name})
+    templates.env.globals.update({"_": _, "ngettext": ngettext, "role_name": role_name,
+                                  "nav_items": nav_items, "number": number,
+                                  "missing_map_assets": missing_map_assets,
+                                  "palette": palette, "map_texts": map_texts,
+                                  "page_json": page_json, "may": may})
     return templates
 
 
@@ -74,6 +81,11 @@ def create_app(settings: Settings, workspace: Path, *, prepare_map: bool = True)
     when it is out of date (the first map request then finds it ready).
     """
     store = open_workspace(Path(workspace), settings)
+    missing = missing_map_assets()
+    if missing:
+        logging.getLogger("vigilancia.web").warning(
+            "the map's scripts are missing (%s): the pages show no map until `make "
+            "web-assets` installs them from npm", ", ".join(missing))
     state = AppState(settings, store, _templates())
 
     @asynccontextmanager
@@ -97,7 +109,7 @@ def create_app(settings: Settings, workspace: Path, *, prepare_map: bool = True)
     app.state.vigilancia = state
     state.routes = lambda: app.router.routes
     for router in (session.router, map.router, cases.router, patrols.router, field.router,
-                   reports.router, pages.router):
+                   reports.router, pages.router, views.router):
         # the routers' own routes (their paths are whole), so that ``app.routes`` lists
         # every route itself: the guard matches them and the access tests walk them
         app.router.routes.extend(router.routes)
@@ -111,8 +123,6 @@ def _prepare(state: AppState) -> None:
     try:
         ensure_clearing_map(state.store)
     except Exception:  # the first map request retries, and reports what fails
-        import logging
-
         logging.getLogger("vigilancia.web").warning("the map index could not be prepared",
                                                     exc_info=True)
 
