@@ -3,12 +3,15 @@
 #   make test   creates .venv, installs, and runs the test suite (PostgreSQL runs too when
 #               VIGILANCIA_TEST_POSTGRES_URL is set; .ci/run sets it)
 #   make test-postgres  starts the throwaway PostgreSQL server and runs the PostgreSQL tests
+#   make web-assets     installs the web app's scripts and styles from npm (package-lock.json)
+#                       into src/vigilancia/web/static/vendor; demo and test do it too
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
+WEB_STAMP = src/vigilancia/web/static/vendor/VERSIONS.txt
 
-.PHONY: demo test test-postgres lint bench clean
+.PHONY: demo test test-postgres lint bench clean web-assets
 
 $(STAMP): pyproject.toml scripts/system-packages
 	scripts/system-packages
@@ -17,10 +20,16 @@ $(STAMP): pyproject.toml scripts/system-packages
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+# the pages' scripts and styles (MapLibre GL JS), from npm, served by the app itself
+$(WEB_STAMP): package.json package-lock.json scripts/web-assets
+	scripts/web-assets
+
+web-assets: $(WEB_STAMP)
+
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/vigilancia demo --output demo-output
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-postgres: $(STAMP)
@@ -38,4 +47,4 @@ bench: $(STAMP)
 
 clean:
 	scripts/postgres-test-server destroy
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -50,6 +50,7 @@ def test_the_schema_lists_every_api_operation(app):
     ("GET", "/api/territories/{territory_id}"), ("GET", "/api/clearings"),
     ("GET", "/api/clearings/{clearing_id}"), ("GET", "/api/tiles/clearings/{z}/{x}/{y}.mvt"),
     ("GET", "/api/risk"), ("GET", "/api/risk/geojson"), ("GET", "/api/corridors"),
+    ("GET", "/api/context"),
     ("GET", "/api/observations"), ("GET", "/api/basemap"),
     ("GET", "/api/basemap/tiles/{z}/{x}/{y}"), ("GET", "/api/cases"),
     ("GET", "/api/cases/{case}"), ("PATCH", "/api/cases/{case}"),

@@ -33,11 +33,15 @@ from vigilancia.i18n import _
 from vigilancia.io.package.common import geojson_geometries
 from vigilancia.io.store import ObservationRecord, RiskScoreRecord, WorkspaceStore
 from vigilancia.services.cases import CaseSummary, list_cases
+from vigilancia.services.dashboard import context_kind_name
+from vigilancia.services.layers import parse_kind
 from vigilancia.services.territories import parse_kinds
 from vigilancia.services.texts.cases import status_name
 from vigilancia.services.texts.risk import class_name, contribution_text, explain
 
 __all__ = [
+    "ContextMap",
+    "context_map",
     "ObservationMap",
     "PlanSummary",
     "RiskView",
@@ -101,8 +105,9 @@ class TerritoryMap:
     zoom: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """A GeoJSON FeatureCollection: id, name, kind, people, tenure, area (ha), and
-        ``risk_score``/``risk_class``/``risk_class_name`` where scored."""
+        """A GeoJSON FeatureCollection: id, name, kind, people, tenure, area (ha),
+        ``risk_score``/``risk_class``/``risk_class_name`` where scored, and ``label``
+        (lon, lat: a point inside, where a map writes the name)."""
         tol = _tolerance(self.zoom)
         feats = []
         for t in self.territories:
@@ -115,8 +120,17 @@ class TerritoryMap:
                 "risk_score": None if r is None else round(r.score, 1),
                 "risk_class": None if r is None else r.risk_class,
                 "risk_class_name": None if r is None else class_name(r.risk_class),
+                "label": _label_point(t.geometry),
             }))
         return _collection(feats)
+
+
+def _label_point(geometry: BaseGeometry) -> list[float] | None:
+    """Where a map writes a territory's name: a point inside it (lon, lat)."""
+    if geometry is None or geometry.is_empty:
+        return None
+    p = geometry.representative_point()
+    return [round(p.x, 6), round(p.y, 6)]
 
 
 def territory_map(store: WorkspaceStore, *, kinds: list[str] | None = None,
@@ -278,6 +292,42 @@ def observation_map(store: WorkspaceStore, *, case: int | None = None,
     if case is not None:
         store.cases.get(case)  # NotFoundError for an unknown case
     return ObservationMap(tuple(store.observations.list(case)), disclosure)
+
+
+# ------------------------------------------------------------------ context layers
+
+
+@dataclass(frozen=True)
+class ContextMap:
+    """Context features (rivers, roads, settlements, known airstrips...) for a map."""
+
+    features: Any
+    zoom: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection: id, kind, kind_name, name, class."""
+        f = self.features
+        tol = _tolerance(self.zoom)
+        feats = []
+        for i in range(len(f)):
+            geom = f.geometry[i]
+            if tol > 0:
+                geom = shapely.simplify(geom, tol, preserve_topology=True)
+            kind = str(f.kind[i])
+            feats.append(_feature(int(f.id[i]), geom, {
+                "id": int(f.id[i]), "kind": kind, "kind_name": context_kind_name(kind),
+                "name": f.name[i], "class": f.feature_class[i]}))
+        return _collection(feats)
+
+
+def context_map(store: WorkspaceStore, *, kinds: list[str] | None = None,
+                zoom: int | None = None) -> ContextMap:
+    """The stored context features (all, or those of ``kinds``), simplified for ``zoom``."""
+    if zoom is not None and not (MIN_ZOOM <= zoom <= MAX_ZOOM):
+        raise InputError(_("The zoom goes from {lo} to {hi}", lo=MIN_ZOOM, hi=MAX_ZOOM),
+                         inputs="zoom")
+    wanted = [parse_kind(k) for k in kinds] if kinds else None
+    return ContextMap(store.context.features(wanted), zoom)
 
 
 # ------------------------------------------------------------------ patrol plans

@@ -11,6 +11,7 @@ workspaces on one PostgreSQL server (two databases) see nothing of each other.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import threading
 from collections.abc import AsyncIterator
@@ -26,16 +27,16 @@ from vigilancia import __version__
 from vigilancia.config import Settings
 from vigilancia.domain.access import Role
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
-from vigilancia.results import jsonable
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.services.map import ensure_clearing_map
 from vigilancia.services.workspace import open_workspace
-from vigilancia.web import pages, work_pages
+from vigilancia.web import pages, views, work_pages
 from vigilancia.web.api import cases, field, map, monitor, patrols, reports, session
 from vigilancia.web.errors import install_handlers
 from vigilancia.web.guard import Guard
-from vigilancia.web.policy import rule_for
-from vigilancia.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
+from vigilancia.web.legend import map_texts, palette
+from vigilancia.web.nav import may, nav_items, page_json
+from vigilancia.web.state import STATIC_DIR, TEMPLATES_DIR, AppState, missing_map_assets
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -60,21 +61,15 @@ def role_name(role: Role | str) -> str:
 def _templates() -> Jinja2Templates:
     def common(request: Any) -> dict[str, Any]:
         state = request.state
-        session = getattr(state, "session", None)
-
-        def may(method: str, path: str) -> bool:
-            """Whether the session may call a route (the policy table): templates draw
-            only the controls a role may use."""
-            rule = rule_for(method, path)
-            return rule is not None and session is not None and rule.allows(session.role)
-
         return {"lang": getattr(state, "language", "es"),
-                "csp_nonce": getattr(state, "csp_nonce", ""), "may": may}
+                "csp_nonce": getattr(state, "csp_nonce", "")}
 
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[common])
-    templates.env.globals.update({"_": _, "ngettext": ngettext, "role_name": role_name})
-    # a result as the plain data of its JSON (the API's), for ``| result_data | tojson``
-    templates.env.filters["result_data"] = jsonable
+    templates.env.globals.update({"_": _, "ngettext": ngettext, "role_name": role_name,
+                                  "nav_items": nav_items, "number": number,
+                                  "missing_map_assets": missing_map_assets,
+                                  "palette": palette, "map_texts": map_texts,
+                                  "page_json": page_json, "may": may})
     return templates
 
 
@@ -86,6 +81,11 @@ def create_app(settings: Settings, workspace: Path, *, prepare_map: bool = True)
     when it is out of date (the first map request then finds it ready).
     """
     store = open_workspace(Path(workspace), settings)
+    missing = missing_map_assets()
+    if missing:
+        logging.getLogger("vigilancia.web").warning(
+            "the map's scripts are missing (%s): the pages show no map until `make "
+            "web-assets` installs them from npm", ", ".join(missing))
     state = AppState(settings, store, _templates())
 
     @asynccontextmanager
@@ -109,7 +109,8 @@ def create_app(settings: Settings, workspace: Path, *, prepare_map: bool = True)
     app.state.vigilancia = state
     state.routes = lambda: app.router.routes
     for router in (session.router, map.router, cases.router, patrols.router, field.router,
-                   reports.router, monitor.router, pages.router, work_pages.router):
+                   reports.router, monitor.router, pages.router, views.router,
+                   work_pages.router):
         # the routers' own routes (their paths are whole), so that ``app.routes`` lists
         # every route itself: the guard matches them and the access tests walk them
         app.router.routes.extend(router.routes)
@@ -123,8 +124,6 @@ def _prepare(state: AppState) -> None:
     try:
         ensure_clearing_map(state.store)
     except Exception:  # the first map request retries, and reports what fails
-        import logging
-
         logging.getLogger("vigilancia.web").warning("the map index could not be prepared",
                                                     exc_info=True)
 

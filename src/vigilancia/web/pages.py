@@ -134,9 +134,3 @@ def switch_language(lang: str, request: Request,
         response.set_cookie(LANGUAGE_COOKIE, lang, samesite="lax", path="/",
                             max_age=365 * 24 * 3600, secure=request.url.scheme == "https")
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def start(request: Request, ctx: Ctx = Depends(context)) -> Response:
-    """The start page."""
-    return page(request, "index.html", workspace=ctx.store.name)

@@ -91,6 +91,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/risk"): EVERYONE,
     ("GET", "/api/risk/geojson"): EVERYONE,
     ("GET", "/api/corridors"): EVERYONE,
+    ("GET", "/api/context"): EVERYONE,
     ("GET", "/api/basemap"): EVERYONE,
     ("GET", "/api/basemap/tiles/{z}/{x}/{y}"): EVERYONE,
     ("GET", "/api/observations"): ANALYSTS,

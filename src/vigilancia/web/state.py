@@ -22,6 +22,14 @@ from vigilancia.io.store import WorkspaceStore
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
+#: The files of MapLibre GL JS the map pages load (``make web-assets`` copies them from npm).
+MAP_ASSETS = ("vendor/maplibre-gl/maplibre-gl.mjs", "vendor/maplibre-gl/maplibre-gl-worker.mjs",
+              "vendor/maplibre-gl/maplibre-gl.css")
+
+
+def missing_map_assets() -> list[str]:
+    """The map's script and style files missing from ``static/`` (empty: all there)."""
+    return [name for name in MAP_ASSETS if not (STATIC_DIR / name).is_file()]
 
 
 @dataclass

@@ -929,6 +929,18 @@ class ClearingRepository(Repository):
             ).scalar()
         return None if value is None else date.fromisoformat(str(value)[:10])
 
+    def span(self, *, conn: Connection | None = None
+             ) -> tuple[int, date | None, date | None]:
+        """How many clearings are stored, the first alert date of the oldest and the last
+        of the newest (None when none has dates): what a map's date slider covers."""
+        c = s.clearings
+        with self.db.reader(conn) as rc:
+            n, lo, hi = rc.execute(sa.select(
+                sa.func.count(c.c.id), self.db.date_text(sa.func.min(c.c.first_date)),
+                self.db.date_text(sa.func.max(c.c.last_date)))).one()
+        return (int(n), None if lo is None else date.fromisoformat(str(lo)[:10]),
+                None if hi is None else date.fromisoformat(str(hi)[:10]))
+
     def details(
         self, clearing_ids: Sequence[int], *, conn: Connection | None = None
     ) -> list[ClearingDetail]:

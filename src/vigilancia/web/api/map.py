@@ -139,6 +139,19 @@ def corridors(ctx: Ctx = Depends(context)) -> Response:
     return respond(overview.corridor_map(ctx.store), media_type=GEOJSON)
 
 
+ContextKinds = Annotated[list[str] | None, Query(alias="kind", max_length=8,
+                                                 description="river, road, trail, settlement, "
+                                                 "airstrip, border, exit, camp (repeatable).")]
+
+
+@router.get("/context", summary="Context layers: rivers, roads, settlements, airstrips...")
+def context_layers(kind: ContextKinds = None, zoom: ZoomQuery = None,
+                   ctx: Ctx = Depends(context)) -> Response:
+    """GeoJSON of the imported context features (all, or those of ``kind``), simplified
+    for ``zoom``: kind, its name, the feature's name and class."""
+    return respond(overview.context_map(ctx.store, kinds=kind, zoom=zoom), media_type=GEOJSON)
+
+
 @router.get("/observations", summary="Field observations on the map")
 def observations(case: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                  ctx: Ctx = Depends(context)) -> Response:

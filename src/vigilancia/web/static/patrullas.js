@@ -40,42 +40,34 @@ function wktLines(wkt) {
 }
 
 const EMPTY = { type: "FeatureCollection", features: [] };
+// The route's colour (the stops' markers have it too: work.css).
+const ROUTE_COLOUR = "#c2410c";
 
 async function startMap() {
-  try {
-    maplibregl = await import("/static/vendor/maplibre-gl/maplibre-gl.mjs");
+  let common;
+  try { // the map's scripts (from npm) may be missing: the page says so, planning still works
+    common = await import("/static/common.js");
   } catch (_e) {
-    $("map").replaceChildren(el("p", { class: "note" }, T.no_maplibre));
     return;
   }
-  map = new maplibregl.Map({
-    container: "map",
-    style: {
-      version: 8,
-      sources: {},
-      layers: [{ id: "background", type: "background", paint: { "background-color": "#eef0e6" } }],
-    },
-    center: [-75, -9.5],
-    zoom: 6,
-    attributionControl: false,
-  });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  maplibregl = common.maplibregl;
+  const palette = JSON.parse($("palette").textContent);
+  map = await common.makeMap($("map"), palette, null);
   map.on("load", async () => {
     const answer = await send("GET", "/api/territories/geojson?zoom=10", null);
     territories = answer.status === 200 ? answer.body : EMPTY;
     map.addSource("territories", { type: "geojson", data: territories });
     map.addSource("route", { type: "geojson", data: EMPTY });
     map.addLayer({ id: "territories-fill", type: "fill", source: "territories",
-      paint: { "fill-color": "#2f6b3f", "fill-opacity": 0.08 } });
+      paint: { "fill-color": palette.territory_fill, "fill-opacity": 0.25 } });
     map.addLayer({ id: "territories-line", type: "line", source: "territories",
-      paint: { "line-color": "#2f6b3f", "line-width": 1 } });
+      paint: { "line-color": palette.territory_line, "line-width": 1 } });
     map.addLayer({ id: "territory-selected", type: "line", source: "territories",
-      filter: ["==", ["get", "id"], -1], paint: { "line-color": "#1d4ed8", "line-width": 3 } });
+      filter: ["==", ["get", "id"], -1], paint: { "line-color": palette.territory_line, "line-width": 3.5 } });
     map.addLayer({ id: "route-line", type: "line", source: "route",
       layout: { "line-join": "round", "line-cap": "round" },
-      paint: { "line-color": "#c2410c", "line-width": 4 } });
+      paint: { "line-color": ROUTE_COLOUR, "line-width": 4 } });
     showTerritory();
-    $("map").dataset.ready = "true";
   });
   map.on("click", (e) => {
     if (!startInput) return;
