@@ -145,6 +145,11 @@ class Settings(BaseSettings):
         "{z}/{x}/{y}, or a local .pmtiles or .mbtiles file (e.g. a Sentinel-2 or Planet NICFI "
         "mosaic) that the app serves itself."
     )
+    alerts_dir: Path | None = Field(
+        None, description="Folder of the server whose alert files (and folders of tiles) the "
+        "web app's monitoring page may read in place, without uploading them; none by "
+        "default (uploads only)."
+    )
     # reports (vigilancia report): before/after imagery of the case report
     imagery_stac_url: str = Field(
         "https://earth-search.aws.element84.com/v1",

@@ -18,6 +18,7 @@ from vigilancia.domain.territories import TerritoryKind
 from vigilancia.results import to_json
 from vigilancia.services import jobs
 from vigilancia.services.workspace import open_workspace
+from vigilancia.web import create_app
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def test_wrong_requests_are_refused_before_anything_runs(sessions, tiles, web_ws
     r = upload(coordinator, tiles["gfw"], min_confidence="enorme")
     assert r.status_code == 400 and r.json()["error"]["inputs"] == ["min_confidence"]
     r = coordinator.client.post("/api/monitor-runs", headers=coordinator.headers)
-    assert r.status_code == 422
+    assert r.status_code == 400 and r.json()["error"]["inputs"] == ["files"]
     # without the session's token, nothing happens
     r = coordinator.client.post("/api/monitor-runs", files=[("files", ("a.tif", b"x"))])
     assert r.status_code == 403
@@ -206,3 +207,47 @@ def test_the_pages_draw_only_what_a_role_may_do(sessions):
     assert "Patrol planning" in english.client.get("/patrullas").text
     for text in (coordinator.text, field.text):
         assert not re.search(r"(src|href)=[\"']?(https?:)?//", text)
+
+
+def test_files_of_the_servers_alert_folder_are_read_in_place_and_never_outside_it(
+        web_ws, tiles, tmp_path, sessions):
+    import shutil
+
+    folder = tmp_path / "descargas_gfw"
+    (folder / "teselas").mkdir(parents=True)
+    shutil.copy(tiles["other"], folder / "otra.tif")
+    shutil.copy(tiles["gfw"], folder / "teselas" / "a.tif")
+    shutil.copy(tiles["other"], folder / "teselas" / "b.tif")
+    secret = tmp_path / "secreto.tif"
+    secret.write_bytes(tiles["other"].read_bytes())
+    (folder / "fuera.tif").symlink_to(secret)
+    app = create_app(Settings(alerts_dir=folder), web_ws, prepare_map=False)
+    admin = login(app, Role.ADMIN)
+    page = admin.client.get("/monitoreo").text
+    assert 'value="otra.tif"' in page and 'value="teselas"' in page
+    assert "fuera.tif" not in page and "secreto" not in page
+
+    def start(*names):
+        return admin.client.post("/api/monitor-runs", data={"server_files": list(names)},
+                                 headers=admin.headers)
+
+    for name in ("../secreto.tif", str(secret), "fuera.tif", "teselas/../../secreto.tif"):
+        r = start(name)
+        assert r.status_code == 400, (name, r.text)
+        assert r.json()["error"]["inputs"] == ["server_files"]
+        assert name == str(secret) or str(tmp_path) not in r.text  # the folder is not told
+    assert start("no_existe.tif").status_code == 404
+    r = start("otra.tif", "teselas")
+    assert r.status_code == 202, r.text
+    done = finished(app, r.json()["id"])
+    assert done["status"] == "finished", done
+    assert done["files"] == ["otra.tif", "teselas"] and done["progress"]["parts"] == 2
+    assert len(done["results"]) == 2  # each source its own batch
+    assert (folder / "otra.tif").read_bytes() == tiles["other"].read_bytes()
+    assert sorted(p.name for p in (folder / "teselas").iterdir()) == ["a.tif", "b.tif"]
+    # a server with no alert folder reads nothing in place, and says how to change that
+    plain = sessions[Role.ADMIN]
+    r = plain.client.post("/api/monitor-runs", data={"server_files": ["otra.tif"]},
+                          headers=plain.headers)
+    assert r.status_code == 400 and "VIGILANCIA_ALERTS_DIR" in r.json()["error"]["hint"]
+    assert "server-files" not in plain.client.get("/monitoreo").text

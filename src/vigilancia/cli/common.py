@@ -80,6 +80,7 @@ OPTIONS: dict[str, str] = {
     "max_km": "--max-km",
     "max_px": "--max-px",
     "min_confidence": "--min-confidence",
+    "server_files": "--alerts",
     "month": "--month",
     "output": "--output",
     "overwrite": "--overwrite",

@@ -23,8 +23,13 @@ finds the job again (:func:`latest_monitor_run`).
   new batch (it failed, or the files were already ingested) the copies are removed.
   Several ``.tif`` tiles of one upload are read as one mosaic; each vector file
   (``.geojson``, ``.gpkg``, ``.csv``...) is its own batch.
-- Texts name the files by the names they were uploaded with, never by a path of the
-  server.
+- **Files on the server**: where ``settings.alerts_dir`` (``VIGILANCIA_ALERTS_DIR``)
+  names a folder, a run may also read its files (or folders of tiles) in place, named
+  relative to it (:func:`server_alert_files` lists them); a name that is absolute,
+  climbs out with ``..`` or leads outside through a link is refused. Large GFW tiles
+  then need no upload, and nothing of that folder is ever moved or removed.
+- Texts name the files by the names they were uploaded with (or relative to the
+  server's folder), never by a path of the server.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from collections.abc import Iterable, Sequence
 from contextvars import copy_context
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vigilancia.config import Settings
@@ -60,8 +65,13 @@ __all__ = [
     "KEEP_JOBS",
     "MonitorOptions",
     "MonitorRun",
+    "MonitoringPage",
+    "ServerAlertFile",
     "latest_monitor_run",
     "monitor_run",
+    "monitoring_page",
+    "server_alert_file",
+    "server_alert_files",
     "start_monitor_run",
     "wait_for_run",
 ]
@@ -205,28 +215,26 @@ def _workspace(store: WorkspaceStore) -> _Workspace:
 
 
 def start_monitor_run(store: WorkspaceStore, settings: Settings, uploads: Iterable[Upload],
-                      options: MonitorOptions, *, actor: str,
-                      address: str | None = None) -> MonitorRun:
-    """Keep the uploaded alert files and start the monitor on them in a worker thread
-    (see the module text); the job as it starts.
+                      options: MonitorOptions, *, actor: str, address: str | None = None,
+                      server_files: Sequence[str] = ()) -> MonitorRun:
+    """Keep the uploaded alert files and start the monitor on them, and on the
+    ``server_files`` named (relative to ``settings.alerts_dir``, read in place), in a
+    worker thread (see the module text); the job as it starts.
 
     Raises :class:`~vigilancia.errors.ConflictError` while another run of the workspace
     is going on, and :class:`~vigilancia.errors.InputError` for a wrong option, no
-    file, or a file that is no alert product (nothing is kept then).
+    file, a file that is no alert product, or a server file outside the folder
+    (nothing is kept then).
     """
     items = list(uploads)
     options.request("check")  # a wrong option fails before any file is written
-    if not items:
+    if not items and not server_files:
         raise InputError(_("No alert files to read"), inputs="files",
                          hint=_("choose one or more files: GeoTIFF tiles (.tif) or vector "
                                 "alerts (.geojson, .gpkg, .csv, .parquet, .zip)"))
     for item in items:
-        suffix = Path(item.name).suffix.lower()
-        if suffix not in RASTER_SUFFIXES and suffix not in VECTOR_SUFFIXES:
-            raise InputError(_("{name} is not an alert file", name=Path(item.name).name),
-                             inputs="files",
-                             hint=_("send GeoTIFF tiles (.tif) or vector alerts (.geojson, "
-                                    ".gpkg, .csv, .parquet, .zip)"))
+        _check_suffix(Path(item.name))
+    in_place = [server_alert_file(settings, name) for name in server_files]
     ws = _workspace(store)
     with ws.lock:
         if ws.running is not None:
@@ -239,15 +247,20 @@ def start_monitor_run(store: WorkspaceStore, settings: Settings, uploads: Iterab
         run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
         folder = store.dir / ALERTS_DIR / run_id
         try:
-            owner_only_dir(store.dir / ALERTS_DIR)
-            saved = save_uploads(items, folder)
-            sources = _sources(folder, saved)
-            run = MonitorRun(run_id, RUNNING, actor, started, tuple(n for n, _p in saved),
-                             options, parts=len(sources))
+            saved: list[tuple[str, Path]] = []
+            if items:
+                owner_only_dir(store.dir / ALERTS_DIR)
+                saved = save_uploads(items, folder)
+            sources = _sources(folder, saved) + [path for _name, path in in_place]
+            names = tuple(n for n, _p in saved) + tuple(n for n, _p in in_place)
+            run = MonitorRun(run_id, RUNNING, actor, started, names, options,
+                             parts=len(sources))
             with store.transaction() as conn:
                 store.audit.add(conn, actor=actor, action="monitor.start", at=started,
                                 target=f"monitor:{run_id}", address=address,
-                                detail={"files": list(run.files), **_options(options)})
+                                detail={"files": list(run.files),
+                                        "server_files": [n for n, _p in in_place],
+                                        **_options(options)})
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -263,6 +276,121 @@ def start_monitor_run(store: WorkspaceStore, settings: Settings, uploads: Iterab
         ws.threads[run_id] = thread
         thread.start()
     return run
+
+
+def _check_suffix(path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in RASTER_SUFFIXES and suffix not in VECTOR_SUFFIXES:
+        raise InputError(_("{name} is not an alert file", name=path.name), inputs="files",
+                         hint=_("send GeoTIFF tiles (.tif) or vector alerts (.geojson, "
+                                ".gpkg, .csv, .parquet, .zip)"))
+
+
+# ------------------------------------------------------------ files on the server
+
+
+@dataclass(frozen=True)
+class ServerAlertFile:
+    """An alert file, or a folder of GeoTIFF tiles, in ``settings.alerts_dir``: its name
+    relative to that folder (``/`` between parts) and its size in bytes (all its tiles)."""
+
+    name: str
+    bytes: int
+    folder: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name``, ``bytes``, ``folder``."""
+        return {"name": self.name, "bytes": self.bytes, "folder": self.folder}
+
+
+def server_alert_file(settings: Settings, name: str) -> tuple[str, Path]:
+    """The file (or folder of tiles) ``name`` of ``settings.alerts_dir``: its name and its
+    path. Refuses, with :class:`~vigilancia.errors.InputError`, when no folder is set, and
+    any name that is absolute, climbs out (``..``), or leads outside the folder through a
+    link; :class:`~vigilancia.errors.NotFoundError` when there is nothing by that name."""
+    if settings.alerts_dir is None:
+        raise InputError(_("This server reads no alert files in place"), inputs="server_files",
+                         hint=_("upload the files, or ask whoever runs the server to set "
+                                "VIGILANCIA_ALERTS_DIR"))
+    root = Path(settings.alerts_dir).expanduser().resolve()
+    rel = PurePosixPath(str(name).replace("\\", "/"))
+    if not str(name).strip() or rel.is_absolute() or ".." in rel.parts or "\x00" in str(name):
+        raise InputError(_("{name} is not a name of the server's alert folder", name=name),
+                         inputs="server_files",
+                         hint=_("choose one of the files the page lists"))
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise InputError(_("{name} is not a name of the server's alert folder", name=name),
+                         inputs="server_files",
+                         hint=_("choose one of the files the page lists"))
+    if not path.exists():
+        raise NotFoundError(_("There is no {name} in the server's alert folder", name=name),
+                            hint=_("choose one of the files the page lists"))
+    if path.is_file():
+        _check_suffix(path)
+    elif not any(p.suffix.lower() in RASTER_SUFFIXES for p in path.iterdir()):
+        raise InputError(_("The folder {name} holds no GeoTIFF tiles (.tif)", name=name),
+                         inputs="server_files")
+    return rel.as_posix(), path
+
+
+#: Most entries listed of the server's alert folder.
+MAX_LISTED = 500
+
+
+def server_alert_files(settings: Settings) -> tuple[ServerAlertFile, ...]:
+    """What the monitoring page offers of ``settings.alerts_dir`` (none when unset): its
+    alert files, and its folders of GeoTIFF tiles, one level down at most, by name."""
+    if settings.alerts_dir is None:
+        return ()
+    root = Path(settings.alerts_dir).expanduser().resolve()
+    if not root.is_dir():
+        return ()
+    found: list[ServerAlertFile] = []
+
+    def visit(folder: Path, depth: int) -> None:
+        tiles = 0
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(".") or not p.resolve().is_relative_to(root):
+                continue
+            if p.is_dir() and depth < 1:
+                visit(p, depth + 1)
+            elif p.is_file() and (p.suffix.lower() in RASTER_SUFFIXES
+                                  or p.suffix.lower() in VECTOR_SUFFIXES):
+                found.append(ServerAlertFile(p.relative_to(root).as_posix(), p.stat().st_size,
+                                             False))
+                tiles += p.suffix.lower() in RASTER_SUFFIXES
+        if folder != root and tiles > 1:
+            size = sum(p.stat().st_size for p in folder.iterdir()
+                       if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES)
+            found.append(ServerAlertFile(folder.relative_to(root).as_posix(), size, True))
+
+    try:
+        visit(root, 0)
+    except OSError:
+        log.warning("the alert folder could not be listed", exc_info=True)
+    return tuple(sorted(found, key=lambda f: f.name)[:MAX_LISTED])
+
+
+@dataclass(frozen=True)
+class MonitoringPage:
+    """What the monitoring page shows on arrival: the newest run, and the files of the
+    server's alert folder (when the server has one)."""
+
+    run: MonitorRun | None
+    server_files: tuple[ServerAlertFile, ...]
+    server_folder: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """``run``, ``server_files`` and ``server_folder``."""
+        return {"run": self.run, "server_files": list(self.server_files),
+                "server_folder": self.server_folder}
+
+
+def monitoring_page(store: WorkspaceStore, settings: Settings) -> MonitoringPage:
+    """The newest run of the workspace and the server's alert files."""
+    return MonitoringPage(latest_monitor_run(store), server_alert_files(settings),
+                          settings.alerts_dir is not None)
 
 
 def _options(options: MonitorOptions) -> dict[str, Any]:
@@ -311,6 +439,8 @@ def _work(store: WorkspaceStore, settings: Settings, ws: _Workspace, job: _Job,
     except BaseException as exc:  # the job records every failure, whatever it is
         if isinstance(exc, VigilanciaError):
             text = plain_text(exc.user_text(), folder)
+            if settings.alerts_dir is not None:  # files read in place: named from there
+                text = plain_text(text, Path(settings.alerts_dir).expanduser().resolve())
         else:
             log.exception("monitoring run %s failed", run.id)
             text = _("Something failed on the server; nothing was changed by this run")

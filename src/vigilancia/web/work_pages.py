@@ -24,7 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from vigilancia.services.jobs import latest_monitor_run
+from vigilancia.services.jobs import monitoring_page
 from vigilancia.services.territories import list_territories
 from vigilancia.services.transfers import MAX_UPLOAD_BYTES
 from vigilancia.web.deps import Ctx, context
@@ -36,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/monitoreo", response_class=HTMLResponse)
 def monitoring(request: Request, ctx: Ctx = Depends(context)) -> Response:
     """Start a monitoring run and follow it (the newest run is shown on arrival)."""
-    return page(request, "monitoreo.html", run=latest_monitor_run(ctx.store),
+    return page(request, "monitoreo.html", view=monitoring_page(ctx.store, ctx.settings),
                 max_bytes=MAX_UPLOAD_BYTES)
 
 

@@ -23,10 +23,13 @@ RunId = Annotated[str, Path(pattern=r"^[0-9T]{15}-[0-9a-f]{8}$", max_length=40)]
 
 @router.post("/monitor-runs", status_code=202, summary="Start a monitoring run")
 def start(
-    files: Annotated[list[UploadFile], File(description="Alert files: GeoTIFF tiles (.tif) "
-                                            "of GFW, RADD, GLAD or Hansen (several tiles: "
-                                            "one mosaic), or vector alerts (.geojson, "
-                                            ".gpkg, .csv, .parquet, .zip).")],
+    files: Annotated[list[UploadFile] | None, File(
+        description="Alert files: GeoTIFF tiles (.tif) of GFW, RADD, GLAD or Hansen (several "
+        "tiles: one mosaic), or vector alerts (.geojson, .gpkg, .csv, .parquet, .zip).")
+    ] = None,
+    server_files: Annotated[list[str] | None, Form(
+        description="Alert files (or folders of tiles) of the server's alert folder "
+        "(VIGILANCIA_ALERTS_DIR), by their names relative to it, read in place.")] = None,
     product: Annotated[str, Form(max_length=32, description="auto (recognised from the "
                                  "file), gfw, radd-gee, glad-l-gee, glad-s2, hansen or "
                                  "mapbiomas.")] = "auto",
@@ -38,13 +41,14 @@ def start(
                                    "clearings.")] = True,
     ctx: Ctx = Depends(context),
 ) -> Response:
-    """Keeps the files in the workspace and starts ``monitor`` on them in the background
+    """Keeps the uploaded files in the workspace (files of the server's alert folder are
+    read in place) and starts ``monitor`` on them in the background
     (one run at a time per workspace: 409 while another runs); answers the run (202),
     whose address is in ``Location``. Send the session's ``X-CSRF-Token`` header."""
     run = start_monitor_run(
-        ctx.store, ctx.settings, [Upload(f.filename or "alertas", f.file) for f in files],
+        ctx.store, ctx.settings, [Upload(f.filename or "alertas", f.file) for f in files or ()],
         MonitorOptions(product, since, until, min_confidence, classify),
-        actor=ctx.actor, address=ctx.address)
+        actor=ctx.actor, address=ctx.address, server_files=server_files or ())
     return respond(run, status=202, headers={"Location": f"/api/monitor-runs/{run.id}"})
 
 

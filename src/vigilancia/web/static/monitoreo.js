@@ -86,12 +86,14 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   formMessage.textContent = "";
   const files = document.getElementById("files").files;
-  if (!files.length) {
+  const onServer = form.querySelectorAll('input[name="server_files"]:checked');
+  if (!files.length && !onServer.length) {
     formMessage.textContent = T.choose;
     return;
   }
   const data = new FormData(form);
   data.delete("csrf_token");
+  if (!files.length) data.delete("files");
   for (const name of ["since", "until"]) if (!data.get(name)) data.delete(name);
   data.set("classify", form.elements.classify.checked ? "true" : "false");
   startButton.disabled = true;
