@@ -69,6 +69,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/language/{lang}"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     ("GET", "/"): EVERYONE,
+    ("GET", "/territorios/{territory_id}"): EVERYONE,
+    ("GET", "/casos"): EVERYONE,
+    ("GET", "/casos/{case}"): EVERYONE,
+    ("POST", "/casos/{case}/estado"): FIELD,
+    ("POST", "/casos/{case}/asignacion"): STAFF,
+    ("GET", "/casos/{case}/fotos/{sha256}"): ANALYSTS,
+    ("POST", "/casos/{case}/informe"): STAFF,
     ("POST", "/logout"): EVERYONE,
     # session and schema
     ("POST", "/api/session"): PUBLIC,
@@ -94,6 +101,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/cases/{case}"): EVERYONE,
     ("PATCH", "/api/cases/{case}"): FIELD,
     ("POST", "/api/cases/{case}/assignment"): STAFF,
+    ("POST", "/api/cases/{case}/report"): STAFF,
     # patrols and packages
     ("GET", "/api/patrol-plans"): FIELD,
     ("GET", "/api/patrol-plans/{plan_id}"): FIELD,
