@@ -74,3 +74,27 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
     """``"#1b9e77"`` -> ``(27, 158, 119)``."""
     c = colour.lstrip("#")
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def write_field_photo(path: Path, lon: float, lat: float) -> Path:
+    """A phone photo of a clearing (forest around a brown patch with green seedlings) with
+    EXIF GPS at ``lon``/``lat``, as a monitor's phone takes it."""
+    from datetime import datetime
+
+    import numpy as np
+    from field_samples import write_jpeg
+    from PIL import Image, ImageDraw
+
+    write_jpeg(path, lat=lat, lon=lon, taken=datetime(2025, 2, 1, 9, 30), size=(640, 480))
+    exif = Image.open(path).info["exif"]
+    rng = np.random.default_rng(7)
+    forest = rng.normal(0, 1, (480, 640, 1)) * np.array([12, 22, 10]) + np.array([40, 95, 45])
+    im = Image.fromarray(np.clip(forest, 0, 255).astype("uint8"), "RGB")
+    draw = ImageDraw.Draw(im)
+    draw.polygon([(150, 300), (520, 280), (600, 470), (90, 470)], fill=(135, 98, 62))
+    for i in range(40):
+        x, y = 140 + (i * 53) % 420, 320 + (i * 37) % 140
+        draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=(70, 150, 60))
+    draw.rectangle([0, 0, 640, 90], fill=(190, 210, 230))
+    im.save(path, "JPEG", exif=exif, quality=85)
+    return path

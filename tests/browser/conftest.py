@@ -4,7 +4,8 @@ Once per test process:
 
 - the demo's workspace (``demo_template`` of ``tests/conftest.py``: the sample region's
   territories, clearings with drivers, risk, corridors, cases and a patrol plan, a
-  field import, one account per role), copied to a folder of its own;
+  field import, one account per role), copied to a folder of its own, with a monitor's
+  geotagged photo at the first case;
 - a real uvicorn server of :func:`vigilancia.web.create_app` on a free port of
   127.0.0.1, in a thread;
 - Debian's chromium, headless, driven by Playwright, with WebGL through SwiftShader
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import LAPTOP, Server, log_in
+from browser_helpers import LAPTOP, Server, log_in, write_field_photo
 
 from vigilancia.web.state import missing_map_assets
 
@@ -100,11 +101,19 @@ def server(browser_skip: None, demo_template: Path,
     import uvicorn
 
     from vigilancia.config import Settings
+    from vigilancia.services.field import import_field
+    from vigilancia.services.workspace import open_workspace
     from vigilancia.web import create_app
 
     workspace = tmp_path_factory.mktemp("browser-ws") / "espacio"
     shutil.copytree(demo_template, workspace)
-    app = create_app(Settings(), workspace)
+    settings = Settings()
+    with open_workspace(workspace, settings) as store:  # a monitor's photo at the first case
+        case = sorted(store.cases.list(), key=lambda c: c.id)[0]
+        photo = write_field_photo(workspace.parent / "claro_plantones.jpg",
+                                  case.lon + 0.0002, case.lat)
+        import_field(store, settings, [photo], actor="Juan Monitor")
+    app = create_app(settings, workspace)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False, lifespan="on")

@@ -494,7 +494,8 @@ class ReportKind:
 
 def report_kinds(*, disclosure: Disclosure = FULL) -> list[ReportKind]:
     """The reports the reader may download (the package carries patrol plans: only for
-    those who see them)."""
+    those who see them; case reports: for those who issue them, admins and
+    coordinators)."""
     out = []
     if disclosure.patrols:
         out.append(ReportKind(
@@ -502,4 +503,10 @@ def report_kinds(*, disclosure: Disclosure = FULL) -> list[ReportKind]:
             _("The open cases and the newest patrol plan of one community, for the "
               "monitors' phones (GPX, KMZ, CoMapeo, ODK, GeoPackage, PMTiles) and on paper"),
             "/api/territories/{territory_id}/package", "application/zip"))
+    if disclosure.exact_points:  # those who issue reports to authorities
+        out.append(ReportKind(
+            "case", _("Case report for an authority"),
+            _("The evidence of one case for a prosecutor, the police, the ombudsman or the "
+              "protected areas service, as a PDF recorded in the custody log (POST)"),
+            "/api/cases/{case}/report", "application/pdf"))
     return out

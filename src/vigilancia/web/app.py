@@ -28,7 +28,12 @@ from vigilancia.config import Settings
 from vigilancia.domain.access import Role
 from vigilancia.errors import InputError
 from vigilancia.i18n import _, ngettext, number
+from vigilancia.results import jsonable
 from vigilancia.services.map import ensure_clearing_map
+from vigilancia.services.texts.cases import status_name
+from vigilancia.services.texts.drivers import driver_name
+from vigilancia.services.texts.reports import tenure_name
+from vigilancia.services.texts.territories import kind_name
 from vigilancia.services.workspace import open_workspace
 from vigilancia.web import pages, views, work_pages
 from vigilancia.web.api import cases, field, map, monitor, patrols, reports, session
@@ -69,7 +74,9 @@ def _templates() -> Jinja2Templates:
                                   "nav_items": nav_items, "number": number,
                                   "missing_map_assets": missing_map_assets,
                                   "palette": palette, "map_texts": map_texts,
-                                  "page_json": page_json, "may": may})
+                                  "page_json": page_json, "may": may, "plain": jsonable,
+                                  "kind_name": kind_name, "tenure_name": tenure_name,
+                                  "status_name": status_name, "driver_name": driver_name})
     return templates
 
 

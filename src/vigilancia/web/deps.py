@@ -25,7 +25,7 @@ from vigilancia.services.accounts import SessionInfo
 from vigilancia.web.guard import client_address, current_session
 from vigilancia.web.state import app_state
 
-__all__ = ["GEOJSON", "Body", "Ctx", "context", "respond"]
+__all__ = ["GEOJSON", "Body", "Ctx", "context", "pdf_download", "respond"]
 
 GEOJSON = "application/geo+json"
 
@@ -89,3 +89,15 @@ def respond(value: Any, *, status: int = 200, media_type: str = "application/jso
     """``value`` (a result, a list of results, plain data) as a JSON answer."""
     return Response(to_json(value, indent=None), status_code=status, media_type=media_type,
                     headers=headers)
+
+
+def pdf_download(made: Any) -> Response:
+    """A report the browser downloads: ``made.data`` (PDF bytes) as ``made.filename``, with
+    the document's SHA-256 and the custody log entry in headers."""
+    issued = made.issued
+    headers = {"Content-Disposition": f'attachment; filename="{made.filename}"',
+               "X-Document-SHA256": issued.document_sha256,
+               "X-Content-Hash": issued.content_hash}
+    if issued.custody_seq is not None:
+        headers["X-Custody-Seq"] = str(issued.custody_seq)
+    return Response(made.data, media_type="application/pdf", headers=headers)

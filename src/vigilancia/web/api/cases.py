@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
+from vigilancia.reports.case_report import render_case_report
+from vigilancia.services.case_page import issue_case_report
 from vigilancia.services.cases import (
     assign_cases,
     list_cases,
@@ -22,7 +24,7 @@ from vigilancia.services.cases import (
     show_case,
     update_case,
 )
-from vigilancia.web.deps import Body, Ctx, context, respond
+from vigilancia.web.deps import Body, Ctx, context, pdf_download, respond
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
@@ -88,3 +90,28 @@ def assign(case: CaseRef, body: Assignment, ctx: Ctx = Depends(context)) -> Resp
     (changed,) = assign_cases(ctx.store, [parse_case_id(case)], assignee=body.assignee.strip()
                               or body.assignee, actor=ctx.actor)
     return respond(changed)
+
+
+class ReportRequest(Body):
+    """Who the case report is for, and whether to search for satellite images."""
+
+    to: str = Field("fiscalia", max_length=32,
+                    description="fiscalia, policia, defensoria or sernanp.")
+    lang: str | None = Field(None, max_length=2, description="es or en (default: the "
+                             "request's language).")
+    imagery: str = Field("none", pattern="^(none|auto)$",
+                         description="none, or auto: images before and after from the "
+                         "STAC catalogue (needs internet).")
+
+
+@router.post("/{case}/report", summary="Issue the case report (PDF) for an authority",
+             response_class=Response,
+             responses={200: {"content": {"application/pdf": {}}}})
+def report(case: CaseRef, body: ReportRequest, request: Request,
+           ctx: Ctx = Depends(context)) -> Response:
+    """Gathers, draws and records the report (a ``report`` entry in the custody log, with
+    its content hash and the PDF's SHA-256, also in the answer's headers)."""
+    return pdf_download(issue_case_report(
+        ctx.store, ctx.settings, case, addressee=body.to.strip().lower(), actor=ctx.actor,
+        render=render_case_report, lang=body.lang or getattr(request.state, "language", None),
+        imagery=body.imagery))

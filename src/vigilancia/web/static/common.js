@@ -96,3 +96,30 @@ export function matchColour(property, colours, fallback) {
   expr.push(fallback);
   return expr;
 }
+
+/** The [[west, south], [east, north]] box of GeoJSON geometries (null when empty). */
+export function boundsOf(geometries) {
+  let w = Infinity; let s = Infinity; let e = -Infinity; let n = -Infinity;
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1]); n = Math.max(n, c[1]);
+    } else for (const x of c) walk(x);
+  };
+  for (const g of geometries) if (g && g.coordinates) walk(g.coordinates);
+  return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+}
+
+/** The clearings of the API's vector tiles (``query``: its filters), coloured by driver. */
+export function addClearings(map, palette, query = '') {
+  map.addSource('clearings', {
+    type: 'vector', minzoom: 0, maxzoom: 16,
+    tiles: [here('/api/tiles/clearings/{z}/{x}/{y}.mvt') + (query ? `?${query}` : '')],
+  });
+  const colour = matchColour('driver', palette.drivers, palette.drivers.unclassified);
+  map.addLayer({ id: 'clearing-fill', type: 'fill', source: 'clearings', 'source-layer': 'clearings',
+    filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': colour, 'fill-opacity': 0.9 } });
+  map.addLayer({ id: 'clearing-point', type: 'circle', source: 'clearings', 'source-layer': 'clearings',
+    filter: ['==', ['geometry-type'], 'Point'],
+    paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 3.5, 12, 7],
+      'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } });
+}

@@ -1,7 +1,9 @@
 // The dashboard map: territories (risk choropleth, names), clearings by likely driver from
 // the API's vector tiles (date slider, driver filter), runway candidates, corridors and
 // context layers; a click says what a thing is and why.
-import { esc, getJSON, here, label, loaded, makeMap, matchColour, num, pageData } from '/static/common.js';
+import {
+  addClearings, esc, getJSON, here, label, loaded, makeMap, matchColour, num, pageData,
+} from '/static/common.js';
 
 const data = pageData();
 const T = data.texts;
@@ -77,18 +79,7 @@ if (document.querySelector('input[data-layer=corridors]:not([disabled])')) {
     paint: { 'line-color': P.corridor, 'line-width': 3, 'line-dasharray': [2, 1.5], 'line-opacity': 0.9 } });
 }
 
-map.addSource('clearings', { type: 'vector', tiles: [tileUrl()], minzoom: 0, maxzoom: 16 });
-const driverColour = matchColour('driver', P.drivers, P.drivers.unclassified);
-map.addLayer({ id: 'clearing-fill', type: 'fill', source: 'clearings', 'source-layer': 'clearings',
-  filter: ['==', ['geometry-type'], 'Polygon'],
-  paint: { 'fill-color': driverColour, 'fill-opacity': 0.9 } });
-map.addLayer({ id: 'clearing-point', type: 'circle', source: 'clearings', 'source-layer': 'clearings',
-  filter: ['==', ['geometry-type'], 'Point'],
-  paint: {
-    'circle-color': driverColour,
-    'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 3.5, 12, 7],
-    'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
-  } });
+addClearings(map, P, filters());
 map.addLayer({ id: 'runway-ring', type: 'circle', source: 'clearings', 'source-layer': 'clearings',
   filter: ['==', ['get', 'driver'], 'airstrip'],
   paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 7, 12, 12],
