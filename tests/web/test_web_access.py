@@ -41,7 +41,7 @@ def sample_request(method: str, path: str, ids: dict[str, Any]) -> dict[str, Any
     """A request that exercises the route: its URL, and a body for writes."""
     filled = path.format(
         territory_id=ids["territory"], clearing_id=1, case=ids["case"], plan_id=ids["plan"],
-        z=9, x=148, y=268, lang="en", run_id="20260101T000000-00000000")
+        z=9, x=148, y=268, lang="en", run_id="20260101T000000-00000000", sha256="0" * 64)
     if path == "/api/basemap/tiles/{z}/{x}/{y}":
         filled = "/api/basemap/tiles/0/0/0"
     if path == "/static":
