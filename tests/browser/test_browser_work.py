@@ -59,8 +59,10 @@ def test_upload_a_gpx_and_see_its_result(logged_in_page, server, places, tmp_pat
 
 def test_plan_a_patrol_save_it_and_download_its_package(logged_in_page, server, places):
     page = logged_in_page("coordinator")
-    page.goto(f"{server.url}/patrullas?territorio={places['territory']}")
+    page.goto(f"{server.url}/territorios/{places['territory']}")
+    page.click("#plan-patrol")  # the territory's page leads to its planning
     wait_for_map(page)
+    assert page.input_value("#territory") == str(places["territory"])
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     lonlat = page.input_value("#start")
