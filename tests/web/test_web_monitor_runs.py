@@ -158,6 +158,26 @@ def test_wrong_requests_are_refused_before_anything_runs(sessions, tiles, web_ws
     assert coordinator.client.get("/api/monitor-runs/20990101T000000-00000000").status_code == 404
 
 
+def test_a_start_that_fails_while_keeping_its_files_frees_the_workspace(app, sessions, tiles,
+                                                                       web_ws, monkeypatch):
+    from vigilancia.errors import StoreError
+
+    def full_disk(items, folder):
+        folder.mkdir(parents=True)
+        (folder / "medio.tif").write_bytes(b"II*")
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(jobs, "save_uploads", full_disk)
+    coordinator = sessions[Role.COORDINATOR]
+    assert upload(coordinator, tiles["gfw"]).status_code == 503
+    leftovers = [p for p in (web_ws / jobs.ALERTS_DIR).iterdir() if (p / "medio.tif").exists()]
+    assert leftovers == []
+    monkeypatch.undo()
+    r = upload(coordinator, tiles["gfw"])  # no run holds the workspace
+    assert r.status_code == 202, r.text
+    assert finished(app, r.json()["id"])["status"] == "finished"
+
+
 @pytest.mark.parametrize("role,allowed", [(Role.ADMIN, True), (Role.COORDINATOR, True),
                                           (Role.ANALYST, True), (Role.MONITOR, False),
                                           (Role.VIEWER, False)], ids=lambda v: str(v))

@@ -30,6 +30,7 @@ from vigilancia.i18n import _, ngettext, number, percent
 __all__ = [
     "ADDRESSEE_FOLDER",
     "data_uri",
+    "load_weasyprint",
     "environment",
     "filters",
     "install_templates",
@@ -165,10 +166,23 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _fetcher() -> Any:
-    from weasyprint.urls import URLFetcher
+def load_weasyprint() -> Any:
+    """WeasyPrint, imported without the change it makes to the whole process: on import it
+    lets Pillow accept truncated images, and then the field import would take a truncated
+    photo for a whole one (in a server, after the first report). Pillow's setting is put
+    back as it was."""
+    from PIL import ImageFile
 
-    return URLFetcher(allowed_protocols=["data"], timeout=1)
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+    import weasyprint.urls
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
+def _fetcher() -> Any:
+    return load_weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
 
 
 def write_pdf(html: str, *, issued_at: datetime, identifier: str,
@@ -176,8 +190,8 @@ def write_pdf(html: str, *, issued_at: datetime, identifier: str,
     """``html`` as PDF bytes (see the module text). ``identifier``: hex text whose first 32
     characters become the PDF's file identifier; ``attachments``: (name, bytes,
     description) of files to embed, dated ``issued_at``."""
-    from weasyprint import HTML, Attachment
-
+    weasyprint = load_weasyprint()
+    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806 (their names)
     when = issued_at.replace(tzinfo=None)
     fetcher = _fetcher()
     files = [Attachment(string=data, name=name, description=description, created=when,

@@ -236,46 +236,49 @@ def start_monitor_run(store: WorkspaceStore, settings: Settings, uploads: Iterab
         _check_suffix(Path(item.name))
     in_place = [server_alert_file(settings, name) for name in server_files]
     ws = _workspace(store)
-    with ws.lock:
+    started = datetime.now(UTC)
+    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+    job = _Job(MonitorRun(run_id, RUNNING, actor, started, (), options))
+    with ws.lock:  # the workspace's one slot, taken before the files are copied
         if ws.running is not None:
             other = ws.running.snapshot()
             raise ConflictError(
                 _("A monitoring run is already going on (started by {actor} at {time})",
                   actor=other.actor, time=other.started.strftime("%H:%M UTC")),
                 hint=_("wait until it ends, then start this one"))
-        started = datetime.now(UTC)
-        run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
-        folder = store.dir / ALERTS_DIR / run_id
-        try:
-            saved: list[tuple[str, Path]] = []
-            if items:
-                owner_only_dir(store.dir / ALERTS_DIR)
-                saved = save_uploads(items, folder)
-            sources = _sources(folder, saved) + [path for _name, path in in_place]
-            names = tuple(n for n, _p in saved) + tuple(n for n, _p in in_place)
-            run = MonitorRun(run_id, RUNNING, actor, started, names, options,
-                             parts=len(sources))
-            with store.transaction() as conn:
-                store.audit.add(conn, actor=actor, action="monitor.start", at=started,
-                                target=f"monitor:{run_id}", address=address,
-                                detail={"files": list(run.files),
-                                        "server_files": [n for n, _p in in_place],
-                                        **_options(options)})
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        job = _Job(run)
         ws.running = job
         ws.jobs[run_id] = job
+    folder = store.dir / ALERTS_DIR / run_id
+    try:
+        saved: list[tuple[str, Path]] = []
+        if items:
+            owner_only_dir(store.dir / ALERTS_DIR)
+            saved = save_uploads(items, folder)
+        sources = _sources(folder, saved) + [path for _name, path in in_place]
+        names = tuple(n for n, _p in saved) + tuple(n for n, _p in in_place)
+        job.update(files=names, parts=len(sources))
+        with store.transaction() as conn:
+            store.audit.add(conn, actor=actor, action="monitor.start", at=started,
+                            target=f"monitor:{run_id}", address=address,
+                            detail={"files": list(names),
+                                    "server_files": [n for n, _p in in_place],
+                                    **_options(options)})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        with ws.lock:
+            ws.running = None
+            ws.jobs.pop(run_id, None)
+        raise
+    thread = threading.Thread(
+        target=copy_context().run,  # the worker speaks the starter's language
+        args=(_work, store, settings, ws, job, sources, folder),
+        name=f"vigilancia-monitor-{run_id}", daemon=True)
+    with ws.lock:
         while len(ws.jobs) > KEEP_JOBS:
             ws.jobs.popitem(last=False)
-        thread = threading.Thread(
-            target=copy_context().run,  # the worker speaks the starter's language
-            args=(_work, store, settings, ws, job, sources, folder),
-            name=f"vigilancia-monitor-{run_id}", daemon=True)
         ws.threads[run_id] = thread
-        thread.start()
-    return run
+    thread.start()
+    return job.snapshot()
 
 
 def _check_suffix(path: Path) -> None:
