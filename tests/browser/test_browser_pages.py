@@ -95,6 +95,7 @@ def test_the_territory_page(logged_in_page, server):
     assert page.locator("table.reasons-table tbody tr").count() >= 5
     assert page.locator("#cases tbody tr").count() >= 1
     assert page.locator("#patrols li").count() >= 1
+    assert page.locator("#clearing-trend rect").count() >= 10  # months with clearings
     screenshot(page, "territorio", full_page=True)
 
 

@@ -182,3 +182,18 @@ def test_the_timeline_in_words():
     assert event_text({"action": "verdict", "detail": {"verdict": "false_alarm"}}).startswith(
         "Veredicto de la visita: ")
     assert event_text({"action": "assigned", "detail": {}}) == "Asignado"
+
+
+def test_the_territory_page_shows_its_clearings_month_by_month(app, sessions):
+    from vigilancia.services.territory_page import MONTHS, territory_page
+
+    page = territory_page(app_state(app).store, 2)
+    assert len(page.months) == MONTHS
+    assert page.most_ha > 0 and any(m.area_by_driver.get("coca") for m in page.months)
+    months = [m.month for m in page.months]
+    assert months == sorted(months) and all(m.day == 1 for m in months)
+    html = sessions[Role.VIEWER].client.get("/territorios/2").text
+    assert 'id="clearing-trend"' in html and html.count("<rect") >= 10
+    # a viewer does not see patrol plans
+    assert 'id="patrols"' not in html
+    assert sessions[Role.VIEWER].client.get("/territorios/999").status_code == 404
