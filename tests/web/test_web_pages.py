@@ -127,6 +127,10 @@ def test_the_case_report_downloads_and_is_recorded(sessions):
     assert r.headers["content-type"] == "application/pdf" and r.content[:5] == b"%PDF-"
     assert 'filename="informe_C-0001_policia.pdf"' in r.headers["content-disposition"]
     assert r.headers["x-custody-seq"].isdigit() and len(r.headers["x-document-sha256"]) == 64
+    # drawing it left Pillow as it was: a truncated field photo is still refused afterwards
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     r = coordinator.client.post(f"/api/cases/{CASE}/report", json={"to": "nadie"},
                                 headers=coordinator.headers)
     assert r.status_code == 400 and "nadie" in r.json()["error"]["message"]

@@ -58,6 +58,7 @@ def test_the_schema_lists_every_api_operation(app):
     ("GET", "/api/patrol-plans/{plan_id}"), ("POST", "/api/patrol-plans/preview"),
     ("POST", "/api/patrol-plans"), ("GET", "/api/territories/{territory_id}/package"),
     ("POST", "/api/field-imports"), ("GET", "/api/reports"),
+    ("POST", "/api/cases/{case}/report"),
 ])
 def test_no_operation_answers_with_a_server_error(app, api_schema, admin, method, path):
     assert (method, path) in operations(app)

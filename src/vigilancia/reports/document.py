@@ -165,10 +165,24 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _fetcher() -> Any:
-    from weasyprint.urls import URLFetcher
+def _weasyprint() -> Any:
+    """WeasyPrint, imported without its side effect on Pillow: its import turns on
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole process, after which a server that
+    has drawn one report would take truncated field photos as whole ones. The setting is
+    put back as it was."""
+    from PIL import ImageFile
 
-    return URLFetcher(allowed_protocols=["data"], timeout=1)
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint
+        import weasyprint.urls
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
+def _fetcher() -> Any:
+    return _weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
 
 
 def write_pdf(html: str, *, issued_at: datetime, identifier: str,
@@ -176,8 +190,8 @@ def write_pdf(html: str, *, issued_at: datetime, identifier: str,
     """``html`` as PDF bytes (see the module text). ``identifier``: hex text whose first 32
     characters become the PDF's file identifier; ``attachments``: (name, bytes,
     description) of files to embed, dated ``issued_at``."""
-    from weasyprint import HTML, Attachment
-
+    weasyprint = _weasyprint()
+    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806
     when = issued_at.replace(tzinfo=None)
     fetcher = _fetcher()
     files = [Attachment(string=data, name=name, description=description, created=when,
