@@ -23,9 +23,6 @@ import sqlalchemy as sa
 from vigilancia.i18n import DEFAULT_LANGUAGE, set_language
 from vigilancia.io.store import WorkspaceStore
 
-#: Not collected for doctests: tests/browser/conftest.py (its folder on the pythonpath) has
-#: the same module name.
-collect_ignore = ["conftest.py"]
 
 POSTGRES_ENV = "VIGILANCIA_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")

@@ -39,9 +39,6 @@ from browser_helpers import LAPTOP, Server, log_in, write_field_photo
 
 from vigilancia.web.state import missing_map_assets
 
-#: Not collected for doctests: beside tests/conftest.py (tests/browser is on the pythonpath)
-#: the module name "conftest" would clash.
-collect_ignore = ["conftest.py"]
 
 #: Debian's chromium (the ``/usr/bin/chromium`` wrapper works too, with a harmless
 #: warning of its own).

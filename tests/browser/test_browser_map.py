@@ -98,6 +98,7 @@ def test_a_click_says_what_a_clearing_is_and_why(logged_in_page):
     text = info.inner_text()
     assert "Claro" in text and "coca" in text, text
     assert "Por qué" in text and info.locator(".reasons li").count() >= 1, text
+    screenshot(page, "mapa-clic")
     # a territory: its risk and the reasons
     page.evaluate("""() => {
         for (const id of ['clearing-point', 'clearing-fill', 'runway-ring', 'corridor-line',

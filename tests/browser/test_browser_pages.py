@@ -16,7 +16,7 @@ def test_open_a_case_and_change_its_status(logged_in_page, server):
     page = logged_in_page("coordinator")
     page.click("nav.nav a:has-text('Casos')")
     page.wait_for_url(re.compile(r"/casos$"))
-    screenshot(page, "casos", full_page=True)
+    screenshot(page, "casos")
     page.click(f"#cases a:has-text('{CASE}')")
     page.wait_for_url(re.compile(f"/casos/{CASE}$"))
     wait_for_map(page)
@@ -95,6 +95,7 @@ def test_the_territory_page(logged_in_page, server):
     assert page.locator("table.reasons-table tbody tr").count() >= 5
     assert page.locator("#cases tbody tr").count() >= 1
     assert page.locator("#patrols li").count() >= 1
+    assert page.locator("#clearing-trend rect").count() >= 10  # months with clearings
     screenshot(page, "territorio", full_page=True)
 
 

@@ -30,7 +30,6 @@ from vigilancia.i18n import _, ngettext, number, percent
 __all__ = [
     "ADDRESSEE_FOLDER",
     "data_uri",
-    "load_weasyprint",
     "environment",
     "filters",
     "install_templates",
@@ -166,23 +165,24 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def load_weasyprint() -> Any:
-    """WeasyPrint, imported without the change it makes to the whole process: on import it
-    lets Pillow accept truncated images, and then the field import would take a truncated
-    photo for a whole one (in a server, after the first report). Pillow's setting is put
-    back as it was."""
+def _weasyprint() -> Any:
+    """WeasyPrint, imported without its side effect on Pillow: its import turns on
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole process, after which a server that
+    has drawn one report would take truncated field photos as whole ones. The setting is
+    put back as it was."""
     from PIL import ImageFile
 
     before = ImageFile.LOAD_TRUNCATED_IMAGES
-    import weasyprint
-    import weasyprint.urls
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    try:
+        import weasyprint
+        import weasyprint.urls
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
     return weasyprint
 
 
 def _fetcher() -> Any:
-    return load_weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
+    return _weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
 
 
 def write_pdf(html: str, *, issued_at: datetime, identifier: str,
@@ -190,8 +190,8 @@ def write_pdf(html: str, *, issued_at: datetime, identifier: str,
     """``html`` as PDF bytes (see the module text). ``identifier``: hex text whose first 32
     characters become the PDF's file identifier; ``attachments``: (name, bytes,
     description) of files to embed, dated ``issued_at``."""
-    weasyprint = load_weasyprint()
-    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806 (their names)
+    weasyprint = _weasyprint()
+    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806
     when = issued_at.replace(tzinfo=None)
     fetcher = _fetcher()
     files = [Attachment(string=data, name=name, description=description, created=when,

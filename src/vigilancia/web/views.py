@@ -30,8 +30,8 @@ from vigilancia.services.cases import (
     update_case,
 )
 from vigilancia.services.dashboard import map_overview
-from vigilancia.services.overview import territory_overview
 from vigilancia.services.photos import case_photo
+from vigilancia.services.territory_page import territory_page
 from vigilancia.web.deps import Ctx, context, pdf_download
 from vigilancia.web.pages import page
 
@@ -52,7 +52,7 @@ def dashboard(request: Request, ctx: Ctx = Depends(context)) -> Response:
 def territory(territory_id: Id, request: Request, ctx: Ctx = Depends(context)) -> Response:
     """One territory: its risk and the reasons, the trend, its cases, its last patrols."""
     return page(request, "territory.html",
-                view=territory_overview(ctx.store, territory_id, disclosure=ctx.disclosure))
+                view=territory_page(ctx.store, territory_id, disclosure=ctx.disclosure))
 
 
 @router.get("/casos", response_class=HTMLResponse)

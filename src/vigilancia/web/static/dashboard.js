@@ -85,6 +85,19 @@ map.addLayer({ id: 'runway-ring', type: 'circle', source: 'clearings', 'source-l
   paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 7, 12, 12],
     'circle-stroke-color': '#000000', 'circle-stroke-width': 2 } });
 
+// what was clicked last: ringed in red
+map.addSource('selected', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+map.addLayer({ id: 'selected-line', type: 'line', source: 'selected',
+  filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#d7191c', 'line-width': 3 } });
+map.addLayer({ id: 'selected-point', type: 'circle', source: 'selected',
+  filter: ['==', ['geometry-type'], 'Point'],
+  paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': 11, 'circle-stroke-color': '#d7191c', 'circle-stroke-width': 3 } });
+
+function select(feature) {
+  const features = feature ? [{ type: 'Feature', geometry: feature.geometry, properties: {} }] : [];
+  map.getSource('selected').setData({ type: 'FeatureCollection', features });
+}
+
 // territory names: DOM labels (the map loads no web font)
 const labels = [];
 getJSON('/api/territories/geojson?zoom=8').then((fc) => {
@@ -207,6 +220,7 @@ map.on('click', async (e) => {
   hits.sort((a, b) => order.indexOf(a.layer.id) - order.indexOf(b.layer.id));
   const hit = hits[0];
   hint.hidden = true;
+  select(hit && hit.layer.id !== 'territory-fill' ? hit : null);
   if (!hit) { body.innerHTML = `<p class="note">${esc(T.nothing)}</p>`; return; }
   body.innerHTML = `<p class="note">${esc(T.loading)}</p>`;
   try {
