@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from vigilancia.i18n import DEFAULT_LANGUAGE, set_language
 from vigilancia.io.store import WorkspaceStore
 
-
 POSTGRES_ENV = "VIGILANCIA_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
 

@@ -39,7 +39,6 @@ from browser_helpers import LAPTOP, Server, log_in, write_field_photo
 
 from vigilancia.web.state import missing_map_assets
 
-
 #: Debian's chromium (the ``/usr/bin/chromium`` wrapper works too, with a harmless
 #: warning of its own).
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
