@@ -61,15 +61,17 @@ def test_plan_a_patrol_save_it_and_download_its_package(logged_in_page, server, 
     page = logged_in_page("coordinator")
     page.goto(f"{server.url}/territorios/{places['territory']}")
     page.click("#plan-patrol")  # the territory's page leads to its planning
-    wait_for_map(page)
     assert page.input_value("#territory") == str(places["territory"])
+    # the map shows the community (its outline drawn, the view on it) before the click
+    page.wait_for_selector(f"#map[data-territory='{places['territory']}'][data-map-state=idle]")
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     lonlat = page.input_value("#start")
     assert "," in lonlat  # the click set the start
     page.fill("#max_km", "60")
     page.click("#preview")
-    page.wait_for_selector("#plan:not([hidden])")
+    page.wait_for_selector("#plan:not([hidden]), #form-message:not(:empty)")
+    assert page.inner_text("#form-message") == ""
     assert page.locator("#stops tbody tr").count() >= 1
     assert "km" in page.inner_text("#plan-totals")
     assert page.locator(".stop-marker").count() == page.locator("#stops tbody tr").count()

@@ -97,8 +97,12 @@ function showTerritory() {
   const feature = territories.features.find((f) => f.properties.id === id);
   if (feature && feature.geometry) {
     const b = bboxOf(feature.geometry);
+    // the map is idle again once drawn there (tests and people click on it then)
+    map.getContainer().dataset.mapState = "loading";
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0, maxZoom: 13 });
+    map.triggerRepaint();
   }
+  map.getContainer().dataset.territory = String(id);
 }
 
 function showRoute(plan) {
