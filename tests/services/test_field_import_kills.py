@@ -234,7 +234,13 @@ def test_killed_imports_end_as_a_clean_run(field_data):
     ws = root / "matado"
     killed = partial = leftovers = 0  # partial: kills that left kept files and no row yet
     ahead = Command()
-    for round_ in range(KILLS):
+    rounds = 0
+    # a run that ends before its kill lands still checks the re-run; rounds go on until
+    # KILLS kills have landed (a loaded machine makes some runs slower than the first)
+    for round_ in range(2 * KILLS):
+        if killed >= KILLS:
+            break
+        rounds += 1
         fresh(template, ws)
         victim, ahead = ahead, Command()  # the next round's command loads meanwhile
         delay = rng.uniform(0.0, 1.05) * work_s
@@ -257,9 +263,9 @@ def test_killed_imports_end_as_a_clean_run(field_data):
         assert not [p for p in ws.rglob("*") if is_temp_name(p.name)], where
     ahead.proc.kill()
     ahead.proc.communicate()
-    print(f"{KILLS} rounds, clean import {work_s:.2f} s: {killed} killed, {partial} while "
+    print(f"{rounds} rounds, clean import {work_s:.2f} s: {killed} killed, {partial} while "
           f"files were kept, {leftovers} left a temporary file")
-    assert killed >= KILLS * 0.8, killed
+    assert killed >= KILLS, (killed, rounds)
     # the kills landed while files were being kept, not only before or after
     assert partial >= KILLS // 10, partial
 
