@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from vigilancia.cli.airstrips import airstrips_app
+from vigilancia.cli.aoi import aoi_app
 from vigilancia.cli.cases import cases_app
 from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.clearings import clearings_app
@@ -36,6 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(territories_app, name="territories")
+app.add_typer(aoi_app, name="aoi")
 app.add_typer(clearings_app, name="clearings")
 app.add_typer(layers_app, name="layers")
 app.add_typer(field_app, name="field")

@@ -11,11 +11,12 @@ again replaces the predictions (e.g. after training a better model).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy.engine import Connection
 
 from vigilancia.domain.drivers import DRIVERS, DriverModel
 from vigilancia.io.store import WorkspaceStore
@@ -58,13 +59,16 @@ def classify_clearings(
     batch_ids: Sequence[int] | None = None,
     model: DriverModel | None = None,
     progress: Progress | None = None,
+    then: Callable[[Connection], None] | None = None,
 ) -> ClassifyResult:
     """Predict and store the likely driver of the clearings of ``batch_ids`` (all when None).
 
     The clearings are measured and predicted one part at a time
     (:func:`~vigilancia.services.features.iter_clearing_features`), so memory
     stays bounded; every prediction is written in one transaction (all or
-    nothing). ``progress("classify", done, total)`` is called after each part.
+    nothing). ``progress("classify", done, total)`` is called after each part;
+    ``then(conn)`` runs last in the same transaction (what must commit with the
+    predictions, e.g. the monitor's record that the step finished).
     """
     from vigilancia.services.features import iter_clearing_features
 
@@ -98,6 +102,8 @@ def classify_clearings(
             counts.update(drivers)
             completeness += float(np.sum(preds.completeness))
             done += len(ids)
+        if then is not None:
+            then(conn)
     return ClassifyResult(
         clearings=done,
         model_version=chosen.version,

@@ -1,13 +1,17 @@
 """Vector alerts (MapBiomas Alerta and the like) as clearings, and placement of clearings.
 
-Two use cases:
+Three use cases:
 
 - :func:`clearings_from_vector_alerts` turns the alerts of a detection-date
   window into a :class:`~vigilancia.domain.clearings.ClearingSet` with shape
   features measured in a local equal-area frame (metres, hectares);
 - :func:`place_clearings` places any clearings (vector or raster) against
   stored territories: overlaps with every territory, and the nearest community
-  or reserve boundary with the buffer test.
+  or reserve boundary with the buffer test;
+- :func:`reconcile_vector` writes a batch of vector alerts into its series: an
+  alert keeps its code from one download to the next, so an alert already stored
+  is left as it is (or updated in place when its date, area or outline changed)
+  and only new alerts are added.
 
 >>> from vigilancia.io.sources.mapbiomas import read_vector_alerts  # doctest: +SKIP
 >>> alerts = read_vector_alerts("mapbiomas_alerta_peru_2021_2024.parquet")  # doctest: +SKIP
@@ -18,17 +22,22 @@ Two use cases:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
+from sqlalchemy.engine import Connection
 
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.placement import Overlaps, place
+from vigilancia.domain.series import Decision, NewValues, decide_codes, match_codes
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.store import WorkspaceStore
+from vigilancia.services.series import SeriesCounts, SeriesWriter, TerritoryTally
 
 if TYPE_CHECKING:  # the reader (and pandas) load only when vector alerts are read
     from vigilancia.io.sources.mapbiomas import VectorAlerts
@@ -42,6 +51,7 @@ __all__ = [
     "NEAREST_KINDS",
     "clearings_from_vector_alerts",
     "place_clearings",
+    "reconcile_vector",
     "shape_features",
 ]
 
@@ -240,4 +250,54 @@ def place_clearings(
         use_point=flag,
         area_ha=clearings.area_ha,
         overlaps=overlaps,
+    )
+
+
+def reconcile_vector(
+    store: WorkspaceStore,
+    conn: Connection,
+    batch_id: int,
+    series: str,
+    clearings: ClearingSet,
+    use_point: NDArray[np.bool_],
+    *,
+    buffer_m: float,
+    tally: TerritoryTally,
+) -> tuple[SeriesCounts, set[int]]:
+    """Write the vector alerts ``clearings`` into batch ``batch_id`` of ``series``: alerts
+    whose code is stored already are left as they are or updated in place, new ones are
+    added; both are placed on the territories. Returns what the batch did and the cases
+    whose clearings changed."""
+    stored = store.series.in_extent(series, conn=conn)
+    comp, pos = match_codes(stored.source_ref, clearings.source_ref)
+    wkb, bounds = clearings.encoded()
+    values = NewValues(
+        pixel_count=clearings.pixel_count.astype(np.int64),
+        pixels=np.column_stack([clearings.pixels_low, clearings.pixels_high,
+                                clearings.pixels_highest]).astype(np.int64),
+        first_date=clearings.first_date.astype("datetime64[D]"),
+        last_date=clearings.last_date.astype("datetime64[D]"),
+        area_ha=clearings.area_ha.astype(np.float64),
+        bounds=bounds,
+        centroid=np.column_stack([clearings.centroid_lon, clearings.centroid_lat]),
+    )
+    decision = decide_codes(stored.state, values, comp, pos)
+    written = decision.new | decision.updated
+    keep = np.flatnonzero(written)
+    chosen = clearings.take(keep)
+    decision = _take_decision(decision, keep)
+    territories = tally.territories = store.territories.list(conn=conn)
+    placement = place_clearings(chosen, territories, buffer_m=buffer_m,
+                                use_point=np.asarray(use_point, bool)[keep])
+    writer = SeriesWriter(store, conn, batch_id)
+    writer.write(chosen, placement, decision)
+    writer.counts.unchanged += int(len(clearings) - len(keep))
+    tally.add(chosen, placement)
+    return writer.counts, writer.cases()
+
+
+def _take_decision(decision: Decision, keep: NDArray[np.int64]) -> Decision:
+    return replace(
+        decision, target=decision.target[keep], unchanged=decision.unchanged[keep],
+        change=decision.change[keep], upgraded=decision.upgraded[keep],
     )

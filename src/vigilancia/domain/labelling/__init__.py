@@ -35,7 +35,7 @@ The stages, one module each:
 from vigilancia.domain.labelling.components import Components, Overlaps
 from vigilancia.domain.labelling.geometry import build_geometries, geometry_wkb, point_in_ring
 from vigilancia.domain.labelling.grids import PixelGrid, geographic_grid, projected_grid
-from vigilancia.domain.labelling.labeller import Labeller
+from vigilancia.domain.labelling.labeller import Labeller, Marks, runs_at
 from vigilancia.domain.labelling.runs import BadPixels, Runs, scan_strip
 from vigilancia.domain.labelling.scanline import TerritoryScanline, grown
 
@@ -43,6 +43,7 @@ __all__ = [
     "BadPixels",
     "Components",
     "Labeller",
+    "Marks",
     "Overlaps",
     "PixelGrid",
     "Runs",
@@ -53,5 +54,6 @@ __all__ = [
     "grown",
     "point_in_ring",
     "projected_grid",
+    "runs_at",
     "scan_strip",
 ]

@@ -8,7 +8,8 @@ one repository per aggregate (``store.territories``, ``store.clearings``,
 - ``records``: the frozen records the store reads and takes, and the row codecs;
 - ``repository``: the database handle and SQL helpers every repository shares;
 - ``territories``, ``context`` (context layers, import ledger), ``clearings``
-  (batches, clearings), ``training`` (models, labels), ``risk``, ``corridors``,
+  (batches, clearings), ``series`` (a product's clearings across downloads: history,
+  aliases), ``training`` (models, labels), ``risk``, ``corridors``,
   ``cases`` (cases, events, patrol plans), ``field`` (observations, files):
   one module per aggregate;
 - ``workspace``: the store itself; ``schema``: the tables; ``migrations``.
@@ -19,6 +20,7 @@ one repository per aggregate (``store.territories``, ``store.clearings``,
 from vigilancia.io.store.records import (
     BatchRecord,
     ClearingColumns,
+    ClearingHistoryRecord,
     ClearingOverlaps,
     ClearingPoints,
     ClearingPositions,
@@ -30,6 +32,7 @@ from vigilancia.io.store.records import (
     PatrolPlanRecord,
     RiskAssessmentRecord,
     RiskScoreRecord,
+    SeriesClearings,
     TerritorySummary,
     UncasedClearings,
 )
@@ -39,6 +42,7 @@ __all__ = [
     "DB_FILENAME",
     "BatchRecord",
     "ClearingColumns",
+    "ClearingHistoryRecord",
     "ClearingOverlaps",
     "ClearingPoints",
     "ClearingPositions",
@@ -50,6 +54,7 @@ __all__ = [
     "PatrolPlanRecord",
     "RiskAssessmentRecord",
     "RiskScoreRecord",
+    "SeriesClearings",
     "TerritorySummary",
     "UncasedClearings",
     "WorkspaceStore",

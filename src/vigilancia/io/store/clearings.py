@@ -158,6 +158,8 @@ class BatchRepository(Repository):
             "area_ha": float(batch.area_ha),
             "stats": batch.stats,
             "created_at": datetime.now(UTC),
+            "series": batch.series or batch.product,
+            "steps": list(batch.steps),
         }
         try:  # a concurrent writer (PostgreSQL) may insert the key after the check
             result = conn.execute(sa.insert(s.alert_batches).values(**values))
@@ -191,6 +193,15 @@ class BatchRepository(Repository):
         if stats is not None:
             values["stats"] = stats
         result = conn.execute(sa.update(t).where(t.c.id == int(batch_id)).values(**values))
+        if result.rowcount != 1:
+            raise ValueError(f"no alert batch with id {batch_id}")
+
+    def set_steps(self, conn: Connection, batch_id: int, steps: Sequence[str]) -> None:
+        """Record the steps of a batch's run that have finished (replacing the list)."""
+        require_tx(conn)
+        t = s.alert_batches
+        result = conn.execute(
+            sa.update(t).where(t.c.id == int(batch_id)).values(steps=list(steps)))
         if result.rowcount != 1:
             raise ValueError(f"no alert batch with id {batch_id}")
 
@@ -257,6 +268,9 @@ class ClearingRepository(Repository):
         if refs.dtype != object or any(v is not None for v in refs.tolist()):
             # (raster clearings have none: the column keeps its NULL default)
             cols["source_ref"] = [None if v is None else str(v) for v in refs.tolist()]
+        if len(clearings.anchor_lon):  # raster clearings: a point inside (their first pixel)
+            cols["anchor_lon"] = clearings.anchor_lon.astype(np.float64).tolist()
+            cols["anchor_lat"] = clearings.anchor_lat.astype(np.float64).tolist()
         cols |= {
             "nearest_territory_id": nearest,
             "boundary_distance_m": distance,

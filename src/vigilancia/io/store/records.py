@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
+from vigilancia.domain.series import SeriesState
 from vigilancia.domain.territories import TerritoryKind
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ class NewBatch:
 
     ``key`` is the idempotency key (same product, period, confidence and file
     hash give the same key); ``area_ha`` is the total clearing area in hectares;
-    ``stats`` is any JSON-serialisable detail of the run.
+    ``stats`` is any JSON-serialisable detail of the run (a raster batch keeps its
+    pixel grid in ``stats["grid"]``: ``transform`` (a, b, c, d, e, f), ``crs`` (WKT),
+    ``width``, ``height``); ``series`` the series its clearings join (None: its
+    product); ``steps`` the steps of the run already finished.
     """
 
     key: str
@@ -60,11 +64,19 @@ class NewBatch:
     n_clearings: int
     area_ha: float
     stats: dict[str, Any] = field(default_factory=dict)
+    series: str | None = None
+    steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """A stored alert batch; ``created_at`` is a timezone-aware UTC datetime."""
+    """A stored alert batch; ``created_at`` is a timezone-aware UTC datetime.
+
+    ``series``: the series its clearings belong to (its product unless named);
+    ``steps``: the steps of its run that have finished (``ingest``, ``placement``,
+    ``classification``); ``stats["grid"]``: the pixel grid of a raster batch (see
+    :class:`NewBatch`).
+    """
 
     id: int
     key: str
@@ -79,9 +91,64 @@ class BatchRecord:
     area_ha: float
     stats: dict[str, Any]
     created_at: datetime
+    series: str = ""
+    steps: tuple[str, ...] = ()
+
+    @property
+    def grid(self) -> dict[str, Any] | None:
+        """The pixel grid of a raster batch (``transform``, ``crs``, ``width``, ``height``:
+        the window it read), None for vector batches and batches stored before 0007."""
+        grid = self.stats.get("grid")
+        return dict(grid) if isinstance(grid, dict) else None
 
 
 # -------------------------------------------------------------- clearings
+
+
+@dataclass(frozen=True)
+class SeriesClearings:
+    """The stored clearings of a series in an extent: what reconciling a new batch needs.
+
+    ``state`` holds the values a new batch is compared with; ``anchor_lon``/``anchor_lat``
+    a point inside each footprint (NaN for vector alerts), ``source_ref`` the alert code
+    (None for raster clearings), ``batch_id`` the batch each came from.
+    """
+
+    state: SeriesState
+    batch_id: NDArray[np.int64]
+    anchor_lon: NDArray[np.float64]
+    anchor_lat: NDArray[np.float64]
+    source_ref: NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+
+@dataclass(frozen=True)
+class ClearingHistoryRecord:
+    """One earlier state of a clearing, before batch ``batch_id`` changed it.
+
+    ``change`` says what changed (``"grown,confidence"``, ``"merged"``,
+    ``"merged_into"`` with the clearing it joined in ``merged_into``); the other
+    fields are the clearing as it was: footprint (shapely, EPSG:4326), dates, area
+    (ha), pixels per confidence and the batch it came from; ``at`` is UTC.
+    """
+
+    id: int
+    clearing_id: int
+    batch_id: int
+    previous_batch_id: int | None
+    change: str
+    merged_into: int | None
+    at: datetime
+    first_date: date | None
+    last_date: date | None
+    area_ha: float | None
+    pixels_low: int
+    pixels_high: int
+    pixels_highest: int
+    pixel_count: int
+    geometry: Any
 
 
 @dataclass(frozen=True)
@@ -392,6 +459,8 @@ def batch_record(row: sa.Row[Any]) -> BatchRecord:
         area_ha=float(row.area_ha),
         stats=dict(row.stats or {}),
         created_at=aware(row.created_at),
+        series=str(row.series or row.product),
+        steps=tuple(row.steps or ()),
     )
 
 
