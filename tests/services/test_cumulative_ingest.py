@@ -137,10 +137,16 @@ def test_v1_then_v2_equals_a_fresh_v2(store_factory, tmp_path, tiles):
             assert h.batch_id == second.batches[0].batch_id
             assert h.geometry.area < shapely.from_wkb(
                 got.set_index("id").geometry[h.clearing_id].wkb).area
-        # every lookup by id follows a merge
+        # every lookup by id follows a merge: the history, and a label given by the old id
         old = next(iter(aliases))
         assert ws.series.resolve([old]).tolist() == [aliases[old]]
         assert ws.series.history(aliases[old])  # its own history and the merged one's
+        from vigilancia.services.labels import import_labels
+
+        labels = tmp_path / "etiquetas.csv"
+        labels.write_text(f"clearing_id,driver\n{old},coca\n", encoding="utf-8")
+        assert import_labels(ws, labels).added == 1
+        assert [r.clearing_id for r in ws.labels.list()] == [aliases[old]]
     finally:
         ws.close()
         fresh.close()
@@ -170,24 +176,31 @@ def test_an_unchanged_download_costs_only_the_read(store_factory, tmp_path, tile
         st.close()
 
 
-def test_a_narrower_confidence_filter_changes_nothing(store_factory, tmp_path):
-    """v1 at low confidence, then the same tile at high only: the high pixels are already
-    there (inside stored clearings), so nothing is added twice."""
+def test_a_narrower_filter_changes_nothing(store_factory, tmp_path):
+    """v1 at low confidence and every date, then the same tile at high confidence only, or
+    from a later date only: the clearings they show lie inside the stored ones, which stay
+    as they were (nothing added twice, nothing made smaller)."""
+    from datetime import date
+
+    from vigilancia.domain.alerts import Confidence
+
     a = np.zeros((64, 64), np.uint16)
     a[10:14, 10:14] = LOW_2023
     a[12, 12] = HIGH_2023
     a[40:44, 40:44] = HIGH_2023
+    a[40:44, 44] = 3 * 10000 + 3500  # a later column of the second clearing
     tif = write_tif(tmp_path / "a.tif", a)
     st = store_factory.create(tmp_path / "ws")
     try:
         run_monitor(st, MonitorRequest(str(tif), "gfw", classify=False), SETTINGS)
-        from vigilancia.domain.alerts import Confidence
-
-        res = run_monitor(st, MonitorRequest(str(tif), "gfw", classify=False,
-                                             min_confidence=Confidence.HIGH), SETTINGS)
-        assert st.counts()["clearings"] == 2
-        b = res.batches[0]
-        assert b.new == 0
+        before = footprints(st)
+        for req in (MonitorRequest(str(tif), "gfw", classify=False,
+                                   min_confidence=Confidence.HIGH),
+                    MonitorRequest(str(tif), "gfw", classify=False, since=date(2024, 1, 1))):
+            b = run_monitor(st, req, SETTINGS).batches[0]
+            assert (b.new, b.updated, b.unchanged) == (0, 0, 2 if req.since is None else 1)
+        assert footprints(st) == before
+        assert st.counts()["clearing_history"] == 0
     finally:
         st.close()
 

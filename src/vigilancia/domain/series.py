@@ -105,6 +105,12 @@ class Decision:
     def updated(self) -> NDArray[np.bool_]:
         return (self.target >= 0) & ~self.unchanged
 
+    def take(self, index: NDArray[np.integer]) -> Decision:
+        """The decision for the new clearings at ``index`` (the merges stay whole: they are
+        the targets' doing)."""
+        return Decision(self.target[index], self.unchanged[index], self.change[index],
+                        self.upgraded[index], self.merged, self.into)
+
     @staticmethod
     def all_new(n: int) -> Decision:
         return Decision(np.full(n, -1, np.int64), np.zeros(n, bool), np.full(n, None, object),

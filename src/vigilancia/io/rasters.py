@@ -159,7 +159,7 @@ def _gdal_path(source: str) -> str:
     return source
 
 
-def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
+def resolve(source: str) -> RasterInfo:
     """Open ``source`` (file, folder of tiles or URL) and describe it, or fail clearly."""
     if source.startswith(("http://", "https://", "/vsi")):
         return _describe(source, _gdal_path(source), (source,))
@@ -177,7 +177,7 @@ def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
         if len(tiles) == 1:
             return _describe(source, tiles[0], (tiles[0],))
         infos = [_describe(t, t, (t,)) for t in tiles]
-        vrt = _mosaic_vrt(infos, workdir or path)
+        vrt = _mosaic_vrt(infos)
         return _describe(source, vrt, tuple(tiles))
     if path.stat().st_size == 0:
         raise UnreadableFileError(
@@ -324,8 +324,9 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
-    """A VRT placing adjacent tiles of one grid side by side."""
+def _mosaic_vrt(infos: list[RasterInfo]) -> str:
+    """A VRT placing adjacent tiles of one grid side by side, as XML text: GDAL opens it
+    as it is, so no file is written (nothing to leave behind when a run is killed)."""
     first = infos[0]
     a, _b, _c, _d, e, _f = first.transform
     for info in infos[1:]:
@@ -376,13 +377,7 @@ def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
         f"<GeoTransform>{minx!r}, {a!r}, 0.0, {maxy!r}, 0.0, {e!r}</GeoTransform>"
         f"{''.join(bands)}</VRTDataset>"
     )
-    digest = hashlib.sha256(xml.encode()).hexdigest()[:16]
-    out = Path(workdir) / f".vigilancia-mosaic-{digest}.vrt"
-    if not out.exists():
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(xml, encoding="utf-8")
-        os.replace(tmp, out)
-    return str(out)
+    return xml
 
 
 def fingerprint(info: RasterInfo) -> str:

@@ -44,7 +44,6 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.rasters import RasterInfo, fingerprint, resolve, window_within
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
-from vigilancia.services.classify import ClassifyResult, classify_clearings
 from vigilancia.services.raster_ingest import RasterJob, band_map, ingest_raster
 from vigilancia.services.series import SeriesCounts, TerritoryTally
 from vigilancia.services.vector_alerts import clearings_from_vector_alerts, reconcile_vector
@@ -52,6 +51,7 @@ from vigilancia.services.workspace import AreaOfInterest, area_of_interest
 
 if TYPE_CHECKING:
     from vigilancia.io.sources.mapbiomas import VectorAlerts
+    from vigilancia.services.classify import ClassifyResult
 
 __all__ = ["STEPS", "BatchOutcome", "MonitorRequest", "MonitorResult", "detect_product",
            "run_monitor"]
@@ -229,7 +229,7 @@ def _prepare(store: WorkspaceStore, req: MonitorRequest, settings: Settings) -> 
         where = "" if area.bounds is None else ",".join(f"{v:.6f}" for v in area.bounds)
         return _Prepared(_batch_key(sha, product, req, series, where), product, series, sha,
                          area)
-    info = resolve(req.source, workdir=store.dir)
+    info = resolve(req.source)
     product = detect_product(req.source, info) if req.product == "auto" else req.product
     if product not in RASTER_PRODUCTS:
         raise InputError(
@@ -332,7 +332,9 @@ def _classify(store: WorkspaceStore, batch_id: int, steps: tuple[str, ...], tick
               ) -> ClassifyResult:
     """The classification step of a batch: its clearings' drivers, the step recorded and
     the cases of its clearings brought up to date, in one transaction."""
+    # (the driver model and its features load only when a batch is classified)
     from vigilancia.services.cases import refresh_cases
+    from vigilancia.services.classify import classify_clearings
 
     def finish(conn: Connection) -> None:
         ids = store.clearings.positions(batch_ids=[batch_id], conn=conn).id
@@ -353,8 +355,6 @@ def _ingest(
     tally: TerritoryTally,
 ) -> BatchOutcome:
     """The ingest and placement steps of a new batch, in one transaction."""
-    from vigilancia.services.cases import refresh_cases
-
     stats: dict[str, Any] = {"area_of_interest": prep.area.to_dict()}
     if prep.window is not None:
         stats["grid"] = prep.window.grid()
@@ -376,7 +376,10 @@ def _ingest(
             assert read is not None
             counts, cases = _reconcile_vector(store, conn, batch_id, prep, read, settings,
                                               tick, tally)
-        refresh_cases(store, conn, cases)
+        if cases:  # (the cases module loads only when a case's clearings changed)
+            from vigilancia.services.cases import refresh_cases
+
+            refresh_cases(store, conn, cases)
         stats["series_counts"] = counts.to_dict()
         store.batches.set_totals(conn, batch_id, n_pixels=counts.pixels,
                                  n_clearings=counts.written, area_ha=counts.area_ha, stats=stats)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,9 @@ __all__ = ["FLUSH_STRIPS", "RasterJob", "band_map", "ingest_raster"]
 
 #: Finished clearings are handed to the writer every this many strips.
 FLUSH_STRIPS = 4
+#: Up to this many anchors of a chunk are looked up among the stored boxes one by one;
+#: more, through a tree of the boxes (built once).
+BRUTE_POINTS = 64
 
 
 @dataclass(frozen=True)
@@ -288,11 +291,16 @@ class _StoredAnchors:
         among the stored clearings the matcher still lets a point claim."""
         if len(lon) == 0 or len(self.stored) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        if self._tree is None:
-            b = self.stored.state.bounds
-            self._tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
-        pts = shapely.points(lon, lat)
-        pi, sp = self._tree.query(pts, predicate="intersects")
+        b = self.stored.state.bounds
+        if len(lon) <= BRUTE_POINTS:  # a few new clearings (most weeks): no tree to build
+            hits = [np.flatnonzero((b[:, 0] <= x) & (b[:, 2] >= x) & (b[:, 1] <= y)
+                                   & (b[:, 3] >= y)) for x, y in zip(lon, lat, strict=True)]
+            pi = np.repeat(np.arange(len(lon)), [len(h) for h in hits]).astype(np.int64)
+            sp = np.concatenate(hits).astype(np.int64) if hits else np.empty(0, np.int64)
+        else:
+            if self._tree is None:
+                self._tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+            pi, sp = self._tree.query(shapely.points(lon, lat), predicate="intersects")
         keep = may.unclaimed(sp)
         pi, sp = pi[keep], sp[keep]
         if len(pi) == 0:
@@ -358,17 +366,19 @@ def ingest_raster(
             comps, ov, marks = labeller.finish_marked() if final else labeller.take_marked()
             if len(comps):
                 clearings = _to_clearings(comps, info)
-                placement = _placement(comps, ov, grid, index_job.result(), near_ids, buffer_m)
                 decision = _decide(clearings, marks, anchors, matcher)
                 written = decision.new | decision.updated
-                if written.all():
-                    tally.add(clearings, placement)
-                elif written.any():
-                    tally.add(clearings.take(written), placement.take(written))
+                unchanged = int(decision.unchanged.sum())
+                if not written.all():  # only what this batch writes is placed and written
+                    keep = np.flatnonzero(written)
+                    comps, ov = comps.take(keep), _overlaps_of(ov, keep)
+                    clearings, decision = clearings.take(keep), decision.take(keep)
+                placement = _placement(comps, ov, grid, index_job.result(), near_ids, buffer_m)
+                tally.add(clearings, placement)
                 while pending:
                     pending.pop().result()
                 pending.append(writer.submit(copy_context().run, series.write, clearings,
-                                             placement, decision))
+                                             placement, decision, unchanged=unchanged))
             if final:
                 while pending:
                     pending.pop().result()
@@ -397,6 +407,16 @@ def ingest_raster(
     return series.counts, series.cases()
 
 
+def _overlaps_of(ov: Overlaps, keep: NDArray[np.int64]) -> Overlaps:
+    """The overlaps of the components at ``keep`` (ascending), renumbered."""
+    new_pos = np.full(int(ov.comp.max()) + 1 if len(ov.comp) else 0, -1, np.int64)
+    inside = keep[keep < len(new_pos)]
+    new_pos[inside] = np.searchsorted(keep, inside)
+    rows = np.flatnonzero(new_pos[ov.comp] >= 0) if len(ov.comp) else np.empty(0, np.int64)
+    return Overlaps(new_pos[ov.comp[rows]], ov.territory[rows], ov.pixels[rows],
+                    ov.area_ha[rows])
+
+
 def _decide(clearings: ClearingSet, marks: Marks, anchors: _StoredAnchors | None,
             matcher: SeriesMatcher | None) -> Decision:
     """What one chunk of new clearings does to the stored series."""
@@ -407,7 +427,38 @@ def _decide(clearings: ClearingSet, marks: Marks, anchors: _StoredAnchors | None
     lonely[marks.comp] = False
     idx = np.flatnonzero(lonely)
     pi, sp = anchors.containing(clearings.anchor_lon[idx], clearings.anchor_lat[idx], matcher)
-    return matcher.decide(_new_values(clearings), marks.comp, marks.tag, idx[pi], sp)
+    decision = matcher.decide(_new_values(clearings), marks.comp, marks.tag, idx[pi], sp)
+    return _keep_what_only_shrank(decision, clearings, anchors)
+
+
+def _keep_what_only_shrank(decision: Decision, clearings: ClearingSet,
+                           anchors: _StoredAnchors) -> Decision:
+    """A stored clearing is never made smaller by a narrower view of it: where the new
+    clearing lies wholly inside the one it is (a narrower date or confidence filter, an
+    alert the provider withdrew), the stored clearing stays as it was."""
+    shrunk = np.array([c is not None and "shrunk" in c.split(",") for c in decision.change],
+                      bool)
+    if not shrunk.any():
+        return decision
+    at = np.flatnonzero(shrunk)
+    ids = decision.target[at]
+    stored = anchors.store.clearings.columns(clearing_ids=np.unique(ids))  # (as committed)
+    where = np.searchsorted(stored.id, ids)
+    old = stored.geometry[np.minimum(where, max(len(stored) - 1, 0))]
+    new = clearings.take(at).shapes()
+    # (wholly inside, to the last bit of a corner computed from another window's origin)
+    outside = shapely.area(shapely.difference(new, old))
+    inside = (outside <= 1e-6 * shapely.area(new)) & (
+        stored.id[np.minimum(where, len(stored) - 1)] == ids)
+    if not inside.any():
+        return decision
+    keep = at[inside]
+    unchanged, change, upgraded = (decision.unchanged.copy(), decision.change.copy(),
+                                   decision.upgraded.copy())
+    unchanged[keep] = True
+    change[keep] = None
+    upgraded[keep] = 0
+    return replace(decision, unchanged=unchanged, change=change, upgraded=upgraded)
 
 
 def _product_error(source: str, exc: ProductError, row_off: int = 0, col_off: int = 0

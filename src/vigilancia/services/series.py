@@ -72,9 +72,10 @@ class SeriesWriter:
     _targets: list[NDArray[np.int64]] = field(default_factory=list)
     _touched: set[int] = field(default_factory=set)
 
-    def write(self, clearings: ClearingSet, placement: Placement, decision: Decision
-              ) -> NDArray[np.bool_]:
-        """Write one chunk; returns which of its clearings were written (new or updated)."""
+    def write(self, clearings: ClearingSet, placement: Placement, decision: Decision, *,
+              unchanged: int = 0) -> NDArray[np.bool_]:
+        """Write one chunk; returns which of its clearings were written (new or updated).
+        ``unchanged``: stored clearings the chunk showed as they were, left out of it."""
         store, conn, c = self.store, self.conn, self.counts
         new = decision.new
         updated = decision.updated
@@ -99,7 +100,7 @@ class SeriesWriter:
         written = new | updated
         c.new += int(new.sum())
         c.updated += int(updated.sum())
-        c.unchanged += int(decision.unchanged.sum())
+        c.unchanged += int(decision.unchanged.sum()) + unchanged
         c.merged += len(decision.merged)
         c.upgraded += int((decision.upgraded > 0).sum())
         c.upgraded_pixels += int(decision.upgraded.sum())

@@ -22,7 +22,6 @@ Three use cases:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.placement import Overlaps, place
-from vigilancia.domain.series import Decision, NewValues, decide_codes, match_codes
+from vigilancia.domain.series import NewValues, decide_codes, match_codes
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
 from vigilancia.io.store import WorkspaceStore
@@ -268,7 +267,7 @@ def reconcile_vector(
     whose code is stored already are left as they are or updated in place, new ones are
     added; both are placed on the territories. Returns what the batch did and the cases
     whose clearings changed."""
-    stored = store.series.in_extent(series, conn=conn)
+    stored = store.series.in_extent(series, codes=True, conn=conn)
     comp, pos = match_codes(stored.source_ref, clearings.source_ref)
     wkb, bounds = clearings.encoded()
     values = NewValues(
@@ -285,7 +284,7 @@ def reconcile_vector(
     written = decision.new | decision.updated
     keep = np.flatnonzero(written)
     chosen = clearings.take(keep)
-    decision = _take_decision(decision, keep)
+    decision = decision.take(keep)
     territories = tally.territories = store.territories.list(conn=conn)
     placement = place_clearings(chosen, territories, buffer_m=buffer_m,
                                 use_point=np.asarray(use_point, bool)[keep])
@@ -294,10 +293,3 @@ def reconcile_vector(
     writer.counts.unchanged += int(len(clearings) - len(keep))
     tally.add(chosen, placement)
     return writer.counts, writer.cases()
-
-
-def _take_decision(decision: Decision, keep: NDArray[np.int64]) -> Decision:
-    return replace(
-        decision, target=decision.target[keep], unchanged=decision.unchanged[keep],
-        change=decision.change[keep], upgraded=decision.upgraded[keep],
-    )

@@ -93,6 +93,13 @@ class Database:
             return sa.func.to_char(column, "YYYY-MM-DD")
         return sa.type_coerce(column, sa.String)  # SQLite keeps dates as ISO text
 
+    def date_days(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A ``DATE`` column read as days since 1970-01-01 (a number; NULL stays NULL), so
+        that a read of many rows converts to numpy in one call."""
+        if self.engine.dialect.name == "postgresql":
+            return column - sa.literal_column("DATE '1970-01-01'")
+        return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
+
     def dates(self, values: NDArray[np.datetime64]) -> list[Any]:
         """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""
         days = np.asarray(values).astype("datetime64[D]")

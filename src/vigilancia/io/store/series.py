@@ -72,18 +72,20 @@ class SeriesRepository(Repository):
         series: str,
         bounds: tuple[float, float, float, float] | None = None,
         *,
+        codes: bool = False,
         conn: Connection | None = None,
     ) -> SeriesClearings:
         """The stored clearings of ``series`` whose bounding box meets ``bounds`` (lon/lat;
-        all when None), by id, without their polygons."""
+        all when None), by id, without their polygons; their alert codes with ``codes``
+        (vector products; None otherwise)."""
         c, b = s.clearings, s.alert_batches
+        days = self.db.date_days
         stmt = (
             sa.select(
                 c.c.id, c.c.batch_id, c.c.pixel_count, c.c.pixels_low, c.c.pixels_high,
-                c.c.pixels_highest, self.db.date_text(c.c.first_date),
-                self.db.date_text(c.c.last_date), c.c.area_ha, c.c.minx, c.c.miny, c.c.maxx,
-                c.c.maxy, c.c.centroid_lon, c.c.centroid_lat, c.c.anchor_lon, c.c.anchor_lat,
-                c.c.source_ref,
+                c.c.pixels_highest, days(c.c.first_date), days(c.c.last_date), c.c.area_ha,
+                c.c.minx, c.c.miny, c.c.maxx, c.c.maxy, c.c.centroid_lon, c.c.centroid_lat,
+                c.c.anchor_lon, c.c.anchor_lat,
             )
             .select_from(c.join(b, b.c.id == c.c.batch_id))
             .where(sa.func.coalesce(b.c.series, b.c.product) == series)
@@ -95,27 +97,33 @@ class SeriesRepository(Repository):
                               c.c.maxy >= miny)
         with self.db.reader(conn) as rc:
             rows = self.db.fetch_all(rc, stmt)
-        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 18
+            refs: list[Any] = []
+            if codes:
+                refs = [r[0] for r in self.db.fetch_all(
+                    rc, stmt.with_only_columns(c.c.source_ref))]
+        # every column is a number (dates as days): one conversion, NULL becoming NaN
+        v = np.array(rows, np.float64).reshape(-1, 17)
 
-        def floats(values: Sequence[Any]) -> NDArray[np.float64]:
-            return np.array([np.nan if v is None else v for v in values], np.float64)
+        def day(k: int) -> NDArray[np.datetime64]:
+            out = np.full(len(v), np.datetime64("NaT"), "datetime64[D]")
+            known = np.isfinite(v[:, k])
+            out[known] = v[known, k].astype(np.int64).astype("datetime64[D]")
+            return out
 
-        ids = np.array(cols[0], np.int64)
         state = SeriesState(
-            id=ids,
-            pixel_count=np.array(cols[2], np.int64),
-            pixels=np.column_stack([np.array(cols[k], np.int64) for k in (3, 4, 5)]
-                                   ).reshape(-1, 3),
-            first_date=np.array([v or "NaT" for v in cols[6]], "datetime64[D]"),
-            last_date=np.array([v or "NaT" for v in cols[7]], "datetime64[D]"),
-            area_ha=floats(cols[8]),
-            bounds=np.column_stack([floats(cols[k]) for k in (9, 10, 11, 12)]).reshape(-1, 4),
-            centroid=np.column_stack([floats(cols[13]), floats(cols[14])]).reshape(-1, 2),
+            id=v[:, 0].astype(np.int64),
+            pixel_count=v[:, 2].astype(np.int64),
+            pixels=v[:, 3:6].astype(np.int64),
+            first_date=day(6),
+            last_date=day(7),
+            area_ha=v[:, 8].copy(),
+            bounds=v[:, 9:13].copy(),
+            centroid=v[:, 13:15].copy(),
         )
-        refs = np.empty(len(ids), dtype=object)
-        refs[:] = list(cols[17])
-        return SeriesClearings(state, np.array(cols[1], np.int64), floats(cols[15]),
-                               floats(cols[16]), refs)
+        ref = np.empty(len(v), dtype=object)
+        ref[:] = refs if codes else [None] * len(v)
+        return SeriesClearings(state, v[:, 1].astype(np.int64), v[:, 15].copy(),
+                               v[:, 16].copy(), ref)
 
     def resolve(
         self, clearing_ids: Sequence[int] | NDArray[np.int64], *, conn: Connection | None = None
@@ -222,7 +230,7 @@ class SeriesRepository(Repository):
             stmt = (
                 sa.update(c).where(c.c.id == sa.bindparam("b_id"))
                 .values(**{k: sa.bindparam(f"b_{k}") for k in _VALUES},
-                        **{k: None for k in _CLEARED})
+                        **{k: sa.null() for k in _CLEARED})
             )
             keys = [f"b_{k}" for k in _VALUES] + ["b_id"]
             done = 0
