@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 SETTINGS = Settings(language="en", strip_rows=64, buffer_km=1.0)
 #: Kills per source and backend (PostgreSQL makes a database per workspace: fewer there).
 KILLS = {("raster", "sqlite"): 30, ("vector", "sqlite"): 10,
-         ("raster", "postgresql"): 8, ("vector", "postgresql"): 4}
+         ("raster", "postgresql"): 6, ("vector", "postgresql"): 3}
 #: Files a workspace folder may hold once its runs are over.
 KEPT = {"vigilancia.sqlite", "vigilancia.sqlite-wal", "vigilancia.sqlite-shm"}
 

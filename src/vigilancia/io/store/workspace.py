@@ -325,6 +325,8 @@ class WorkspaceStore:
                 if on_wait is not None:
                     on_wait()
                 fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:  # a file system without locks: the transactions still guard
+                pass
             if self.is_sqlite:
                 yield
                 return
