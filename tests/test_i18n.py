@@ -43,6 +43,26 @@ def message_ids():
     return ids
 
 
+def marked_ids():
+    """Ids marked with ``N_`` (translated later, e.g. help texts): each paragraph of the
+    text is one id, as :mod:`vigilancia.cli.base` translates help; an ``Example:``
+    paragraph is a command, not an id. ``N_`` takes only string literals."""
+    from vigilancia.cli.base import EXAMPLE, help_id, help_paragraphs
+
+    ids, not_literal = {}, []
+    for node, where in calls("N_"):
+        text = literal(node.args[0]) if len(node.args) == 1 else None
+        if text is None:
+            not_literal.append(where)
+            continue
+        for paragraph in help_paragraphs(text):
+            key = help_id(paragraph)
+            if not key.startswith(EXAMPLE):
+                ids.setdefault(key, where)
+    assert not not_literal, f"N_ takes one string literal: {not_literal}"
+    return ids
+
+
 def plural_ids():
     """(singular, plural) -> where, for every ``ngettext`` call; its ids must be literals."""
     ids, not_literal = {}, []
@@ -64,6 +84,16 @@ def test_every_message_has_a_spanish_translation():
     es = translations("es")
     missing = {m: where for m, where in message_ids().items() if m not in es}
     assert not missing, "\n".join(f"{w}: {m!r}" for m, w in sorted(missing.items()))
+
+
+def test_every_marked_message_has_a_spanish_translation():
+    es = translations("es")
+    ids = marked_ids()
+    assert "Workspace folder." in ids  # the CLI's help is marked
+    missing = {m: where for m, where in ids.items() if m not in es}
+    assert not missing, "\n".join(f"{w}: {m!r}" for m, w in sorted(missing.items()))
+    wrong = [m for m in ids if fields(m) != fields(es[m])]
+    assert not wrong, wrong
 
 
 def test_translations_keep_placeholders():
@@ -143,7 +173,8 @@ def _risk_score():
     from vigilancia.domain.risk import Factor, FactorValue, score_unit
 
     return score_unit("territory:1", "Comunidad X", [
-        FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
+        FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "area_ha": 21.5,
+        "months": 3}),
         FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 1, "within_km": 5.0}),
         FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
     ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
@@ -184,12 +215,12 @@ def test_two_threads_render_the_same_result_each_in_its_own_language():
         t.join(60)
     assert not errors, errors
     es = {"Comunidad X: riesgo crítico (76 pts): territorio sin título, 1 pista a menos de "
-          "5 km, 14 claros nuevos en 3 meses"}
+          "5 km, 14 claros nuevos (22 ha) en 3 meses"}
     en = {"Comunidad X: critical risk (76 pts): untitled territory, 1 airstrip within 5 km, "
-          "14 new clearings in 3 months"}
+          "14 new clearings (22 ha) in 3 months"}
     assert {" ".join(a.split()) for a, _b in seen["es"]} == es
     assert {" ".join(a.split()) for a, _b in seen["en"]} == en
-    assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1,210 m"}
+    assert {b for _a, b in seen["es"]} == {"pista conocida a 960 m, campamento a 1.210 m"}
     assert {b for _a, b in seen["en"]} == {"known airstrip at 960 m, camp at 1,210 m"}
     assert get_language() == "es"  # the caller's language never moved
 

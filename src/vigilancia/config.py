@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         300.0, ge=0, description="A field observation attaches to the nearest open case "
         "within this distance (m); farther, a field report opens a new case."
     )
+    field_max_import_mb: float = Field(
+        2048.0, gt=0, description="Largest total size (MB, uncompressed) of the archives "
+        "(ZIP, KMZ) of one field import; a larger import is refused before anything is kept."
+    )
+    report_cell_deg: float = Field(
+        0.01, gt=0, le=1, description="Grid cell (degrees; 0.01 is about 1.1 km) that the "
+        "position of a case opened by a field report is snapped to in packages and shared "
+        "outputs: the cell's centre, the same every time, never the reported point."
+    )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(
         default_factory=dict,

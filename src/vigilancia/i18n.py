@@ -16,9 +16,14 @@ Spanish: work that produces user text in a worker thread runs in a copy of the
 caller's context (``pool.submit(contextvars.copy_context().run, fn, ...)``).
 
 A sentence that counts something goes through :func:`ngettext`, which picks the
-singular or the plural form by the count ``n`` (also the ``{n}`` placeholder); the
-catalog holds such a message as a gettext plural entry (``msgid_plural``,
-``msgstr[0]``, ``msgstr[1]``).
+singular or the plural form by the count ``n`` (also the ``{n}`` placeholder, written
+with :func:`number`); the catalog holds such a message as a gettext plural entry
+(``msgid_plural``, ``msgstr[0]``, ``msgstr[1]``).
+
+Every number a person reads goes through :func:`number` (Babel), so that separators
+are the language's everywhere: ``1.234,5`` in Spanish, ``1,234.5`` in English.
+Coordinates are the exception: they keep a decimal point, as GPS units, GIS and the
+``--start`` option write them.
 
 >>> set_language("en"); _("Written: {path}", path="casos.gpx")
 'Written: casos.gpx'
@@ -26,8 +31,10 @@ catalog holds such a message as a gettext plural entry (``msgid_plural``,
 ('1 clearing', '3 clearings')
 >>> set_language("es"); ngettext("{n} clearing", "{n} clearings", 1)
 '1 claro'
->>> ngettext("{n} clearing", "{n} clearings", 1_250, n="1.250")
+>>> ngettext("{n} clearing", "{n} clearings", 1_250)
 '1.250 claros'
+>>> number(1234.56, 1), number(0.5, 2), number(float("nan"))
+('1.234,6', '0,5', '?')
 >>> with language("en"):
 ...     _("Written: {path}", path="casos.gpx")
 'Written: casos.gpx'
@@ -142,16 +149,74 @@ def _(msgid: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def N_(msgid: str, /) -> str:  # noqa: N802 (the gettext name for a marker)
+    """Mark ``msgid`` as a message id translated later, when the language is known (help
+    texts read at import, translated when drawn; see :mod:`vigilancia.cli.base`): returns
+    it unchanged. ``tests/test_i18n.py`` checks that every marked id has a translation."""
+    return msgid
+
+
+def plural_forms(singular: str, plural: str) -> tuple[str, ...]:
+    """The forms of a counted message in the current language, placeholders left as they
+    are (singular first); the English ids when the catalog lacks it."""
+    return _catalog(_current.get()).plurals.get((singular, plural), (singular, plural))
+
+
 def ngettext(singular: str, plural: str, n: float, /, **params: object) -> str:
     """The form of a counted message for ``n`` in the current language, placeholders filled.
 
-    ``n`` chooses the form and fills ``{n}``; pass ``n=`` as a keyword too to show the count
-    written otherwise (e.g. with the language's separators). An id missing from the catalog
+    ``n`` chooses the form and fills ``{n}`` (written by :func:`number`); pass ``n=`` as
+    a keyword too to show the count written otherwise. An id missing from the catalog
     falls back to ``singular`` or ``plural``.
     """
-    forms = _catalog(_current.get()).plurals.get((singular, plural), (singular, plural))
+    forms = plural_forms(singular, plural)
     text = forms[min(_plural_index(n), len(forms) - 1)]
-    return text.format(**{"n": n, **params})
+    return text.format(**{"n": number(n, 2), **params})
+
+
+#: Babel locale of each language's numbers (Spanish: ``1.234,5``).
+_NUMBER_LOCALES = {"es": "es", "en": "en"}
+
+
+def number(value: object, digits: int = 0) -> str:
+    """``value`` with the separators of the current language and at most ``digits``
+    decimals (trailing zeros dropped); "?" when it is not a finite number.
+
+    >>> with language("en"):
+    ...     number(1234.5, 1), number(12, 2)
+    ('1,234.5', '12')
+    """
+    import math
+
+    from babel.numbers import format_decimal
+
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "?"
+    if not math.isfinite(x):
+        return "?"
+    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+    locale = _NUMBER_LOCALES.get(_current.get(), _NUMBER_LOCALES[DEFAULT_LANGUAGE])
+    text = str(format_decimal(x, format=pattern, locale=locale))
+    return "0" if text in ("-0", "−0") else text
+
+
+def percent(share: object, digits: int = 0) -> str:
+    """``share`` (0..1) as a percentage in the current language: ``45 %`` in Spanish,
+    ``45%`` in English; "?" when it is not a finite number.
+
+    >>> percent(0.4512, 1), percent(None)
+    ('45,1 %', '?')
+    """
+    try:
+        value = 100 * float(share)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "?"
+    text = number(value, digits)
+    if text == "?":
+        return text
+    return f"{text}%" if _current.get() == "en" else f"{text} %"
 
 
 def translations(lang: str) -> dict[str, str]:

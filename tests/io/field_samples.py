@@ -454,3 +454,45 @@ def write_kobo_csv(path: Path, visits: Sequence[Mapping[str, Any]], delimiter: s
         ])
     path.write_text(csv_text(header, rows, delimiter), encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------------------
+# Zip bombs
+# --------------------------------------------------------------------------------------
+
+
+def _deflated(data: bytes) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def write_zip_bomb(path: Path, files: Mapping[str, bytes], *, members: int, member_bytes: int,
+                   name: str = "media/foto_{i}.jpg") -> Path:
+    """A ZIP holding ``files`` and ``members`` entries of ``member_bytes`` zero bytes each,
+    deflated (about 1000 times smaller): the "split" bomb whose entries are each small
+    enough to pass a check on large entries. The zeros are compressed once and the
+    archive is written by hand (local headers, then the central directory), so even a
+    bomb of a gigabyte is made in a fraction of a second."""
+    import struct
+    import zlib
+
+    zeros = bytes(member_bytes)
+    packed_zeros, crc_zeros = _deflated(zeros), zlib.crc32(zeros)
+    entries = [(n, _deflated(d), zlib.crc32(d), len(d)) for n, d in files.items()]
+    entries += [(name.format(i=i), packed_zeros, crc_zeros, member_bytes)
+                for i in range(1, members + 1)]
+    body = bytearray()
+    central = bytearray()
+    for entry_name, packed, crc, size in entries:
+        raw = entry_name.encode()
+        offset = len(body)
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(packed),
+                            size, len(raw), 0) + raw + packed
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc,
+                               len(packed), size, len(raw), 0, 0, 0, 0, 0, offset) + raw
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central),
+                      len(body), 0)
+    path.write_bytes(bytes(body) + bytes(central) + end)
+    return path

@@ -59,6 +59,7 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "clearing_history": 0,
             "clearing_aliases": 0,
             "context_features": 0,
+            "context_coverages": 0,
             "classifier_models": 0,
             "clearing_labels": 0,
             "corridor_runs": 0,

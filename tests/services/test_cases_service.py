@@ -26,8 +26,8 @@ from vigilancia.services.cases import (
     update_case,
 )
 from vigilancia.services.monitor import MonitorRequest, run_monitor
-from vigilancia.services.workspace import set_area_of_interest
 from vigilancia.services.territories import import_territories
+from vigilancia.services.workspace import set_area_of_interest
 
 SETTINGS = Settings(language="es", buffer_km=1.0, case_group_m=500)
 
@@ -231,7 +231,7 @@ def test_parsers():
     assert parse_status("en campo") is CaseStatus.IN_FIELD
     assert parse_status("In_Field") is CaseStatus.IN_FIELD
     assert parse_verdict("Coca confirmada") is Verdict.COCA_CONFIRMED
-    with pytest.raises(InputError, match="coca_confirmed"):
+    with pytest.raises(InputError, match="coca_confirmada"):  # the Spanish codes
         parse_verdict("coca tal vez")
 
 
@@ -257,7 +257,20 @@ def test_cli(workspace, store_factory, tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "verificado (Minería)" in res.output
     res = runner.invoke(app, ["cases", "update", ws, code, "--status", "asignado"])
-    assert res.exit_code == 4 and "no puede pasar a assigned" in res.output
+    # the codes of the message are Spanish too
+    assert res.exit_code == 4 and "está en estado verificado y no puede pasar a asignado" in (
+        " ".join(res.output.split()))
+    # Spanish codes are typed as they are shown: a verdict, then a status
+    res = runner.invoke(app, ["cases", "update", ws, code, "--verdict", "coca_confirmada"])
+    assert res.exit_code == 0 and "Coca confirmada" in res.output, res.output
+    second = listed[1]["case"]
+    res = runner.invoke(app, ["cases", "update", ws, second, "--status", "en_campo"])
+    assert res.exit_code == 0 and "en campo" in res.output, res.output
+    res = runner.invoke(app, ["cases", "list", ws, "--status", "EN CAMPO", "--json"])
+    assert [c["case"] for c in json.loads(res.output)] == [second]
+    res = runner.invoke(app, ["cases", "update", ws, second, "--status", "volando"])
+    assert res.exit_code == 2 and "nuevo, asignado, en_campo, verificado" in (
+        " ".join(res.output.split()))
     res = runner.invoke(app, ["cases", "show", ws, code])
     assert res.exit_code == 0 and "Historial" in res.output and "ana" in res.output
     res = runner.invoke(app, ["cases", "list", ws, "--open", "--territory", "CN Beta"])

@@ -398,12 +398,13 @@ def test_bad_label_files_get_clear_errors(store_factory, tmp_path):
         partial = import_labels(store, missing, allow_unmatched=True)
         assert partial.added == 1 and partial.unmatched == 2
 
-        # a missing column
+        # a missing column (the Spanish names, and the export's id, are read too)
         cols = tmp_path / "columnas.csv"
-        cols.write_text("id,causa\n1,coca\n", encoding="utf-8")
+        cols.write_text("numero,tipo\n1,coca\n", encoding="utf-8")
         with pytest.raises(DataFormatError, match="no column clearing_id, driver") as err:
             import_labels(store, cols)
-        assert "id, causa" in err.value.user_text()
+        assert "numero, tipo" in err.value.user_text()
+        assert "id_claro and causa" in err.value.user_text()
 
         # projected coordinates in a GeoJSON without CRS (UTM 18S metres)
         utm = write_geojson(tmp_path / "utm.geojson",

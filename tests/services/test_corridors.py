@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import date
 from pathlib import Path
 
@@ -243,11 +242,12 @@ def test_export_writes_a_geopackage_and_a_geotiff(region, tmp_path):
     assert layers == {"rutas", "zonas_produccion", "salidas", "comunidades_corredor"}
     rutas = gpd.read_file(written.gpkg, layer="rutas")
     assert len(rutas) == 2 and rutas.crs.to_epsg() == 4326
-    assert {"origin", "exit", "modes", "length_km", "cost_h", "river_km", "walk_km"} <= set(
+    # Spanish column names by default (vigilancia.services.texts.columns)
+    assert {"origen", "salida", "modos", "largo_km", "costo_h", "rio_km", "a_pie_km"} <= set(
         rutas.columns
     )
     comunidades = gpd.read_file(written.gpkg, layer="comunidades_corredor")
-    assert sorted(comunidades["n_crossing"]) == [0, 2]
+    assert sorted(comunidades["n_cruzan"]) == [0, 2]
     with rasterio.open(written.density) as ds:
         assert ds.crs is not None and ds.count == 1
         band = ds.read(1)
@@ -291,7 +291,6 @@ PUERTO_INCA = Point(-74.96, -9.38)
 @pytest.mark.sqlite
 def test_real_network_takes_a_runway_near_puerto_inca_to_a_border_crossing(tmp_path):
     paths = [(shared(rel), kind) for rel, kind in REAL_LAYERS]
-    started = time.perf_counter()
     with WorkspaceStore.create(tmp_path / "ws") as store:
         for path, kind in paths:
             frame = gpd.read_file(path)
@@ -323,4 +322,3 @@ def test_real_network_takes_a_runway_near_puerto_inca_to_a_border_crossing(tmp_p
         assert fam.get("walk", 0.0) < 0.25 * route.length_km
         assert route.modes[-1] in ("river", "stream", "road_rural", "road_departmental")
         assert not math.isclose(route.cost_h, 0.0)
-    assert time.perf_counter() - started < 120

@@ -63,3 +63,27 @@ def test_demo_is_the_same_on_every_run(demo_run, tmp_path: Path):
         return [line for line in text.splitlines() if "casos" in line or "claros" in line]
 
     assert numbers(again.output) == numbers(first.output)
+
+
+def test_demo_marks_its_folder_and_refuses_it_once_it_holds_other_files(demo_run):
+    import json
+
+    from vigilancia.services.demo import DEMO_MARKER
+
+    out, _res = demo_run
+    marker = json.loads((out / DEMO_MARKER).read_text(encoding="utf-8"))
+    assert marker["made_by"] == "vigilancia demo"
+    assert "espacio/vigilancia.sqlite" in marker["files"] and "riesgo/riesgo.png" in marker[
+        "files"]
+    mine = out / "espacio" / "mis_notas.txt"
+    mine.write_text("no borrar", encoding="utf-8")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    try:
+        res = CliRunner().invoke(app, ["demo", "--output", str(out)],
+                                 env={"VIGILANCIA_LANGUAGE": "es", "COLUMNS": "300"})
+        assert res.exit_code == 4, res.output
+        text = " ".join(res.output.split())
+        assert "espacio/mis_notas.txt" in text and "no se borró nada" in text
+        assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    finally:
+        mine.unlink()

@@ -41,8 +41,8 @@ def test_verdict_words_follow_the_probability(probability, es, en):
 
 def test_numbers_use_the_language_conventions():
     r = Reason("far_from_road", {"distance_m": 12340.0})
-    assert reason_text(r) == "lejos de carreteras (12,340 m)"
-    assert reason_text(Reason("small_patch", {"area_ha": 1.46})) == "parcela pequeña de 1.5 ha"
+    assert reason_text(r) == "lejos de carreteras (12.340 m)"
+    assert reason_text(Reason("small_patch", {"area_ha": 1.46})) == "parcela pequeña de 1,5 ha"
     set_language("en")
     assert reason_text(r) == "far from roads (12,340 m)"
     assert reason_text(Reason("large_clearing", {"area_ha": 23.6})) == "large clearing of 24 ha"

@@ -20,6 +20,7 @@ from vigilancia.i18n import get_language, set_language
 from vigilancia.io.store import NewBatch, WorkspaceStore
 from vigilancia.services import export as export_module
 from vigilancia.services.export import ExportResult, export_clearings
+from vigilancia.services.texts.columns import COLUMNS, localise
 
 FORMATS = ["gpkg", "geojson", "csv", "fgb"]
 NUMERIC = [
@@ -169,7 +170,8 @@ def test_export_reads_back_with_same_rows_fields_and_geometry(
     assert result == ExportResult(path=out, count=16, format=fmt)
     assert out.is_file()
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp leftovers
-    expected = store.clearings.frame()
+    # Spanish by default: every column under its Spanish name, codes in Spanish
+    expected = localise(store.clearings.frame(), "es")
     info = pyogrio.read_info(out) if fmt != "csv" else None
     if info is not None:
         assert info["features"] == 16
@@ -177,31 +179,35 @@ def test_export_reads_back_with_same_rows_fields_and_geometry(
         if fmt in ("gpkg", "fgb"):
             assert info["geometry_type"] == "MultiPolygon"
     if fmt == "gpkg":
-        assert [name for name, _ in pyogrio.list_layers(out)] == ["clearings"]
+        assert [name for name, _ in pyogrio.list_layers(out)] == ["claros"]
     got = read_back(out, fmt)
     assert len(got) == 16
     missing = set(expected.columns) - set(got.columns)
     assert not missing
+    assert not {"first_date", "driver", "status", "nearest_territory"} & set(got.columns)
+    assert {"primera_fecha", "ultima_fecha", "causa", "estado", "territorio_cercano",
+            "prob_coca", "prob_pista"} <= set(got.columns)
+    assert set(got["estado"]) == {"nuevo"}
     if fmt == "csv":
         assert {"lon", "lat"} <= set(got.columns)
-        np.testing.assert_allclose(got["lon"].astype(float), expected["centroid_lon"])
-        np.testing.assert_allclose(got["lat"].astype(float), expected["centroid_lat"])
-    for col in NUMERIC:
+        np.testing.assert_allclose(got["lon"].astype(float), expected["centro_lon"])
+        np.testing.assert_allclose(got["lat"].astype(float), expected["centro_lat"])
+    for col in map(COLUMNS.get, NUMERIC):
         values = pd.to_numeric(got[col]).to_numpy(dtype=float)
         np.testing.assert_allclose(
             values, expected[col].to_numpy(dtype=float), rtol=1e-12, err_msg=col
         )
-    for col in INTEGER:
+    for col in map(COLUMNS.get, INTEGER):
         assert pd.to_numeric(got[col]).tolist() == expected[col].tolist(), col
-    for col in TEXT:
+    for col in map(COLUMNS.get, TEXT):
         for a, b in zip(got[col], expected[col], strict=True):
             assert same(None if a == "" and fmt == "csv" else a, b), (col, a, b)
-    nearest = pd.to_numeric(got["nearest_territory_id"])
-    assert nearest.isna().tolist() == expected["nearest_territory_id"].isna().tolist()
-    within = got["within_buffer"]
+    nearest = pd.to_numeric(got["territorio_cercano_id"])
+    assert nearest.isna().tolist() == expected["territorio_cercano_id"].isna().tolist()
+    within = got["dentro_del_margen"]
     if fmt == "csv":
         within = within.astype(int).astype(bool)
-    assert within.astype(bool).tolist() == expected["within_buffer"].tolist()
+    assert within.astype(bool).tolist() == expected["dentro_del_margen"].tolist()
     # CSV's WKT keeps 15 significant digits (1e-13 degree, well below a millimetre)
     tolerance = 1e-12 if fmt == "csv" else 0.0
     for a, b in zip(got.geometry, expected.geometry, strict=True):
@@ -211,9 +217,9 @@ def test_export_reads_back_with_same_rows_fields_and_geometry(
         multi_b = b if b.geom_type == a.geom_type else MultiPolygon([b])
         assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(multi_b), tolerance)
     row0 = got.iloc[0]
-    assert row0["territories"] == "CN Santa Marta (Ñaña)"
-    assert row0["protected_areas"] == "RC El Sira"
-    assert same(row0["first_date"], expected["first_date"].iloc[0])
+    assert row0["territorios"] == "CN Santa Marta (Ñaña)"
+    assert row0["areas_protegidas"] == "RC El Sira"
+    assert same(row0["primera_fecha"], expected["primera_fecha"].iloc[0])
 
 
 def test_csv_is_utf8_with_bom_for_excel_and_wkt_first(store: WorkspaceStore, tmp_path: Path):
@@ -227,8 +233,8 @@ def test_csv_is_utf8_with_bom_for_excel_and_wkt_first(store: WorkspaceStore, tmp
     header = list(rows[0])
     assert header[0] == "WKT" and header[-2:] == ["lon", "lat"]
     assert rows[0]["WKT"].startswith("MULTIPOLYGON")
-    assert rows[0]["territories"] == "CN Santa Marta (Ñaña)"
-    assert rows[0]["first_date"].count("-") == 2
+    assert rows[0]["territorios"] == "CN Santa Marta (Ñaña)"
+    assert rows[0]["primera_fecha"].count("-") == 2
 
 
 def test_export_of_one_batch(store: WorkspaceStore, tmp_path: Path):
@@ -236,7 +242,7 @@ def test_export_of_one_batch(store: WorkspaceStore, tmp_path: Path):
     result = export_clearings(store, tmp_path / "b2.gpkg", "gpkg", batch_ids=[b2])
     assert result.count == 4
     got = pyogrio.read_dataframe(result.path)
-    assert set(got["batch_id"]) == {b2}
+    assert set(got["lote"]) == {b2}
 
 
 def test_empty_export_still_opens(store_factory, tmp_path: Path):
@@ -245,7 +251,7 @@ def test_empty_export_still_opens(store_factory, tmp_path: Path):
             out = tmp_path / f"none.{fmt}"
             assert export_clearings(st, out, fmt).count == 0  # type: ignore[arg-type]
             assert out.is_file()
-        info = pyogrio.read_info(tmp_path / "none.gpkg", layer="clearings")
+        info = pyogrio.read_info(tmp_path / "none.gpkg", layer="claros")
         assert info["features"] == 0
         assert "area_ha" in list(info["fields"])
 
@@ -300,3 +306,109 @@ def test_failed_export_leaves_nothing(
 
 def test_formats_registry_matches_literal():
     assert set(export_module.FORMATS) == set(FORMATS)
+
+
+def _classify(st: WorkspaceStore) -> dict[int, str]:
+    """Give every clearing a driver: coca for even ids, airstrip for odd ones."""
+    ids = st.clearings.frame()["id"].to_numpy()
+    drivers = ["coca" if i % 2 == 0 else "airstrip" for i in ids]
+    probs = [{"coca": 0.8, "airstrip": 0.1, "mining": 0.05, "road": 0.05,
+              "agriculture": 0.0, "other": 0.0} if d == "coca" else
+             {"coca": 0.1, "airstrip": 0.75, "mining": 0.0, "road": 0.15,
+              "agriculture": 0.0, "other": 0.0} for d in drivers]
+    with st.transaction() as conn:
+        st.clearings.set_drivers(conn, ids, drivers, np.array([max(p.values()) for p in probs]),
+                                 probs, [[] for _ in ids], "rules-1")
+    return dict(zip(ids.tolist(), drivers, strict=True))
+
+
+def test_every_drivers_probability_is_exported(store: WorkspaceStore, tmp_path: Path):
+    _classify(store)
+    got = pyogrio.read_dataframe(export_clearings(store, tmp_path / "c.gpkg", "gpkg").path)
+    assert {"prob_coca", "prob_pista", "prob_mineria", "prob_camino", "prob_agricultura",
+            "prob_otro"} <= set(got.columns)
+    coca = got[got["causa"] == "coca"]
+    pista = got[got["causa"] == "pista"]
+    assert len(coca) + len(pista) == 16 and len(pista) > 0
+    np.testing.assert_allclose(coca["prob_coca"], 0.8)
+    np.testing.assert_allclose(pista["prob_pista"], 0.75)
+    np.testing.assert_allclose(pista["prob_camino"], 0.15)
+    rows = got[["prob_coca", "prob_pista", "prob_mineria", "prob_camino", "prob_agricultura",
+                "prob_otro"]].sum(axis=1)
+    np.testing.assert_allclose(rows, 1.0)
+
+
+def test_english_names_and_codes_on_request(store: WorkspaceStore, tmp_path: Path, english):
+    _classify(store)
+    out = export_clearings(store, tmp_path / "c.gpkg", "gpkg").path
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["clearings"]
+    got = pyogrio.read_dataframe(out)
+    assert {"first_date", "last_date", "driver", "status", "nearest_territory",
+            "prob_airstrip"} <= set(got.columns)
+    assert set(got["driver"]) == {"coca", "airstrip"} and set(got["status"]) == {"new"}
+    assert not {"primera_fecha", "causa"} & set(got.columns)
+
+
+def test_export_of_one_territory_period_and_driver(store: WorkspaceStore, tmp_path: Path):
+    drivers = _classify(store)
+    frame = store.clearings.frame()
+
+    def ids(**kw: object) -> set[int]:
+        out = tmp_path / "part.gpkg"
+        res = export_clearings(store, out, "gpkg", overwrite=True, **kw)  # type: ignore[arg-type]
+        got = pyogrio.read_dataframe(out)
+        assert res.count == len(got)
+        return set(pd.to_numeric(got["id"]).tolist())
+
+    # a territory: the clearings inside it (overlap) or near it (nearest, within the buffer)
+    tid = next(t.id for t in store.territories.list() if t.name.startswith("CN Santa"))
+    near = set(frame["id"][frame["nearest_territory_id"] == tid].tolist())
+    assert ids(territory="CN Santa Marta (Ñaña)") == near == ids(territory=str(tid))
+    assert 0 < len(near) < 16
+    # the protected area: only the clearings that overlap it (two of each batch)
+    overlap = set(frame["id"][frame["protected_areas"] == "RC El Sira"].tolist())
+    assert ids(territory="RC El Sira") == overlap and len(overlap) == 4
+    # a period: alerts on or after since, on or before until
+    since, until = date(2024, 3, 1), date(2024, 3, 20)
+    want = {int(i) for i, f, last in zip(frame["id"], frame["first_date"], frame["last_date"],
+                                         strict=True)
+            if last >= since.isoformat() and f <= until.isoformat()}
+    assert ids(since=since, until=until) == want and 0 < len(want) < 16
+    # a driver
+    from vigilancia.domain.drivers import Driver
+
+    assert ids(driver=Driver.AIRSTRIP) == {i for i, d in drivers.items() if d == "airstrip"}
+    both = ids(driver=Driver.COCA, territory=str(tid), since=since)
+    assert both == {i for i in near if drivers[i] == "coca"} & ids(since=since)
+    with pytest.raises(InputError):
+        export_clearings(store, tmp_path / "x.gpkg", "gpkg", since=until, until=since)
+
+
+def test_the_readme_documents_every_exported_column_in_both_languages():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- export-columns -->")
+    end = readme.index("<!-- /export-columns -->")
+    rows = [line.split("|")[1:3] for line in readme[start:end].splitlines()
+            if line.startswith("| `")]
+    table = {en.strip().strip("`"): es.strip().strip("`") for en, es in rows}
+    assert table == COLUMNS
+
+
+def test_an_edited_spanish_export_imports_back_as_labels(store: WorkspaceStore, tmp_path: Path):
+    """The analyst exports the clearings (Spanish columns), writes the true driver in the
+    ``causa`` column of a few rows, and imports the file as labels."""
+    from vigilancia.services.labels import import_labels
+
+    out = export_clearings(store, tmp_path / "claros.csv", "csv").path
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    edited = tmp_path / "etiquetas.csv"
+    with edited.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["id", "causa", "nota"])
+        writer.writeheader()
+        for row, causa in zip(rows[:4], ["pista", "coca", "minería", "camino"], strict=True):
+            writer.writerow({"id": row["id"], "causa": causa, "nota": "visita"})
+    res = import_labels(store, edited)
+    assert res.added == 4
+    assert res.by_driver == {"coca": 1, "airstrip": 1, "mining": 1, "road": 1,
+                             "agriculture": 0, "other": 0}

@@ -25,7 +25,11 @@ from vigilancia.domain.drivers import FEATURES
 from vigilancia.domain.territories import Territory, TerritoryKind
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.store import NewBatch, WorkspaceStore
-from vigilancia.services.features import clearing_features, iter_clearing_features
+from vigilancia.services.features import (
+    clearing_features,
+    iter_clearing_features,
+    iter_feature_parts,
+)
 from vigilancia.services.layers import import_layer
 from vigilancia.services.vector_alerts import place_clearings, shape_features
 
@@ -118,6 +122,7 @@ PROTECTED = box(8000, 8000, 20_000, 20_000)
 RIVER = LineString([(0, -20_000), (0, 20_000)])
 RUNWAY = LineString([(600, 15), (1420, 15)])
 TOWN = Point(3050, 5040)
+MAPPED = box(-20_000, -20_000, 20_000, 20_000)  # where the layers were mapped (coverage)
 
 
 @pytest.fixture
@@ -148,20 +153,25 @@ def region(store: WorkspaceStore, tmp_path: Path) -> dict[str, int]:
                 ),
             ],
         )
+    # one river, one runway and one town: mapped over the whole region (coverage given)
+    mapped = write_geojson(tmp_path / "zona.geojson", [MAPPED], [{"nombre": "zona"}])
     import_layer(
         store,
         write_geojson(
             tmp_path / "rios.geojson", [RIVER], [{"NOMBRE": "Río Pichis", "TIPO": "Río"}]
         ),
         "river",
+        coverage=mapped,
     )
     import_layer(
-        store, write_geojson(tmp_path / "pistas.geojson", [RUNWAY], [{"id": 7}]), "airstrip"
+        store, write_geojson(tmp_path / "pistas.geojson", [RUNWAY], [{"id": 7}]), "airstrip",
+        coverage=mapped,
     )
     import_layer(
         store,
         write_geojson(tmp_path / "pueblos.geojson", [TOWN], [{"name": "Puerto Bermúdez"}]),
         "settlement",
+        coverage=mapped,
     )
     first = store_batch(
         store,
@@ -335,7 +345,7 @@ def test_real_runways_and_rivers(store: WorkspaceStore) -> None:
     import_layer(store, rivers_path, "river", class_field="TIPO")
     import_layer(store, runways_path, "airstrip")
     runways = json.loads(runways_path.read_text())["features"]
-    # runways 153, 114 and 89 lie in Pasco, where the river layer is
+    # runways 153 and 114 lie in Pasco, where the river layer is, 89 just north of it
     chosen = [f for f in runways if f["properties"]["id"] in (153, 114, 89)]
     lines = objects([shapely.geometry.shape(f["geometry"]) for f in chosen])
     strips = runway_strips(lines, 30.0)
@@ -358,7 +368,15 @@ def test_real_runways_and_rivers(store: WorkspaceStore) -> None:
     rivers_m = to_metres(objects([shapely.geometry.shape(f["geometry"]) for f in features]))
     clearings_m = objects([*strips, patch])
     brute = np.array([shapely.distance(c, rivers_m).min() for c in clearings_m])
-    np.testing.assert_allclose(table["dist_river_m"], brute, rtol=2e-3, atol=0.5)
+    # runway 89 lies in Huánuco, 4 km beyond the convex hull of the Pasco rivers (more than
+    # the 2 km margin of a layer's default coverage), and so does the patch south of it:
+    # the nearest Pasco river is 19-20 km away, but the layer says nothing there
+    hull = shapely.convex_hull(shapely.GeometryCollection(list(rivers_m)))
+    outside = np.array([shapely.distance(c.centroid, hull) > 2000 for c in clearings_m])
+    assert outside.tolist() == [True, False, False, True]
+    assert np.isnan(table["dist_river_m"]).tolist() == outside.tolist()
+    np.testing.assert_allclose(table["dist_river_m"][~outside], brute[~outside], rtol=2e-3,
+                               atol=0.5)
     # as the field reports say: most runways lie within 1 km of a river (here 2 of the 3)
     assert (table["dist_river_m"][:3] < 1000).sum() == 2
     assert np.isnan(table["dist_road_m"]).all()
@@ -398,3 +416,33 @@ def test_clearings_far_apart_are_measured_in_their_own_frames(
     assert ids.tolist() == [1, 2]
     np.testing.assert_allclose(table["dist_river_m"], [600.0, 400.0], rtol=1e-4)
     assert table["clearings_5km"].tolist() == [0.0, 0.0]
+
+
+def test_runway_candidates_are_measured_from_their_members(
+    store: WorkspaceStore, region: dict[str, int]
+) -> None:
+    # strip A and its re-clearing E (batch 2) line up: one candidate of two clearings,
+    # whatever part or batch is asked for, measured from its members
+    for kwargs in ({}, {"batch_ids": [2]}, {"part_size": 1}):
+        parts = list(iter_feature_parts(store, runways=True, **kwargs))
+        found = [(c, {k: v[i] for k, v in p.runways.table.items()})
+                 for p in parts if p.runways is not None
+                 for i, c in enumerate(p.runways.candidates)]
+        assert {c.members for c, _row in found} == {(region["A"], region["E"])}, kwargs
+        cand, row = found[0]
+        assert cand.length_m == pytest.approx(820.0, rel=2e-3)
+        assert row["dist_river_m"] == pytest.approx(600.0, rel=1e-3)  # A, the nearer
+        assert row["dist_airstrip_m"] == 0.0
+        assert row["dist_settlement_m"] == pytest.approx(
+            shapely.distance(A, TOWN), rel=1e-3)
+        assert row["dist_protected_area_m"] == pytest.approx(
+            shapely.distance(A, PROTECTED), rel=1e-3)
+        assert np.isnan(row["dist_road_m"])  # no road layer
+        # its own members are not its neighbours: nothing else within 1 or 2 km
+        assert row["clearings_1km"] == 0.0 and row["cleared_ha_1km"] == 0.0
+        assert row["clearings_2km"] == 0.0 and row["clearings_5km"] == 2.0  # B and C
+        assert row["recleared"] == 1.0 and row["inside_territory"] == 0.0
+        assert row["span_days"] == (np.datetime64("2024-06-05") - np.datetime64("2024-01-10")
+                                    ).astype(int)
+        assert row["boundary_distance_m"] == pytest.approx(
+            shapely.distance(A, COMMUNITY.exterior), rel=2e-3)

@@ -200,7 +200,7 @@ def test_files_are_kept_byte_for_byte_and_reimport_adds_nothing(workspace, tmp_p
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     originals = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
     assert set(originals.values()) <= {r.sha256 for r in kept}
-    assert not list((store.dir / EVIDENCE_DIR).rglob(".tmp-*"))
+    assert not list((store.dir / EVIDENCE_DIR).rglob(".vigilancia-tmp-*"))
 
     events = len(store.cases.events())
     labels = len(store.labels.list())
@@ -426,7 +426,7 @@ def test_a_failure_midway_leaves_the_store_as_it_was(workspace, tmp_path, monkey
     res = import_field(store, SETTINGS, list(files.values()), actor="ana")
     assert res.observations_added == 6 and res.files_kept == 6
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in written} == written
-    assert not list((store.dir / EVIDENCE_DIR).rglob(".tmp-*"))
+    assert not list((store.dir / EVIDENCE_DIR).rglob(".vigilancia-tmp-*"))
 
 
 def test_an_altered_kept_copy_is_refused(workspace, tmp_path):

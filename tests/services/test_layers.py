@@ -392,7 +392,7 @@ def test_cli_import_and_list(store_factory, tmp_path: Path) -> None:
     assert "tipo de capa desconocido: lake" in res.output
 
     res = runner.invoke(app, ["layers", "import", "--help"], env=env)
-    assert res.exit_code == 0 and "Example:" in res.output
+    assert res.exit_code == 0 and "Ejemplo:" in res.output
 
     with store_factory.open(ws) as reopened:
         assert reopened.context.count_by_kind() == {"river": 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from shapely.geometry import LineString, box, mapping
 from vigilancia.config import Settings
 from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.errors import InputError
-from vigilancia.i18n import set_language
+from vigilancia.i18n import number, set_language
 from vigilancia.reports.risk_map import render_risk_map
 from vigilancia.services.layers import import_layer
 from vigilancia.services.monitor import MonitorRequest, run_monitor
@@ -138,7 +139,8 @@ def test_ranks_explains_and_reports_missing_layers(workspace):
         assert score.score == pytest.approx(sum(c.points for c in score.contributions))
     text = explain(s["CN Alfa"])
     assert text.startswith("CN Alfa: riesgo ")
-    assert "25 claros nuevos en 3 meses" in text and "faltan datos" in text
+    area = alfa[Factor.RECENT_CLEARINGS].detail["area_ha"]
+    assert f"25 claros nuevos ({number(area)} ha) en 3 meses" in text and "faltan datos" in text
 
 
 def test_incidents_count_by_region_and_rerun_replaces(workspace, tmp_path: Path):
@@ -166,11 +168,17 @@ def test_export_writes_table_layer_and_map(workspace, tmp_path: Path):
     files = export_risk(res, workspace, tmp_path / "riesgo", render_map=render_risk_map)
     frame = pyogrio.read_dataframe(files.gpkg, layer="riesgo")
     assert len(frame) == 5 and frame.crs.to_epsg() == 4326
-    assert frame.sort_values("rank")["name"].iloc[0] == "CN Alfa"
-    assert frame["p_corridors"].isna().all()  # missing, not 0
-    assert frame["p_recent_clearings"].notna().all()
+    # Spanish column names and codes by default (vigilancia.services.texts.columns)
+    assert frame.sort_values("puesto")["nombre"].iloc[0] == "CN Alfa"
+    assert frame["pts_corredores"].isna().all()  # missing, not 0
+    assert frame["pts_claros_recientes"].notna().all()
+    assert set(frame["unidad"]) == {"comunidad", "distrito"}
+    # the regional class ranks the units: one quarter of the ranking each
+    by_rank = frame.sort_values("puesto")
+    assert by_rank["clase_regional"].tolist() == ["critico", "alto", "medio", "bajo", "bajo"]
+    assert set(frame["clase"]) <= {"critico", "alto", "medio", "bajo"}
     header = files.csv.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
-    assert header[:6] == ["rank", "name", "unit", "territory_id", "score", "risk_class"]
+    assert header[:6] == ["puesto", "nombre", "unidad", "territorio_id", "puntaje", "clase"]
     data = json.loads(files.json.read_text(encoding="utf-8"))
     assert data["ranking"][0]["name"] == "CN Alfa"
     assert set(data["missing"]) == {"coca", "corridors", "violence"}
@@ -288,3 +296,114 @@ def test_cli_risk_writes_files_and_backtest_json(workspace, tmp_path: Path):
     res = runner.invoke(app, ["risk", "backtest", str(workspace.dir), "--cutoff", "2024-07-01",
                               "--horizon", "doce"])
     assert res.exit_code != 0 and "doce" in res.output
+
+
+# ------------------------------------------------------------------ texts agree with points
+
+
+def test_each_phrase_quotes_the_figure_its_points_come_from():
+    """The figures of the issue: coca points came from 64 expected coca clearings while the
+    text said "0 claros probables de coca"; pressure points came from a weighted 32 ha
+    while the unit had 581 ha of recent clearing. Each phrase now names its own figure."""
+    from vigilancia.domain.risk import FactorValue, score_unit
+    from vigilancia.services.texts.risk import contribution_text
+
+    score = score_unit("district:1", "PUERTO INCA", [
+        FactorValue(Factor.COCA, 64.2, "clasificador",
+                    {"expected": 64.2, "likely": 0, "months": 12}),
+        FactorValue(Factor.PRESSURE_LOCAL, 32.0, "alertas",
+                    {"weighted_ha": 32.0, "cell_km": 2.0, "sigma_km": 1.0}),
+        FactorValue(Factor.RECENT_CLEARINGS, 107.0, "alertas",
+                    {"count": 107, "area_ha": 580.87, "months": 3}),
+    ], {Factor.COCA: 10.0, Factor.PRESSURE_LOCAL: 25.0, Factor.RECENT_CLEARINGS: 10.0})
+    by = {c.factor: c for c in score.contributions}
+    set_language("es")
+    coca = contribution_text(by[Factor.COCA])
+    assert by[Factor.COCA].points > 9.9  # full points ...
+    assert coca.startswith("64,2 claros de coca esperados en 12 meses")  # ... from 64.2
+    assert "suma de las probabilidades de coca; 0 con 50 % o más" in coca
+    assert contribution_text(by[Factor.PRESSURE_LOCAL]).startswith(
+        "32 ha de deforestación reciente en la celda de 2 km más activa")
+    assert contribution_text(by[Factor.RECENT_CLEARINGS]) == \
+        "107 claros nuevos (581 ha) en 3 meses"
+    set_language("en")
+    assert contribution_text(by[Factor.COCA]).startswith(
+        "64.2 coca clearings expected in 12 months (sum of coca probabilities; 0 at 50 %")
+    set_language("es")
+
+
+def test_the_figures_quoted_are_the_values_scored(workspace):
+    """On a workspace: every phrase's figure is the value its points were computed from."""
+    from vigilancia.services.texts.risk import contribution_text
+
+    res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
+    set_language("es")
+    checked = 0
+    for s in res.scores:
+        for c in s.contributions:
+            if not c.available:
+                continue
+            text = contribution_text(c)
+            if c.factor in (Factor.PRESSURE_LOCAL, Factor.PRESSURE_REGIONAL):
+                assert c.value == pytest.approx(c.detail["weighted_ha"], abs=0.01)
+                assert f"{number(c.value, 1)} ha de deforestación reciente" in text, text
+            elif c.factor is Factor.RECENT_CLEARINGS:
+                assert c.value == c.detail["count"]
+                assert text.startswith(f"{number(c.value)} claro"), text
+                assert f"({number(c.detail['area_ha'])} ha)" in text
+            else:
+                continue
+            checked += 1
+    assert checked >= 3 * len(res.scores)
+
+
+def test_the_regional_class_ranks_units_that_all_pass_the_critical_threshold(workspace):
+    from vigilancia.domain.risk import rank_scores
+
+    res = assess_risk(workspace, SETTINGS, as_of=AS_OF)
+    critical = [replace(s, risk_class=RiskClass.CRITICAL, score=50.0 + i)
+                for i, s in enumerate(res.scores)]
+    ranked = rank_scores(critical)
+    assert {s.risk_class for s in ranked} == {RiskClass.CRITICAL}
+    assert [s.regional_class for s in ranked] == [
+        RiskClass.CRITICAL, RiskClass.HIGH, RiskClass.MEDIUM, RiskClass.LOW, RiskClass.LOW]
+    tied = rank_scores([replace(s, score=40.0) for s in res.scores])
+    assert {s.regional_class for s in tied} == {RiskClass.CRITICAL}  # ties share the best
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_puerto_inca_districts_on_real_alerts(store_factory, tmp_path: Path):
+    """The five districts of Puerto Inca and the MapBiomas alerts of Peru: the districts
+    are told apart, the map names them, and the texts quote their own figures."""
+    data = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not data.is_dir():
+        pytest.skip(f"real data folder {data} is absent (it is not part of the repository)")
+    store = store_factory.create(tmp_path / "ws")
+    try:
+        import_territories(store, str(data / "admin" / "prov_puerto_inca_districts.gpkg"),
+                           kind="district")
+        run_monitor(store, MonitorRequest(
+            str(data / "alerts" / "mapbiomas_alerta_peru_2021_2024.parquet"), "mapbiomas"),
+            SETTINGS)
+        res = assess_risk(store, SETTINGS)
+        assert res.unit_kinds() == ("district",) and len(res.scores) == 5
+        assert {s.name for s in res.scores} >= {"PUERTO INCA", "HONORIA", "YUYAPICHIS"}
+        assert len({s.regional_class for s in res.scores}) >= 3
+        seen: list[RiskMap] = []
+
+        def keep(d: RiskMap) -> bytes:
+            seen.append(d)
+            return render_risk_map(d)
+
+        files = export_risk(res, store, tmp_path / "riesgo", render_map=keep)
+        assert files.png.read_bytes()[:4] == b"\x89PNG"
+        frame = pyogrio.read_dataframe(files.gpkg, layer="riesgo")
+        assert set(frame["unidad"]) == {"distrito"}
+        assert len(set(frame["clase_regional"])) >= 3
+        for s in res.scores:
+            recent = next(c for c in s.contributions if c.factor is Factor.RECENT_CLEARINGS)
+            assert f"{number(recent.detail['count'])} claros nuevos " \
+                   f"({number(recent.detail['area_ha'])} ha)" in " ".join(explain(s).split())
+    finally:
+        store.close()

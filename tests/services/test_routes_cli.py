@@ -68,13 +68,14 @@ def test_routes_writes_the_corridors_and_prints_a_spanish_summary(workspace, tmp
     layers = {str(name) for name, _g in pyogrio.list_layers(gpkg)}
     assert layers == {"rutas", "zonas_produccion", "salidas", "comunidades_corredor"}
     rutas = pyogrio.read_dataframe(gpkg, layer="rutas")
-    assert rutas["origin"].tolist() == ["runway:2"]
-    assert rutas["modes"].tolist() == ["walk, river"]
-    assert rutas["modes_text"].tolist() == ["a pie por el bosque > río navegable"]
-    assert rutas["exit"].tolist() == ["cruce de frontera: Rio Pachitea / Perú–Brasil"]
-    assert rutas["length_km"].iloc[0] > 60 and rutas["cost_h"].iloc[0] > 4
+    assert rutas["origen"].tolist() == ["runway:2"]
+    assert rutas["modos"].tolist() == ["a_pie, rio"]
+    assert rutas["texto_modos"].tolist() == ["a pie por el bosque > río navegable"]
+    assert rutas["salida"].tolist() == ["cruce de frontera: Rio Pachitea / Perú–Brasil"]
+    assert rutas["largo_km"].iloc[0] > 60 and rutas["costo_h"].iloc[0] > 4
     comunidades = pyogrio.read_dataframe(gpkg, layer="comunidades_corredor")
-    assert comunidades["distance_km"].tolist() == [0.0]
+    assert comunidades["distancia_km"].tolist() == [0.0]
+    assert comunidades["tipo"].tolist() == ["comunidad"]
     with rasterio.open(out / "densidad_corredores.tif") as ds:
         assert ds.crs is not None and ds.read(1).max() == 1
 

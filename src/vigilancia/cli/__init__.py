@@ -9,10 +9,11 @@ and commands together.
 
 from __future__ import annotations
 
-import typer
+import os
 
 from vigilancia.cli.airstrips import airstrips_app
 from vigilancia.cli.aoi import aoi_app
+from vigilancia.cli.base import App
 from vigilancia.cli.cases import cases_app
 from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.clearings import clearings_app
@@ -26,11 +27,12 @@ from vigilancia.cli.patrol import patrol_app
 from vigilancia.cli.risk import risk_app
 from vigilancia.cli.territories import territories_app
 from vigilancia.cli.workspace import init_command
+from vigilancia.i18n import N_
 
-app = typer.Typer(
+app = App(
     name="vigilancia",
-    help="Monitoreo territorial indígena y alerta temprana / Indigenous territorial monitoring.\n\n"
-    "Example: vigilancia init ws && vigilancia territories import ws comunidades.geojson "
+    help=N_("Indigenous territorial monitoring and early warning.")
+    + "\n\nExample: vigilancia init ws && vigilancia territories import ws comunidades.geojson "
     "&& vigilancia monitor ws --alerts alertas.tif --since 2024-01-01",
     no_args_is_help=True,
     add_completion=False,
@@ -55,7 +57,13 @@ app.command("demo")(demo_command)
 
 
 def main() -> None:
-    """Entry point of the ``vigilancia`` command."""
+    """Entry point of the ``vigilancia`` command.
+
+    Everything the command creates (workspaces, evidence, exports, packages, temporary
+    files, and what libraries such as SQLite and GDAL write for it) is owner-only,
+    whatever the user's umask: group and others get no permission.
+    """
+    os.umask(0o077)
     app(prog_name="vigilancia")
 
 

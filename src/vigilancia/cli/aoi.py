@@ -7,19 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import N_, _, number
 
-aoi_app = typer.Typer(
-    help="The area of interest: monitor reads only the alerts that cross it.",
+aoi_app = App(
+    help=N_("The area of interest: monitor reads only the alerts that cross it."),
     no_args_is_help=True,
 )
 
 
 @aoi_app.command("show")
 def aoi_show(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
 ) -> None:
     """Show the area of interest and where it comes from.
 
@@ -39,15 +40,15 @@ def aoi_show(
 # (a box west of Greenwich starts with "-": it must not be read as an option)
 @aoi_app.command("set", context_settings={"ignore_unknown_options": True})
 def aoi_set(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     area: Annotated[
         str,
         typer.Argument(
-            help="minlon,minlat,maxlon,maxlat in degrees, or a vector file whose extent "
-            "is the area (GeoJSON, GeoPackage, Shapefile...)."
+            help=N_("minlon,minlat,maxlon,maxlat in degrees, or a vector file whose extent "
+                    "is the area (GeoJSON, GeoPackage, Shapefile...).")
         ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
 ) -> None:
     """Set the area of interest; later monitor runs read only what crosses it.
 
@@ -66,8 +67,8 @@ def aoi_set(
 
 @aoi_app.command("clear")
 def aoi_clear(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
 ) -> None:
     """Go back to the default area: the extent of the territories plus the buffer.
 
@@ -97,5 +98,5 @@ def print_area(area: Any, as_json: bool) -> None:
     if area.origin == "set":
         out.print(_("Area of interest: {box} (set for this workspace)", box=box))
     else:
-        out.print(_("Area of interest: {box} (the territories' extent plus {km:g} km)",
-                    box=box, km=area.buffer_km))
+        out.print(_("Area of interest: {box} (the territories' extent plus {km} km)",
+                    box=box, km=number(area.buffer_km, 2)))

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     out,
@@ -18,18 +19,20 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.domain.codes import code_in
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
-cases_app = typer.Typer(
-    help="Cases to verify in the field: open, list, assign, verdicts and history.\n\n"
-    "Example: vigilancia cases open ws --territory \"CN Puerto Azul\"",
+cases_app = App(
+    help=N_("Cases to verify in the field: open, list, assign, verdicts and history.")
+    + "\n\nExample: vigilancia cases open ws --territory \"CN Puerto Azul\"",
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help="Workspace folder.")]
+Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
 ByOption = Annotated[
     str | None,
-    typer.Option("--by", help="Who makes the change, for the history (default: your user name)."),
+    typer.Option("--by", help=N_("Who makes the change, for the history "
+                                 "(default: your user name).")),
 ]
 
 
@@ -38,14 +41,14 @@ ByOption = Annotated[
 def cases_open(
     workspace: Workspace,
     territory: Annotated[
-        str | None, typer.Option("--territory", "-t", help="Only this community (name or id).")
+        str | None, typer.Option("--territory", "-t", help=N_("Only this community (name or id)."))
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Only clearings with alerts since YYYY-MM-DD.")
+        str | None, typer.Option(help=N_("Only clearings with alerts since YYYY-MM-DD."))
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date recency is counted from "
-                                 "(default: the newest alert).")
+        str | None, typer.Option("--as-of", help=N_("Date recency is counted from "
+                                 "(default: the newest alert)."))
     ] = None,
     by: ByOption = None,
 ) -> None:
@@ -86,16 +89,19 @@ def cases_open(
 def cases_list(
     workspace: Workspace,
     territory: Annotated[
-        str | None, typer.Option("--territory", "-t", help="Only this community (name or id).")
+        str | None, typer.Option("--territory", "-t", help=N_("Only this community (name or id)."))
     ] = None,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", "-s", help="Only these statuses (repeatable): new, assigned, "
-                     "in_field, verified, reported, closed, dismissed."),
+        typer.Option("--status", "-s", help=N_("Only these statuses (repeatable): new, assigned, "
+                     "in_field, verified, reported, closed, dismissed (or the Spanish "
+                     "codes).")),
     ] = None,
-    open_only: Annotated[bool, typer.Option("--open", help="Only cases still to verify.")] = False,
-    top: Annotated[int, typer.Option("--top", help="Rows shown in the table.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the cases as JSON.")] = False,
+    open_only: Annotated[
+        bool, typer.Option("--open", help=N_("Only cases still to verify."))
+    ] = False,
+    top: Annotated[int, typer.Option("--top", help=N_("Rows shown in the table."))] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the cases as JSON."))] = False,
 ) -> None:
     """List cases, highest priority first.
 
@@ -127,8 +133,8 @@ def cases_list(
         if c.verdict is not None:
             state += f" ({verdict_name(c.verdict)})"
         table.add_row(
-            c.code, row.territory or "-", state, f"{c.priority:.0f}",
-            driver_name(c.driver) if c.driver else "-", f"{c.area_ha:.1f}",
+            c.code, row.territory or "-", state, number(c.priority),
+            driver_name(c.driver) if c.driver else "-", number(c.area_ha, 1),
             c.last_alert.isoformat() if c.last_alert else "-",
         )
     out.print(table)
@@ -137,8 +143,8 @@ def cases_list(
 @cases_app.command("show")
 def cases_show(
     workspace: Workspace,
-    case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the case as JSON.")] = False,
+    case: Annotated[str, typer.Argument(help=N_("Case code (C-0042) or number."))],
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the case as JSON."))] = False,
 ) -> None:
     """Show one case: where it is, its clearings, priority, verdict, full history, and the
     field observations and evidence files attached to it (positions are not printed).
@@ -168,9 +174,9 @@ def cases_show(
                        "Position: {lat}, {lon}; {n} clearings, {ha} ha; alerts {first} to {last}",
                        len(found.clearing_ids),
                        lat=f"{found.lat:.5f}", lon=f"{found.lon:.5f}",
-                       ha=f"{found.area_ha:.1f}", first=found.first_alert or "-",
+                       ha=number(found.area_ha, 1), first=found.first_alert or "-",
                        last=found.last_alert or "-"), highlight=False)
-    out.print(_("Priority {p}: {why}", p=f"{found.priority:.0f}",
+    out.print(_("Priority {p}: {why}", p=number(found.priority),
                 why=priority_text(found.priority_terms, found.driver)), highlight=False)
     if found.assignee:
         out.print(_("Assigned to: {who}", who=found.assignee), highlight=False)
@@ -191,9 +197,9 @@ def cases_show(
             obs.add_column(col)
         for o in detail.observations:
             obs.add_row(
-                str(o.id), o.source_format, o.kind.value, o.record_id,
+                str(o.id), o.source_format, code_in(o.kind, get_language()), o.record_id,
                 o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
-                "" if o.distance_m is None else f"{o.distance_m:.0f}",
+                "" if o.distance_m is None else number(o.distance_m),
                 verdict_name(o.verdict), str(o.attachments),
             )
         out.print(obs)
@@ -209,8 +215,8 @@ def cases_show(
 @cases_app.command("assign")
 def cases_assign(
     workspace: Workspace,
-    cases: Annotated[list[str], typer.Argument(help="Case codes (C-0042) or numbers.")],
-    to: Annotated[str, typer.Option("--to", help="Monitor or patrol team that will visit.")],
+    cases: Annotated[list[str], typer.Argument(help=N_("Case codes (C-0042) or numbers."))],
+    to: Annotated[str, typer.Option("--to", help=N_("Monitor or patrol team that will visit."))],
     by: ByOption = None,
 ) -> None:
     """Assign cases to a monitor or patrol team (the name stays in the workspace only).
@@ -237,28 +243,29 @@ def cases_assign(
 @cases_app.command("update")
 def cases_update(
     workspace: Workspace,
-    case: Annotated[str, typer.Argument(help="Case code (C-0042) or number.")],
+    case: Annotated[str, typer.Argument(help=N_("Case code (C-0042) or number."))],
     status: Annotated[
-        str | None, typer.Option("--status", help="New status: in_field, reported, closed, "
-                                 "dismissed, new (reopen)...")
+        str | None, typer.Option("--status", help=N_("New status: in_field, reported, closed, "
+                                 "dismissed, new (reopen)... (or the Spanish codes)."))
     ] = None,
     verdict: Annotated[
-        str | None, typer.Option("--verdict", help="What the visit found: coca_confirmed, "
+        str | None, typer.Option("--verdict", help=N_("What the visit found: coca_confirmed, "
                                  "airstrip_confirmed, mining, logging, road, agriculture, "
-                                 "natural_cause, false_alarm, not_reached.")
+                                 "natural_cause, false_alarm, not_reached (or the Spanish "
+                                 "codes)."))
     ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="A note for the history.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help=N_("A note for the history."))] = None,
     observed: Annotated[
-        str | None, typer.Option("--observed", help="Date of the visit (YYYY-MM-DD).")
+        str | None, typer.Option("--observed", help=N_("Date of the visit (YYYY-MM-DD)."))
     ] = None,
     by: ByOption = None,
 ) -> None:
     """Change a case's status, record its verdict or add a note; every change goes to its history.
 
     A verdict verifies the case and labels its clearings for the driver
-    classifier ("not reached" hands the case back for the next patrol).
+    classifier ("not_reached" hands the case back for the next patrol).
 
-    Example: vigilancia cases update ws C-0042 --verdict coca_confirmed --note "3 ha, plantones"
+    Example: vigilancia cases update ws C-0042 --verdict coca_confirmada --note "3 ha, plantones"
     """
     from vigilancia.services.cases import parse_case_id, parse_status, parse_verdict, update_case
     from vigilancia.services.texts.cases import status_name, verdict_name

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number, percent
 
-classifier_app = typer.Typer(
-    help="The driver model: train it on labelled clearings, evaluate it, see its status.\n\n"
-    "Example: vigilancia classifier train ws --labels verificados.csv",
+classifier_app = App(
+    help=N_("The driver model: train it on labelled clearings, evaluate it, see its status.")
+    + "\n\nExample: vigilancia classifier train ws --labels verificados.csv",
     no_args_is_help=True,
 )
-labels_app = typer.Typer(
-    help="Labelled clearings (the true driver, from patrols or files) that train the model.\n\n"
-    "Example: vigilancia labels import ws verificados.geojson",
+labels_app = App(
+    help=N_("Labelled clearings (the true driver, from patrols or files) that train the model.")
+    + "\n\nExample: vigilancia labels import ws verificados.geojson",
     no_args_is_help=True,
 )
 
@@ -26,7 +27,7 @@ _JSON_HELP = "Print a machine-readable result."
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.0f}%"
+    return "-" if value is None else percent(value)
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -35,17 +36,17 @@ def _num(value: Any, digits: int = 3) -> str:
 
 @labels_app.command("import")
 def labels_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with clearing_id,driver columns, or GeoJSON/GeoPackage/Shapefile "
-            "points or polygons with a driver field."
+            help=N_("CSV with clearing_id,driver columns, or GeoJSON/GeoPackage/Shapefile "
+            "points or polygons with a driver field.")
         ),
     ],
     skip_unmatched: Annotated[
         bool,
-        typer.Option(help="Leave out labels that match no stored clearing instead of failing."),
+        typer.Option(help=N_("Leave out labels that match no stored clearing instead of failing.")),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
@@ -86,16 +87,16 @@ def _print_counts(counts: dict[str, int]) -> None:
     table.add_column(_("Driver class"))
     table.add_column(_("Labels"), justify="right")
     for driver, n in counts.items():
-        table.add_row(driver_name(driver), str(n))
+        table.add_row(driver_name(driver), number(n))
     out.print(table)
 
 
 @classifier_app.command("train")
 def classifier_train(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     labels: Annotated[
         Path | None,
-        typer.Option("--labels", help="Label file to import first (CSV or vector)."),
+        typer.Option("--labels", help=N_("Label file to import first (CSV or vector).")),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
@@ -166,19 +167,20 @@ def _print_metrics(metrics: dict[str, Any], title: str) -> None:
 
 @classifier_app.command("evaluate")
 def classifier_evaluate(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     labels: Annotated[
         Path | None,
-        typer.Option("--labels", help="Label file to test against (not stored); default: the "
-                     "workspace's labels, cross-validated."),
+        typer.Option("--labels", help=N_("Label file to test against (not stored); default: the "
+                     "workspace's labels, cross-validated.")),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
     chart: Annotated[
         Path | None,
-        typer.Option("--chart", help="Write a PNG: confusion matrix, reliability, learning curve."),
+        typer.Option("--chart", help=N_("Write a PNG: confusion matrix, reliability, "
+                                        "learning curve.")),
     ] = None,
     curve: Annotated[
-        bool, typer.Option("--curve/--no-curve", help="Compute the learning curve.")
+        bool, typer.Option("--curve/--no-curve", help=N_("Compute the learning curve."))
     ] = True,
 ) -> None:
     """Score the active model (the rules when none): precision, recall, F1, confusion, calibration.
@@ -234,7 +236,7 @@ def _print_evaluation(data: dict[str, Any]) -> None:
         rel.add_column(col, justify="right")
     for b in data["calibration"]["bins"]:
         if b["count"]:
-            rel.add_row(f"{b['lower']:.1f}–{b['upper']:.1f}", str(b["count"]),
+            rel.add_row(f"{number(b['lower'], 1)}–{number(b['upper'], 1)}", number(b["count"]),
                         _pct(b["mean_probability"]), _pct(b["observed"]))
     out.print(rel)
 
@@ -250,7 +252,7 @@ def _print_evaluation(data: dict[str, Any]) -> None:
 
 @classifier_app.command("status")
 def classifier_status(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Which model predicts drivers, the labels per driver, and the model's scores.
@@ -300,14 +302,15 @@ def classifier_status(
 
 @classifier_app.command("apply")
 def classifier_apply(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     batch: Annotated[
-        list[int] | None, typer.Option("--batch", help="Only clearings of this batch id.")
+        list[int] | None, typer.Option("--batch", help=N_("Only clearings of this batch id."))
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """Predict the likely driver of stored clearings with the active model (or the rules),
-    e.g. after `monitor --no-classify` or after importing a new context layer.
+    e.g. after `monitor --no-classify` or after importing a new context layer. Clearings
+    that line up into a runway candidate take the candidate's prediction.
 
     Example: vigilancia classifier apply ws --batch 3
     """
@@ -330,8 +333,15 @@ def classifier_apply(
     table.add_column(_("Clearings"))
     for driver, n in sorted(res.by_driver.items(), key=lambda kv: -kv[1]):
         if n:
-            table.add_row(driver_name(driver), str(n))
+            table.add_row(driver_name(driver), number(n))
     out.print(table)
-    out.print(ngettext("{n} clearing classified; context known on average: {share:.0%}",
-                       "{n} clearings classified; context known on average: {share:.0%}",
-                       res.clearings, share=res.mean_completeness))
+    out.print(ngettext("{n} clearing classified; context known on average: {share} %",
+                       "{n} clearings classified; context known on average: {share} %",
+                       res.clearings, share=number(100 * res.mean_completeness)))
+    if res.runways:
+        out.print(ngettext("{n} likely runway joined from aligned clearings: {clearings} "
+                           "clearings are airstrips",
+                           "{n} likely runways joined from aligned clearings: {clearings} "
+                           "clearings are airstrips",
+                           res.runways, n=number(res.runways),
+                           clearings=number(res.runway_clearings)))

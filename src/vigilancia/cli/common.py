@@ -60,10 +60,12 @@ def actor_name(by: str | None = None) -> str:
 OPTIONS: dict[str, str] = {
     "allow_unmatched": "--skip-unmatched",
     "as_of": "--as-of",
+    "coverage": "--coverage",
     "incidents": "--incidents",
     "kind": "--kind",
     "labels_path": "--labels",
     "max_km": "--max-km",
+    "output": "--output",
     "overwrite": "--overwrite",
     "product": "--product",
     "since": "--since",
@@ -71,6 +73,7 @@ OPTIONS: dict[str, str] = {
     "territory": "--territory",
     "unit": "--unit",
     "until": "--until",
+    "utc_offset": "--utc-offset",
     "verdict": "--verdict",
 }
 

@@ -11,30 +11,30 @@ from rich.table import Table
 from vigilancia.cli.common import out, parse_date, progress_bar, run_reported, settings_from_env
 from vigilancia.cli.layers import KIND_LABELS
 from vigilancia.domain.context import ContextKind
-from vigilancia.i18n import _
+from vigilancia.i18n import N_, _, number
 
 #: How many routes and communities the summary lists.
 SHOWN = 15
 
 
 def routes_command(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     as_of: Annotated[
         str | None,
         typer.Option(
             "--as-of",
-            help="Only clearings first seen before this date (YYYY-MM-DD) and runways "
-            "opened by its year.",
+            help=N_("Only clearings first seen before this date (YYYY-MM-DD) and runways "
+            "opened by its year."),
         ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output", "-o",
-            help="Folder for corredores.gpkg and densidad_corredores.tif.",
+            help=N_("Folder for corredores.gpkg and densidad_corredores.tif."),
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Annotated[bool, typer.Option(help=N_("Replace existing output files."))] = False,
 ) -> None:
     """Least-cost trafficking routes from coca zones and runways to exits (corridors).
 
@@ -143,8 +143,8 @@ def _print_summary(result: Any) -> None:
                 r.origin,
                 r.exit_name,
                 " > ".join(mode_label(m) for m in r.modes),
-                f"{r.length_km:.0f}",
-                f"{r.cost_h:.1f}",
+                number(r.length_km),
+                number(r.cost_h, 1),
             )
         out.print(table)
     exposure = result.exposure
@@ -165,5 +165,6 @@ def _print_summary(result: Any) -> None:
         table.add_column(_("Corridors crossing"), justify="right")
         nearest = sorted(exposure.items(), key=lambda kv: kv[1].distance_km)[:SHOWN]
         for tid, e in nearest:
-            table.add_row(str(names.get(tid, tid)), f"{e.distance_km:.1f}", str(len(e.crossing)))
+            table.add_row(str(names.get(tid, tid)), number(e.distance_km, 1),
+                          number(len(e.crossing)))
         out.print(table)

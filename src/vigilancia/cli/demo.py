@@ -10,15 +10,19 @@ import typer
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.cli.layers import KIND_LABELS
 from vigilancia.cli.monitor import print_monitor
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
 
 def demo_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo.")] = Path(
+    output: Annotated[Path, typer.Option("--output", "-o", help=N_("Folder for the demo."))] = Path(
         "demo-output"
     ),
 ) -> None:
     """Run the whole cycle on a seeded sample region (no network, no data needed).
+
+    The folder must be new or empty, or one an earlier demo made: the demo marks its
+    folder and, when run again, removes only the files it wrote there. A folder with
+    anything else in it, the current folder and the home folder are refused.
 
     Example: vigilancia demo --output demo-output
     """
@@ -70,7 +74,8 @@ def demo_command(
                        "Patrol of {name}: {stops} cases, {km} km, {hours} h",
                        len(res.plan.stops),
                        name=res.plan.territory_name, stops=len(res.plan.stops),
-                       km=f"{res.plan.total_km:.1f}", hours=f"{res.plan.total_hours:.1f}"))
+                       km=number(res.plan.total_km, 1),
+                       hours=number(res.plan.total_hours, 1)))
     out.print(ngettext("Offline package: {n} file, {size}",
                        "Offline package: {n} files, {size}",
                        len(res.package.files), size=human_size(res.package.total_bytes)))

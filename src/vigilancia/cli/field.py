@@ -6,50 +6,66 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import (
     actor_name,
     console,
+    option_text,
     out,
     print_json,
     progress_bar,
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.domain.codes import code_in
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
-field_app = typer.Typer(
-    help="Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.\n\n"
-    "Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
+#: A value shown with the option a warning points at.
+_EXAMPLES = {"utc_offset": "-05:00"}
+
+field_app = App(
+    help=N_("Field data: CoMapeo, ODK/Kobo, GPX, KML/KMZ and photos, attached to cases.")
+    + "\n\nExample: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/",
     no_args_is_help=True,
 )
 
 
 @field_app.command("import")
 def field_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
-                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder)."),
+        typer.Argument(help=N_("Files, export folders or ZIPs: CoMapeo/Mapeo export, ODK Central "
+                            "or Kobo CSV/ZIP, .gpx, .kml/.kmz, photos (a DCIM folder).")),
     ],
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who imports (kept in the private case history); "
-                                  "default: the user name."),
+        typer.Option("--by", help=N_("Who imports (kept in the private case history); "
+                                  "default: the user name.")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    utc_offset: Annotated[
+        str | None,
+        typer.Option("--utc-offset", help=N_("UTC offset of the clocks of photos (and records) "
+                                             "whose time has no time zone, e.g. -05:00 for "
+                                             "Peru; without it their time is left out.")),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Keep field files byte for byte, store their observations and attach them to cases.
 
-    An observation that names a case (the ODK form's case_id) attaches to it; otherwise
-    to the nearest open case within VIGILANCIA_FIELD_MATCH_M metres (300); a report
-    (verdict, notes, photo) far from every case opens a new case. Verdicts verify
-    cases and label their clearings. Re-importing the same files adds nothing; broken
-    files are named and the rest import (exit code 2 only when nothing could be read).
+    An observation that names a case (the ODK form's case_id, or a waypoint whose
+    name holds the code, as "C-0645 coca") attaches to it; otherwise to the nearest
+    open case within VIGILANCIA_FIELD_MATCH_M metres (300); a report (verdict,
+    notes, photo) far from every case opens a new case. Verdicts verify cases and
+    label their clearings. Re-importing the same files adds nothing (with
+    --utc-offset it gives a time to records that had none); broken files are named
+    and the rest import (exit code 2 only when nothing could be read). Archives may
+    expand to VIGILANCIA_FIELD_MAX_IMPORT_MB (2048 MB) per import at most.
 
-    Example: vigilancia field import ws visitas.zip CoMapeo_export.zip ruta.gpx DCIM/
+    Example: vigilancia field import ws visitas.zip CoMapeo_export.zip DCIM/ --utc-offset=-05:00
     """
     from vigilancia.services.field import import_field
     from vigilancia.services.workspace import open_workspace
@@ -59,7 +75,8 @@ def field_import(
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
-            return import_field(store, settings, paths, actor=actor, progress=tick)
+            return import_field(store, settings, paths, actor=actor, utc_offset=utc_offset,
+                                progress=tick)
 
     res = run_reported(go)
     if as_json:
@@ -95,9 +112,14 @@ def field_import(
                  n=res.files_kept),
         ngettext("({n} was already kept)", "({n} were already kept)", res.files_known,
                  n=res.files_known)))
+    if res.times_set:
+        out.print(ngettext("{n} observation imported before got its time",
+                           "{n} observations imported before got their time",
+                           res.times_set, n=res.times_set))
     for w in res.warnings:
-        console.print(f"[yellow]{_('Warning')}:[/] {w.message}", highlight=False,
-                      soft_wrap=True)
+        fix = "; ".join(option_text(name, _EXAMPLES.get(name)) for name in w.inputs)
+        console.print(f"[yellow]{_('Warning')}:[/] {escape(w.message)}"
+                      + (f" ({escape(fix)})" if fix else ""), highlight=False, soft_wrap=True)
     for f in res.failures:
         console.print(f"[bold red]{_('Not imported')}:[/] {f.message}", highlight=False,
                       soft_wrap=True)
@@ -106,11 +128,11 @@ def field_import(
 
 @field_app.command("list")
 def field_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     case: Annotated[
-        str | None, typer.Option("--case", help="Only the observations of this case (C-0042).")
+        str | None, typer.Option("--case", help=N_("Only the observations of this case (C-0042)."))
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the list as JSON."))] = False,
 ) -> None:
     """List stored field observations: format, kind, time, case, distance and verdict.
 
@@ -138,11 +160,12 @@ def field_list(
                 _("Distance (m)"), _("Verdict"), _("Files")):
         table.add_column(col)
     for o in rows:
-        kind = o.kind.value if o.points <= 1 else f"{o.kind.value} ({o.points})"
+        name = code_in(o.kind, get_language())
+        kind = name if o.points <= 1 else f"{name} ({number(o.points)})"
         table.add_row(
             str(o.id), o.source_format, kind, o.record_id,
             o.observed_at.strftime("%Y-%m-%d %H:%M") if o.observed_at else "",
-            o.case_code or "", "" if o.distance_m is None else f"{o.distance_m:.0f}",
+            o.case_code or "", "" if o.distance_m is None else number(o.distance_m),
             verdict_name(o.verdict), str(o.attachments),
         )
     out.print(table)

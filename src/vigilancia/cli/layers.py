@@ -9,15 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
 from vigilancia.domain.context import ContextKind
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
-KINDS = ", ".join(k.value for k in ContextKind)
-
-layers_app = typer.Typer(
-    help="Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.\n\n"
-    "Example: vigilancia layers import ws rios.geojson --kind river --class-field TIPO",
+layers_app = App(
+    help=N_("Context layers: rivers, roads, trails, settlements, airstrips, borders, exits, camps.")
+    + "\n\nExample: vigilancia layers import ws rios.geojson --kind river --class-field TIPO",
     no_args_is_help=True,
 )
 
@@ -42,27 +41,39 @@ _FAMILY_COUNTS: dict[str, Callable[[int], str]] = {
 
 @layers_app.command("import")
 def layers_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         str,
         typer.Argument(
-            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, "
-            "KML/KMZ, Esri JSON, or an ArcGIS MapServer/N URL."
+            help=N_("GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, "
+            "KML/KMZ, Esri JSON, or an ArcGIS MapServer/N URL.")
         ),
     ],
-    kind: Annotated[str, typer.Option("--kind", help=f"What the features are: {KINDS}.")],
+    kind: Annotated[str, typer.Option("--kind", help=N_(
+        "What the features are: river, road, trail, settlement, airstrip, border, exit, camp."))],
     name_field: Annotated[
-        str | None, typer.Option(help="Field with the name (guessed if absent).")
+        str | None, typer.Option(help=N_("Field with the name (guessed if absent)."))
     ] = None,
     class_field: Annotated[
         str | None,
-        typer.Option(help="Field with the class, e.g. TIPO: Río, Quebrada (guessed if absent)."),
+        typer.Option(help=N_("Field with the class, e.g. TIPO: Río, Quebrada "
+                             "(guessed if absent).")),
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help=N_("Layer of a multi-layer file."))] = None,
+    coverage: Annotated[
+        Path | None,
+        typer.Option(
+            "--coverage",
+            help=N_("Polygons of the area the layer covers (e.g. its department). Default: "
+                    "the extent of its features plus 2 km. Outside it, the distance to this "
+                    "kind is unknown, never far. Given for a file imported before, it replaces "
+                    "that file's coverage."),
+        ),
+    ] = None,
 ) -> None:
     """Import a context layer (points, lines or polygons); broken geometry is repaired.
 
-    Example: vigilancia layers import ws rios_pasco.geojson --kind river --class-field TIPO
+    Example: vigilancia layers import ws vias_ucayali.geojson --kind road --coverage ucayali.geojson
     """
     from vigilancia.services.layers import import_layer
     from vigilancia.services.workspace import open_workspace
@@ -79,6 +90,7 @@ def layers_import(
                 class_field=class_field,
                 layer=layer,
                 progress=tick,
+                coverage=coverage,
             )
 
     res = run_reported(go)
@@ -88,6 +100,9 @@ def layers_import(
             highlight=False,
             soft_wrap=True,
         )
+        if res.coverage_updated:
+            out.print(_("Its coverage is now {coverage} ({area} km²)", coverage=res.coverage,
+                        area=number(res.coverage_km2)), highlight=False, soft_wrap=True)
         return
     shapes = ", ".join(_FAMILY_COUNTS[family](n) for family, n in res.geometries.items())
     out.print(
@@ -111,6 +126,14 @@ def layers_import(
         highlight=False,
         soft_wrap=True,
     )
+    if res.coverage_km2 is not None:
+        out.print(
+            _("Coverage: {coverage} ({area} km²); outside it the distance to {kind} is unknown",
+              coverage=res.coverage or _("the extent of its features plus 2 km"),
+              area=number(res.coverage_km2), kind=KIND_LABELS[res.kind]()),
+            highlight=False,
+            soft_wrap=True,
+        )
     if res.repairs:
         out.print(ngettext("{n} geometry repaired:", "{n} geometries repaired:", len(res.repairs)))
         for r in res.repairs[:20]:
@@ -125,7 +148,7 @@ def layers_import(
 
 @layers_app.command("list")
 def layers_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
 ) -> None:
     """Show how many features of each kind of context layer the workspace holds.
 
@@ -145,5 +168,5 @@ def layers_list(
     table.add_column(_("Kind"))
     table.add_column(_("Features"), justify="right")
     for kind, n in rows:
-        table.add_row(f"{KIND_LABELS[kind]()} ({kind.value})", str(n) if n else "-")
+        table.add_row(f"{KIND_LABELS[kind]()} ({kind.value})", number(n) if n else "-")
     out.print(table)

@@ -18,39 +18,44 @@ from vigilancia.cli.common import (
 )
 from vigilancia.domain.alerts import ALL_PRODUCTS, Confidence
 from vigilancia.errors import InputError
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 from vigilancia.services.texts.drivers import driver_name
 
 
 def monitor_command(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     alerts: Annotated[
         str,
         typer.Option(
             "--alerts",
-            help="Alert raster (.tif), folder of tiles, "
-            "COG URL, or vector alerts (.parquet/.csv/.geojson).",
+            help=N_("Alert raster (.tif), folder of tiles, "
+            "COG URL, or vector alerts (.parquet/.csv/.geojson)."),
         ),
     ],
-    since: Annotated[str | None, typer.Option(help="First alert date, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Last alert date, YYYY-MM-DD.")] = None,
-    product: Annotated[str, typer.Option(help="auto|" + "|".join(ALL_PRODUCTS))] = "auto",
-    min_confidence: Annotated[str, typer.Option(help="low|high|highest")] = "low",
+    since: Annotated[str | None, typer.Option(help=N_("First alert date, YYYY-MM-DD."))] = None,
+    until: Annotated[str | None, typer.Option(help=N_("Last alert date, YYYY-MM-DD."))] = None,
+    product: Annotated[str, typer.Option(help=N_(
+        "Alert product: auto (recognised from the file), gfw, radd-gee, glad-l-gee, "
+        "glad-s2, hansen or mapbiomas."))] = "auto",
+    min_confidence: Annotated[
+        str, typer.Option(help=N_("Lowest alert confidence kept: low, high or highest."))
+    ] = "low",
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary.")
+        bool, typer.Option("--json", help=N_("Print a machine-readable summary."))
     ] = False,
     classify: Annotated[
         bool,
         typer.Option(
             "--classify/--no-classify",
-            help="Predict the likely driver (coca, airstrip, mining...) of the new clearings.",
+            help=N_("Predict the likely driver (coca, airstrip, mining...) of the new clearings."),
         ),
     ] = True,
     series: Annotated[
         str | None,
         typer.Option(
-            help="Series the clearings join (default: the product); name one to keep apart "
-            "two alert systems served in one encoding, e.g. radd and glad-s2 tiles from GFW."
+            help=N_("Series the clearings join (default: the product); name one to keep "
+                    "apart two alert systems served in one encoding, e.g. radd and glad-s2 "
+                    "tiles from GFW.")
         ),
     ] = None,
 ) -> None:
@@ -106,12 +111,12 @@ def print_monitor(result: Any) -> None:
         else:
             out.print(
                 ngettext(
-                    "Ingested {source} ({product}): {n} clearing, {area:.1f} ha",
-                    "Ingested {source} ({product}): {n} clearings, {area:.1f} ha",
+                    "Ingested {source} ({product}): {n} clearing, {area} ha",
+                    "Ingested {source} ({product}): {n} clearings, {area} ha",
                     b.clearings,
                     source=b.source,
                     product=b.product,
-                    area=b.area_ha,
+                    area=number(b.area_ha, 1),
                 )
             )
             if b.updated or b.merged or b.unchanged:
@@ -119,8 +124,8 @@ def print_monitor(result: Any) -> None:
                     "  of the clearings already stored for this product: {new} new, {updated} "
                     "updated ({upgraded} with higher confidence), {merged} merged into another, "
                     "{unchanged} unchanged",
-                    new=b.new, updated=b.updated, upgraded=b.upgraded, merged=b.merged,
-                    unchanged=b.unchanged,
+                    new=number(b.new), updated=number(b.updated), upgraded=number(b.upgraded),
+                    merged=number(b.merged), unchanged=number(b.unchanged),
                 ))
     table = Table(title=_("Clearings per territory"))
     for col in (
@@ -136,19 +141,19 @@ def print_monitor(result: Any) -> None:
         table.add_row(
             t.name,
             _(str(t.kind)),
-            str(t.clearings),
-            f"{t.area_ha:.2f}",
+            number(t.clearings),
+            number(t.area_ha, 2),
             str(t.first_date or ""),
             str(t.last_date or ""),
         )
     out.print(table)
-    out.print(ngettext("Total: {n} clearing, {area:.1f} ha",
-                       "Total: {n} clearings, {area:.1f} ha",
-                       result.clearings, area=result.area_ha))
+    out.print(ngettext("Total: {n} clearing, {area} ha",
+                       "Total: {n} clearings, {area} ha",
+                       result.clearings, area=number(result.area_ha, 1)))
     if result.drivers:
         drivers = Table(title=_("Likely driver ({model})", model=result.model_version))
         drivers.add_column(_("Driver"))
         drivers.add_column(_("Clearings"))
         for driver, n in result.drivers.items():
-            drivers.add_row(driver_name(driver), str(n))
+            drivers.add_row(driver_name(driver), number(n))
         out.print(drivers)

@@ -9,23 +9,24 @@ import typer
 from rich.table import Table
 
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext
 
 
 def package_command(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="Community territory: name or id.")
+        str, typer.Option("--territory", "-t", help=N_("Community territory: name or id."))
     ],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="Folder for the package, or a file ending in .zip."),
+        typer.Option("--output", "-o",
+                     help=N_("Folder for the package, or a file ending in .zip.")),
     ],
     paper: Annotated[
-        str, typer.Option("--paper", help="Paper of the printable map: a4 or letter.")
+        str, typer.Option("--paper", help=N_("Paper of the printable map: a4 or letter."))
     ] = "a4",
     overwrite: Annotated[
-        bool, typer.Option(help="Replace an existing ZIP or the package's files in a folder.")
+        bool, typer.Option(help=N_("Replace an existing ZIP or the package's files in a folder."))
     ] = False,
 ) -> None:
     """Offline package of one community: its open cases and newest patrol plan as a

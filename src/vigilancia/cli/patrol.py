@@ -8,13 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import actor_name, out, print_json, run_reported, settings_from_env
 from vigilancia.domain.patrols import DEFAULT_MAX_KM, CareReason, PatrolPlan
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number
 
-patrol_app = typer.Typer(
-    help="Patrol plans: which open cases of a community to visit, in what order, how far.\n\n"
-    "Example: vigilancia patrol plan ws --territory \"CN Puerto Azul\" --max-km 20",
+patrol_app = App(
+    help=N_("Patrol plans: which open cases of a community to visit, in what order, how far.")
+    + "\n\nExample: vigilancia patrol plan ws --territory \"CN Puerto Azul\" --max-km 20",
     no_args_is_help=True,
 )
 
@@ -42,40 +43,38 @@ def _care_label(reason: CareReason) -> str:
 
 
 def _number(value: float, digits: int = 1) -> str:
-    from vigilancia.services.texts.drivers import number_text
-
-    return number_text(value, digits)
+    return number(value, digits)
 
 
 
 @patrol_app.command("plan")
 def patrol_plan(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="The community (name or id).")
+        str, typer.Option("--territory", "-t", help=N_("The community (name or id)."))
     ],
     max_km: Annotated[
         float,
-        typer.Option("--max-km", help="Longest round trip (km), back to the start included."),
+        typer.Option("--max-km", help=N_("Longest round trip (km), back to the start included.")),
     ] = DEFAULT_MAX_KM,
     start: Annotated[
         str | None,
         typer.Option(
-            help="Where the patrol leaves from: lon,lat (e.g. --start=-74.95,-9.47) or the "
+            help=N_("Where the patrol leaves from: lon,lat (e.g. --start=-74.95,-9.47) or the "
             "name of a settlement of the settlement layer. Default: the settlement in or "
-            "nearest the territory, else its centre.",
+            "nearest the territory, else its centre."),
         ),
     ] = None,
     assign: Annotated[
         str | None,
-        typer.Option(help="Assign the planned cases to this monitor or team."),
+        typer.Option(help=N_("Assign the planned cases to this monitor or team.")),
     ] = None,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who makes the plan, for the cases' history "
-                     "(default: your user name)."),
+        typer.Option("--by", help=N_("Who makes the plan, for the cases' history "
+                     "(default: your user name).")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the plan as JSON."))] = False,
 ) -> None:
     """Plan a patrol of one community's open cases within a distance, and store it.
 
@@ -125,7 +124,7 @@ def _print_plan(plan: PatrolPlan, *, assigned: bool) -> None:
         table.add_column(col)
     for s in plan.stops:
         table.add_row(
-            str(s.order), s.code, f"{s.priority:.0f}", _number(s.leg_km), _number(s.leg_hours),
+            str(s.order), s.code, number(s.priority), _number(s.leg_km), _number(s.leg_hours),
             " > ".join(_mode_label(m) for m in s.leg_modes),
             "; ".join(_care_label(c) for c in s.care) or "-",
         )

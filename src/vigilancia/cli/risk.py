@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from typer.core import TyperGroup
 
+from vigilancia.cli.base import App, HelpGroup
 from vigilancia.cli.common import (
     out,
     parse_date,
@@ -17,10 +17,10 @@ from vigilancia.cli.common import (
     run_reported,
     settings_from_env,
 )
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, ngettext, number, percent
 
 
-class _AssessByDefault(TyperGroup):
+class _AssessByDefault(HelpGroup):
     """``vigilancia risk WS ...`` runs ``vigilancia risk assess WS ...``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a click Context
@@ -29,34 +29,34 @@ class _AssessByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-risk_app = typer.Typer(
+risk_app = App(
     cls=_AssessByDefault,
-    help="Risk of each community: a ranked, explained score, and its back-test.\n\n"
-    "Example: vigilancia risk ws --incidents incidentes.csv",
+    help=N_("Risk of each community: a ranked, explained score, and its back-test.")
+    + "\n\nExample: vigilancia risk ws --incidents incidentes.csv",
     no_args_is_help=True,
 )
 
 
 @risk_app.command("assess")
 def risk_assess(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Score with the data known before this date (YYYY-MM-DD); "
-                     "default: the day after the newest alert."),
+        typer.Option("--as-of", help=N_("Score with the data known before this date (YYYY-MM-DD); "
+                     "default: the day after the newest alert.")),
     ] = None,
     incidents: Annotated[
         Path | None,
-        typer.Option("--incidents", help="CSV of incidents against defenders counted by region "
-                     "and year (aggregated counts, no names)."),
+        typer.Option("--incidents", help=N_("CSV of incidents against defenders counted by region "
+                     "and year (aggregated counts, no names).")),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Folder for riesgo.csv/.json/.gpkg/.png "
-                     "(default: WORKSPACE/riesgo/DATE)."),
+        typer.Option("--output", "-o", help=N_("Folder for riesgo.csv/.json/.gpkg/.png "
+                     "(default: WORKSPACE/riesgo/DATE).")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON.")] = False,
-    top: Annotated[int, typer.Option("--top", help="Rows shown in the table.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the ranking as JSON."))] = False,
+    top: Annotated[int, typer.Option("--top", help=N_("Rows shown in the table."))] = 20,
 ) -> None:
     """Score every community territory (and district without communities) and explain each score.
 
@@ -92,8 +92,8 @@ def risk_assess(
     for col in ("#", _("Name"), _("Class"), _("Score"), _("Coverage"), _("Why")):
         table.add_column(col)
     for s in result.scores[:top]:
-        table.add_row(str(s.rank), s.name, class_name(s.risk_class), f"{s.score:.0f}",
-                      f"{s.coverage:.0%}", explain(s).split(": ", 2)[-1])
+        table.add_row(str(s.rank), s.name, class_name(s.risk_class), number(s.score),
+                      percent(s.coverage), explain(s).split(": ", 2)[-1])
     out.print(table)
     counts = result.class_counts()
     out.print(ngettext("{n} unit: {critical} critical, {high} high, {medium} medium, {low} low",
@@ -109,14 +109,16 @@ def risk_assess(
 
 @risk_app.command("backtest")
 def risk_backtest(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
-    cutoff: Annotated[str, typer.Option("--cutoff", help="Score with data before this date.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    cutoff: Annotated[str, typer.Option("--cutoff", help=N_("Score with data before this date."))],
     horizon: Annotated[
-        str, typer.Option("--horizon", help="Period after the cutoff that is checked: 12m, 2y.")
+        str, typer.Option("--horizon", help=N_("Period after the cutoff that is checked: 12m, 2y."))
     ] = "12m",
-    unit: Annotated[str, typer.Option("--unit", help="grid|district|territory")] = "grid",
-    cell_km: Annotated[float, typer.Option("--cell-km", help="Grid cell size (km).")] = 2.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    unit: Annotated[
+        str, typer.Option("--unit", help=N_("Units: grid (cells), district or territory."))
+    ] = "grid",
+    cell_km: Annotated[float, typer.Option("--cell-km", help=N_("Grid cell size (km)."))] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Score with only what was known at the cutoff; measure how much of the next alerts it caught.
 
@@ -152,12 +154,12 @@ def risk_backtest(
         score, base = data.get(key), data["baseline"].get(key)
         table.add_row(key, _pct(score, key), _pct(base, key),
                       "" if data["lift_points"].get(key) is None
-                      else f"{data['lift_points'][key]:+.1f}")
+                      else _signed(data["lift_points"][key]))
     out.print(table)
     out.print(ngettext("{n} unit; alert area: {past} ha before the cutoff, {future} ha after",
                        "{n} units; alert area: {past} ha before the cutoff, {future} ha after",
-                       res.n_units, past=f"{res.past_area_ha:,.0f}",
-                       future=f"{res.future_area_ha:,.0f}"))
+                       res.n_units, past=number(res.past_area_ha),
+                       future=number(res.future_area_ha)))
     for factor, reason in res.missing.items():
         out.print(_("Missing: {factor}: {reason}", factor=factor, reason=reason))
 
@@ -165,4 +167,8 @@ def risk_backtest(
 def _pct(value: Any, key: str) -> str:
     if value is None:
         return "-"
-    return f"{value:.3f}" if key == "auc" else f"{100 * value:.1f} %"
+    return number(value, 3) if key == "auc" else percent(value, 1)
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + number(value, 1)

@@ -8,32 +8,34 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vigilancia.cli.base import App
 from vigilancia.cli.common import out, progress_bar, run_reported, settings_from_env
+from vigilancia.domain.codes import code_in
 from vigilancia.domain.territories import TerritoryKind
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import N_, _, get_language, ngettext, number
 
-territories_app = typer.Typer(
-    help="Community territories, reserves, protected areas and districts.", no_args_is_help=True
+territories_app = App(
+    help=N_("Community territories, reserves, protected areas and districts."), no_args_is_help=True
 )
 
 
 @territories_app.command("import")
 def territories_import(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     file: Annotated[
         str,
         typer.Argument(
-            help="GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
-            "Esri JSON, KML, or an ArcGIS MapServer/N URL."
+            help=N_("GeoPackage, GeoJSON, Shapefile (.shp or .zip), "
+            "Esri JSON, KML, or an ArcGIS MapServer/N URL.")
         ),
     ],
     kind: Annotated[
-        TerritoryKind, typer.Option(help="What the polygons are.")
+        TerritoryKind, typer.Option(help=N_("What the polygons are."))
     ] = TerritoryKind.COMMUNITY,
     name_field: Annotated[
-        str | None, typer.Option(help="Field with the name (guessed if absent).")
+        str | None, typer.Option(help=N_("Field with the name (guessed if absent)."))
     ] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    layer: Annotated[str | None, typer.Option(help=N_("Layer of a multi-layer file."))] = None,
 ) -> None:
     """Import territory polygons; invalid geometry is repaired and reported.
 
@@ -68,9 +70,9 @@ def territories_import(
 
 @territories_app.command("list")
 def territories_list(
-    workspace: Annotated[Path, typer.Argument(help="Workspace folder.")],
+    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     kind: Annotated[
-        TerritoryKind | None, typer.Option(help="Only territories of this kind.")
+        TerritoryKind | None, typer.Option(help=N_("Only territories of this kind."))
     ] = None,
 ) -> None:
     """List the imported territories with their number (id), kind and tenure.
@@ -91,6 +93,7 @@ def territories_list(
     for col in ("id", _("Name"), _("Kind"), _("Tenure"), "ha"):
         table.add_column(col)
     for t in found:
-        table.add_row(str(t.id), t.name, t.kind.value, t.tenure.value,
-                      "-" if t.area_ha is None else f"{t.area_ha:,.0f}")
+        table.add_row(str(t.id), t.name, code_in(t.kind, get_language()),
+                      code_in(t.tenure, get_language()),
+                      "-" if t.area_ha is None else number(t.area_ha))
     out.print(table)

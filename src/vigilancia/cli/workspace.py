@@ -8,17 +8,20 @@ from typing import Annotated
 import typer
 
 from vigilancia.cli.common import out, run_reported, settings_from_env
-from vigilancia.i18n import _
+from vigilancia.i18n import N_, _
 
 
 def init_command(
-    workspace: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
-    name: Annotated[str | None, typer.Option(help="Name of the organisation or region.")] = None,
+    workspace: Annotated[Path, typer.Argument(help=N_("Folder for the new workspace."))],
+    name: Annotated[
+        str | None, typer.Option(help=N_("Name of the organisation or region."))
+    ] = None,
     aoi: Annotated[
         str | None,
         typer.Option(
-            help="Area of interest: minlon,minlat,maxlon,maxlat in degrees, or a vector file "
-            "whose extent is the area (default: the territories' extent plus the buffer)."
+            help=N_("Area of interest: minlon,minlat,maxlon,maxlat in degrees, or a vector "
+                    "file whose extent is the area (default: the territories' extent plus the "
+                    "buffer).")
         ),
     ] = None,
 ) -> None:

@@ -55,6 +55,8 @@ __all__ = [
     "case_priority",
     "check_transition",
     "group_points",
+    "shared_position",
+    "snap_to_grid",
     "status_after_verdict",
     "verdict_driver",
 ]
@@ -265,6 +267,41 @@ class CaseEvent:
         """The change as plain data: ``at``, ``actor``, ``action``, ``from``, ``to``, ``detail``."""
         return {"at": self.at, "actor": self.actor, "action": self.action,
                 "from": self.from_status, "to": self.to_status, "detail": dict(self.detail)}
+
+
+# --------------------------------------------------------------------------------------
+# Where a case may be shown
+# --------------------------------------------------------------------------------------
+
+
+def snap_to_grid(lon: float, lat: float, cell_deg: float) -> tuple[float, float]:
+    """The centre of the cell of a fixed grid of ``cell_deg`` degrees (cells aligned on
+    0°, 0°) that holds ``lon``/``lat``: the same answer every time, never a jitter.
+
+    >>> snap_to_grid(-75.1877457, -8.8601987, 0.01)
+    (-75.185, -8.865)
+    """
+    if not (math.isfinite(cell_deg) and cell_deg > 0):
+        raise ValueError(f"the grid cell must be a positive number of degrees, not {cell_deg}")
+
+    def centre(value: float) -> float:
+        # a tiny nudge keeps a value written as a cell edge (-75.19) in the cell it names
+        index = math.floor(value / cell_deg + 1e-9)
+        return round((index + 0.5) * cell_deg, 9)
+
+    return centre(lon), centre(lat)
+
+
+def shared_position(case: Case, cell_deg: float) -> tuple[float, float]:
+    """Where a case may be shown outside the workspace (packages, shared exports), lon/lat.
+
+    A case opened by a field report sits where a monitor stood and reported (a camp,
+    a threat): it is shown at the centre of its grid cell (:func:`snap_to_grid`).
+    A case opened by alerts is shown at its own point (satellite alerts are public).
+    """
+    if case.origin is CaseOrigin.FIELD:
+        return snap_to_grid(case.lon, case.lat, cell_deg)
+    return case.lon, case.lat
 
 
 # --------------------------------------------------------------------------------------

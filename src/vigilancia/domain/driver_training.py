@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from vigilancia.domain.codes import spanish_codes
 from vigilancia.domain.drivers import DRIVERS, Driver, Reason
 
 __all__ = [
@@ -109,7 +110,8 @@ def _norm(text: str) -> str:
 
 
 _LOOKUP: dict[str, Driver] = {
-    _norm(alias): driver for driver, aliases in DRIVER_ALIASES.items() for alias in aliases
+    **{_norm(alias): driver for driver, aliases in DRIVER_ALIASES.items() for alias in aliases},
+    **{_norm(code): driver for driver, code in spanish_codes(Driver).items()},
 }
 
 

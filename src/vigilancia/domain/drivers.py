@@ -12,6 +12,11 @@ per :class:`Driver` and clearing (rows sum to 1), the two or three
 Reasons are language-neutral (a code and its numbers); the services render them
 in the user's language.
 
+Where a context layer does not cover a clearing, its distance to that kind is
+unknown (NaN) and the models treat it so; :func:`note_coverage` then ends the
+clearing's reasons with a note naming those layers (``not_covered``), whatever
+the model.
+
 Models register in :data:`MODELS` by name, built-ins through the same
 :func:`register_model` as plugins: the services register the built-in models
 explicitly (:func:`vigilancia.services.driver_models.register_builtin_models`), never
@@ -21,7 +26,7 @@ as a side effect of importing a module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -37,7 +42,9 @@ __all__ = [
     "DriverPredictions",
     "FeatureTable",
     "Reason",
+    "COVERAGE_KINDS",
     "empty_features",
+    "note_coverage",
     "register_model",
 ]
 
@@ -116,7 +123,8 @@ class DriverPredictions:
 
     ``probabilities``: (n, len(DRIVERS)) in the order of :data:`DRIVERS`, rows
     summing to 1. ``reasons[i]``: the two or three reasons behind clearing
-    ``i``'s prediction, most decisive first. ``completeness``: share (0-1) of
+    ``i``'s prediction, most decisive first (then, where a layer does not cover
+    the clearing, the note of :func:`note_coverage`). ``completeness``: share (0-1) of
     the context the model would use that was known; low values mean less
     trustworthy predictions. ``model_version``: which model made them.
     """
@@ -143,6 +151,38 @@ class DriverPredictions:
         if not len(self):
             return np.empty(0, np.float64)
         return np.asarray(self.probabilities.max(axis=1), np.float64)
+
+
+#: Kinds of context layer whose distance features may be unknown for lack of coverage, in
+#: the order a ``not_covered`` note names them (values of
+#: :class:`~vigilancia.domain.context.ContextKind`).
+COVERAGE_KINDS: tuple[str, ...] = ("river", "road", "trail", "settlement", "airstrip", "border")
+
+
+def note_coverage(
+    predictions: DriverPredictions, uncovered: Mapping[str, NDArray[np.bool_]]
+) -> DriverPredictions:
+    """``predictions`` whose reasons end with a note where a layer does not cover a clearing.
+
+    ``uncovered`` maps a layer kind (``"road"``...) to whether each clearing lies
+    outside its coverage. The note is ``Reason("not_covered", {"layers":
+    "road,river"})``, the kinds in :data:`COVERAGE_KINDS` order; clearings that
+    every layer covers keep their reasons.
+
+    >>> p = DriverPredictions(np.array([[1.0, 0, 0, 0, 0, 0]] * 2),
+    ...                       [(Reason("small_patch"),)] * 2, np.ones(2), "rules-1")
+    >>> [r.code for r in note_coverage(p, {"road": np.array([True, False])}).reasons[0]]
+    ['small_patch', 'not_covered']
+    """
+    kinds = [k for k in COVERAGE_KINDS if k in uncovered and np.any(uncovered[k])]
+    if not kinds:
+        return predictions
+    flags = np.stack([np.asarray(uncovered[k], bool).reshape(-1) for k in kinds], axis=1)
+    reasons = list(predictions.reasons)
+    for i in np.flatnonzero(flags.any(axis=1)).tolist():
+        layers = ",".join(k for k, hit in zip(kinds, flags[i].tolist(), strict=True) if hit)
+        reasons[i] = (*reasons[i], Reason("not_covered", {"layers": layers}))
+    return replace(predictions, reasons=reasons)
 
 
 class DriverModel(Protocol):

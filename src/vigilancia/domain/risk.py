@@ -8,6 +8,15 @@ missing is *unavailable*: it adds no points, lowers the coverage and is
 reported as missing, never as zero risk; the class thresholds scale with the
 coverage so a missing layer does not make a territory look safe.
 
+Two classes are given. The *absolute* class (``risk_class``) compares the score with
+fixed thresholds (:data:`CLASS_THRESHOLDS`), so it means the same in every region and
+every week. The *regional* class (``regional_class``) ranks the units scored together:
+it is the quarter of the ranking a unit falls in (:func:`regional_class`): the first
+quarter of the ranks is "critical", the second "high", the third "medium" and the last
+"low", ties sharing the better class. Where every unit passes the "critical" threshold
+(the five districts of Puerto Inca do, on the MapBiomas alerts of 2021-2024) the
+absolute class tells them nothing apart; the regional class says which to look at first.
+
 Factors (and the data they come from):
 
 - ``pressure_local``: recency-weighted clearing area (ha) around the unit,
@@ -65,6 +74,7 @@ __all__ = [
     "merge_weights",
     "pressure_surface",
     "rank_scores",
+    "regional_class",
     "risk_class",
     "score_unit",
 ]
@@ -204,6 +214,9 @@ class RiskScore:
     coverage: float
     risk_class: RiskClass
     rank: int = 0
+    #: The quarter of the ranking among the units scored together (see the module
+    #: docstring); None until ranked.
+    regional_class: RiskClass | None = None
 
     @property
     def missing(self) -> tuple[Contribution, ...]:
@@ -304,11 +317,32 @@ def score_unit(
                      risk_class(score, coverage))
 
 
+def regional_class(rank: int, n: int) -> RiskClass:
+    """The class of rank ``rank`` (1 = highest score) among ``n`` units: the quarter of the
+    ranking it falls in, ``ceil(4 * rank / n)``.
+
+    >>> [regional_class(r, 5).value for r in range(1, 6)]
+    ['critical', 'high', 'medium', 'low', 'low']
+    >>> [regional_class(r, 8).value for r in (1, 2, 3, 8)]
+    ['critical', 'critical', 'high', 'low']
+    """
+    order = (RiskClass.CRITICAL, RiskClass.HIGH, RiskClass.MEDIUM, RiskClass.LOW)
+    quarter = math.ceil(4 * rank / max(n, 1))
+    return order[min(max(quarter, 1), 4) - 1]
+
+
 def rank_scores(scores: Sequence[RiskScore]) -> list[RiskScore]:
-    """Scores ranked from the highest (ties by key), with ``rank`` set from 1."""
+    """Scores ranked from the highest (ties by key), with ``rank`` set from 1 and the
+    ``regional_class`` of each (units with the same score share the class of the best
+    rank among them)."""
     ordered = sorted(scores, key=lambda s: (-s.score, s.key))
+    n = len(ordered)
+    first_rank: dict[float, int] = {}
+    for i, s in enumerate(ordered, start=1):
+        first_rank.setdefault(round(s.score, 9), i)
     return [
-        RiskScore(s.key, s.name, s.contributions, s.score, s.coverage, s.risk_class, i)
+        RiskScore(s.key, s.name, s.contributions, s.score, s.coverage, s.risk_class, i,
+                  regional_class(first_rank[round(s.score, 9)], n))
         for i, s in enumerate(ordered, start=1)
     ]
 

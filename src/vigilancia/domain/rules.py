@@ -25,7 +25,11 @@ a known river 5 km away says nothing while the road layer is missing. So
 blanking any feature moves every term's contribution towards 0, never past
 it: missing context flattens the affected scores and never raises them, and
 ``completeness`` (the share of :data:`CONTEXT_FEATURES` that was known) says
-how much the prediction could rest on.
+how much the prediction could rest on. A distance is unknown where the
+workspace has no layer of that kind, and where its layers do not cover the
+clearing (:mod:`vigilancia.services.features`): a road file of one department
+says nothing about roads in the next, so a clearing there is never "far from
+roads".
 
 Thresholds and their grounds
 ----------------------------

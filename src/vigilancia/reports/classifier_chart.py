@@ -23,7 +23,7 @@ import numpy as np
 
 from vigilancia.domain.drivers import DRIVERS
 from vigilancia.errors import UnreadableFileError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, number
 from vigilancia.services.classifier import Evaluation
 from vigilancia.services.texts.drivers import driver_name
 
@@ -86,7 +86,8 @@ def render_chart(evaluation: Evaluation, path: str | Path) -> Path:
     ax.set_ylim(0, 1)
     ax.set_xlabel(_("Probability of the predicted driver"))
     ax.set_ylabel(_("Share right"))
-    ax.set_title(_("Reliability (Brier {brier:.3f}, ECE {ece:.3f})", brier=s.brier, ece=s.ece))
+    ax.set_title(_("Reliability (Brier {brier}, ECE {ece})", brier=number(s.brier, 3),
+                   ece=number(s.ece, 3)))
     ax.legend(loc="upper left")
 
     if evaluation.curve:

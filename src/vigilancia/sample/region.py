@@ -25,9 +25,11 @@ Files written to ``out_dir``:
   ``vias.geojson``, ``salidas.geojson`` (two exits of trafficking routes: a river
   port down the main river and the trunk road leaving the region),
   ``pistas_conocidas.geojson`` (known airstrips, fields as in
-  the public runway labels: ``id``, ``yr``, ``largo``, ``Activo``) and
+  the public runway labels: ``id``, ``yr``, ``largo``, ``Activo``),
   ``verdad_terreno.geojson`` (the generator's ground truth: what each synthetic
-  feature is, for checks and for simulated field verdicts).
+  feature is, for checks and for simulated field verdicts) and
+  ``zona_mapeada.geojson`` (the region's outline: its rivers, roads and known
+  airstrips are complete there, so it is their coverage).
 
 Units: areas in hectares, lengths in metres, pixel coordinates (col, row) from
 the upper-left corner.
@@ -82,6 +84,8 @@ comunidades, pistas, cultivos ni desbosques reales.
   ríos y quebradas (los nombres de los ríos principales evocan la zona, pero los
   trazos son sintéticos), vías departamentales y vecinales, pistas conocidas y
   la verdad de terreno del generador.
+- Zona mapeada: el contorno de la región, donde sus ríos, vías y pistas conocidas
+  están completos (la cobertura de esas capas).
 """
 
 
@@ -91,7 +95,8 @@ class SampleRegion:
 
     ``territories`` holds the community territories (with two broken geometries
     on purpose), ``reserves`` the reserve for peoples in isolation and
-    ``protected_areas`` the communal reserve. ``bounds`` is (west, south, east,
+    ``protected_areas`` the communal reserve, ``mapped_area`` the outline where
+    its context layers are complete. ``bounds`` is (west, south, east,
     north) in degrees; ``description`` says in Spanish what is synthetic.
     """
 
@@ -104,6 +109,7 @@ class SampleRegion:
     exits: Path
     airstrips: Path
     truth: Path
+    mapped_area: Path
     bounds: tuple[float, float, float, float]
     description: str
     seed: int
@@ -156,6 +162,12 @@ def build_sample_region(
     write_geojson(truth_path, "verdad_terreno_muestra", truth.features)
 
     bounds = (frame.west, frame.south, frame.east, frame.north)
+    mapped = out / "zona_mapeada.geojson"
+    west, south, east, north = bounds
+    outline = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    write_geojson(mapped, "zona_mapeada_muestra",
+                  [feature({"type": "Polygon", "coordinates": [outline]},
+                           {"nombre": "región de muestra"})])
     description = DESCRIPTION.format(
         seed=seed,
         size=size,
@@ -175,6 +187,7 @@ def build_sample_region(
         exits=paths["exits"],
         airstrips=airstrips,
         truth=truth_path,
+        mapped_area=mapped,
         bounds=bounds,
         description=description,
         seed=seed,

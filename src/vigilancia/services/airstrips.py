@@ -2,10 +2,15 @@
 
 :func:`find_runways` reads the stored clearings (all, or some batches), joins the
 patches that line up along one axis into runway candidates
-(:func:`vigilancia.domain.airstrips.runway_candidates`), scores each candidate
-with the transparent rules, and matches it to the known airstrips imported with
+(:func:`vigilancia.domain.airstrips.runway_candidates`, through
+:func:`vigilancia.services.features.iter_feature_parts`, as the classification
+does), scores each candidate with the transparent rules on its shape and its
+members' context, and matches it to the known airstrips imported with
 ``vigilancia layers import ... --kind airstrip`` (re-clearing of a known runway).
-Work is done in a local equal-area frame; the result is in EPSG:4326.
+The clearings of every candidate take the candidate's prediction
+(:func:`vigilancia.services.classify.store_runway_drivers`): those of a likely
+runway become airstrips, so that cases, care flags and exports see the runway. Work is done in local
+equal-area frames; the result is in EPSG:4326.
 
 >>> result = find_runways(store)  # doctest: +SKIP
 >>> result.frame[["length_m", "airstrip_probability", "known_airstrip"]]  # doctest: +SKIP
@@ -20,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vigilancia.domain.airstrips import candidate_features, match_known, runway_candidates
+from vigilancia.domain.airstrips import match_known
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import DRIVERS, Driver
-from vigilancia.domain.rules import RulesModel
-from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.crs import WGS84, transform_geometries
+from vigilancia.services.classify import RunwayCollector, likely_runways, store_runway_drivers
 from vigilancia.services.export import ExportFormat, check_output, write_layer
+from vigilancia.services.texts.columns import layer_name, localise
 from vigilancia.services.texts.drivers import prediction_text
 
 if TYPE_CHECKING:
@@ -39,18 +45,21 @@ __all__ = ["LAYER", "RunwayResult", "find_runways"]
 LAYER = "runway_candidates"
 #: A candidate lies on a known airstrip when at least half of it runs within this distance (m).
 KNOWN_TOLERANCE_M = 100.0
-#: Candidates from this airstrip probability on are called likely runways.
-LIKELY = 0.5
 
 
 @dataclass(frozen=True)
 class RunwayResult:
-    """The candidates (one row each, EPSG:4326 centre-lines) and, when written, the file."""
+    """The candidates (one row each, EPSG:4326 centre-lines) and, when written, the file.
+
+    ``airstrip_clearings``: clearings that took the airstrip driver from a likely
+    candidate.
+    """
 
     frame: geopandas.GeoDataFrame
     likely: int
     on_known: int
     path: Path | None = None
+    airstrip_clearings: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the counts, the file, and each candidate's columns (without
@@ -60,6 +69,7 @@ class RunwayResult:
             "candidates": len(self.frame),
             "likely": self.likely,
             "on_known": self.on_known,
+            "airstrip_clearings": self.airstrip_clearings,
             "path": self.path,
             "rows": self.frame[columns].to_dict("records"),
         }
@@ -79,47 +89,49 @@ def find_runways(
     north), ``first_date``/``last_date``, ``n_clearings`` and ``clearing_ids``
     (the member clearings, along the centre-line), ``fill`` (share of the
     centre-line cleared), ``branches``, ``airstrip_probability`` (rules),
-    ``likely`` (probability at least :data:`LIKELY`), ``known_airstrip`` (name
+    ``likely`` (airstrip is its most likely driver), ``known_airstrip`` (name
     or id of the known airstrip it lies on, None when new),
     ``known_distance_m`` and ``text`` (the reasons in the user's language).
-    With ``output`` the candidates are also written there (``fmt``: gpkg,
-    geojson, csv or fgb).
+    The clearings of each candidate take its prediction (those of the likely
+    ones, the airstrip driver; one transaction). With ``output`` the candidates
+    are also written there (``fmt``: gpkg, geojson, csv or fgb).
     """
     import geopandas as gpd
 
+    from vigilancia.services.features import iter_feature_parts
+
     if output is not None:
         output = check_output(output, fmt, overwrite=overwrite)
-    clearings = store.clearings.frame(batch_ids)
+    found = RunwayCollector()
+    with store.transaction() as conn:
+        for part in iter_feature_parts(store, batch_ids=batch_ids, conn=conn, runways=True,
+                                       clearings=False):
+            found.add(part.runways)
+        preds = found.predict()
+        written = store_runway_drivers(store, conn, found, preds)
     columns = [
         "length_m", "width_m", "orientation_deg", "first_date", "last_date", "n_clearings",
         "clearing_ids", "fill", "branches", "airstrip_probability", "likely", "known_airstrip",
         "known_distance_m", "text",
     ]  # fmt: skip
-    if len(clearings) == 0:
-        empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
-        return _finish(empty, output, fmt)
-    crs = local_equal_area(*centre_of(tuple(clearings.total_bounds)))
-    geoms_m = transform_geometries(clearings.geometry.to_numpy(), WGS84, crs)
-    candidates = runway_candidates(
-        geoms_m,
-        clearings["id"].to_numpy(),
-        clearings["first_date"].to_numpy(),
-        clearings["last_date"].to_numpy(),
-    )
+    candidates = found.candidates
     if not candidates:
         empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
         return _finish(empty, output, fmt)
-    preds = RulesModel().predict(candidate_features(candidates))
     p_air = preds.probabilities[:, DRIVERS.index(Driver.AIRSTRIP)]
-
     known = store.context.features([ContextKind.AIRSTRIP])
-    known_geoms = transform_geometries(np.asarray(known.geometry, dtype=object), WGS84, crs)
-    matches = match_known(candidates, known_geoms, KNOWN_TOLERANCE_M)
-    names = [
-        None if k < 0 else (known.name[k] or f"#{int(known.id[k])}") for k in matches.known
-    ]
-    lines = transform_geometries(np.array([c.centreline for c in candidates], dtype=object),
-                                 crs, WGS84)
+    known_at = np.full(len(candidates), -1, np.int64)
+    known_m = np.full(len(candidates), np.nan)
+    lines = np.empty(len(candidates), dtype=object)
+    for crs in {id(c): c for c in found.crs}.values():  # one frame at a time
+        rows = np.flatnonzero([c is crs for c in found.crs])
+        group = [candidates[i] for i in rows]
+        known_geoms = transform_geometries(np.asarray(known.geometry, dtype=object), WGS84, crs)
+        matches = match_known(group, known_geoms, KNOWN_TOLERANCE_M)
+        known_at[rows], known_m[rows] = matches.known, matches.distance_m
+        lines[rows] = transform_geometries(
+            np.array([c.centreline for c in group], dtype=object), crs, WGS84)
+    names = [None if k < 0 else (known.name[k] or f"#{int(known.id[k])}") for k in known_at]
     frame = gpd.GeoDataFrame(
         {
             "length_m": [round(c.length_m, 1) for c in candidates],
@@ -132,9 +144,9 @@ def find_runways(
             "fill": [round(c.fill, 3) for c in candidates],
             "branches": [c.branches for c in candidates],
             "airstrip_probability": np.round(p_air, 4),
-            "likely": p_air >= LIKELY,
+            "likely": likely_runways(preds),
             "known_airstrip": names,
-            "known_distance_m": np.round(matches.distance_m, 1),
+            "known_distance_m": np.round(known_m, 1),
             "text": [
                 prediction_text(Driver.AIRSTRIP, float(p), reasons)
                 for p, reasons in zip(p_air, preds.reasons, strict=True)
@@ -144,12 +156,14 @@ def find_runways(
         crs="EPSG:4326",
     )
     frame = frame.sort_values("airstrip_probability", ascending=False, kind="stable")
-    return _finish(frame.reset_index(drop=True), output, fmt)
+    airstrips = sum(d == Driver.AIRSTRIP.value for d in written.values())
+    return _finish(frame.reset_index(drop=True), output, fmt, airstrips)
 
 
-def _finish(frame: geopandas.GeoDataFrame, output: Path | None, fmt: str) -> RunwayResult:
+def _finish(frame: geopandas.GeoDataFrame, output: Path | None, fmt: str,
+            written: int = 0) -> RunwayResult:
     if output is not None:
-        write_layer(frame, output, fmt, LAYER)
+        write_layer(localise(frame), output, fmt, layer_name(LAYER))
     likely = int(frame["likely"].sum()) if len(frame) else 0
     on_known = int(frame["known_airstrip"].notna().sum()) if len(frame) else 0
-    return RunwayResult(frame, likely, on_known, output)
+    return RunwayResult(frame, likely, on_known, output, written)

@@ -49,12 +49,13 @@ from vigilancia.domain.cases import (
     status_after_verdict,
     verdict_driver,
 )
+from vigilancia.domain.codes import code_in, codes_text, parse_code
 from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError, action
-from vigilancia.i18n import _
+from vigilancia.i18n import _, get_language
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.io.store import ClearingColumns, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
@@ -178,15 +179,17 @@ class CaseDetail:
         }
 
 
-def find_territory(store: WorkspaceStore, name_or_id: str | int) -> StoredTerritory:
-    """The community territory or reserve named (accents and case ignored) or numbered.
+def find_territory(store: WorkspaceStore, name_or_id: str | int,
+                   kinds: Iterable[TerritoryKind] = CASE_TERRITORY_KINDS) -> StoredTerritory:
+    """The territory of ``kinds`` (default: community territories and reserves) named
+    (accents and case ignored) or numbered.
 
     An ambiguous or unknown name raises an :class:`~vigilancia.errors.InputError`
     listing what matched or the names that come closest.
     """
     from vigilancia.domain.territories import normalise_name
 
-    territories = store.territories.list(CASE_TERRITORY_KINDS)
+    territories = store.territories.list(list(kinds))
     text = str(name_or_id).strip()
     if text.isdigit():
         for t in territories:
@@ -497,15 +500,15 @@ def _iso(value: date | None) -> str | None:
 
 
 def parse_status(value: str) -> CaseStatus:
-    """A status from its code or its Spanish/English name ("en campo", "in field"...)."""
+    """A status from its English or Spanish code or name ("en_campo", "en campo", "in field"...)."""
     from vigilancia.services.texts.cases import STATUS_ALIASES
 
-    key = " ".join(str(value).strip().lower().replace("_", " ").split())
-    if key in STATUS_ALIASES:
-        return STATUS_ALIASES[key]
+    found = parse_code(CaseStatus, value, STATUS_ALIASES)
+    if found is not None:
+        return found
     raise InputError(
         _("Unknown case status {value!r}", value=value),
-        hint=_("use one of: {names}", names=", ".join(s.value for s in CaseStatus)),
+        hint=_("use one of: {names}", names=codes_text(CaseStatus, get_language())),
     )
 
 
@@ -520,7 +523,7 @@ def parse_verdict(value: str) -> Verdict:
     if found is None:
         raise InputError(
             _("Unknown verdict {value!r}", value=value),
-            hint=_("use one of: {names}", names=", ".join(v.value for v in Verdict)),
+            hint=_("use one of: {names}", names=codes_text(Verdict, get_language())),
         )
     return found
 
@@ -577,7 +580,8 @@ def update_case(
         except TransitionError:
             raise ConflictError(
                 _("Case {case} is {status} and cannot become {new}",
-                  case=case.code, status=current.value, new=to.value),
+                  case=case.code, status=code_in(current, get_language()),
+                  new=code_in(to, get_language())),
                 hint=_("see its history"),
                 actions=action("cases.show", case=case.code),
             ) from None

@@ -11,8 +11,10 @@ The risk score reads the corridors back with :func:`corridor_exposure`
 (distance from each territory to the nearest corridor, corridors crossing it);
 a back-test rasterises them on its own grid with :func:`corridor_density`.
 :func:`export_corridors` writes ``corredores.gpkg`` (layers ``rutas``,
-``zonas_produccion``, ``salidas``, ``comunidades_corredor``) and the density
-surface ``densidad_corredores.tif``.
+``zonas_produccion``, ``salidas``, ``comunidades_corredor``; ``routes``,
+``production_zones``, ``exits``, ``corridor_communities`` in English, with the column
+names and codes of the language: :mod:`vigilancia.services.texts.columns`) and the
+density surface ``densidad_corredores.tif``.
 
 >>> result = build_corridors(store, Settings())  # doctest: +SKIP
 >>> [(r.origin, r.exit_name, r.modes) for r in result.routes][:1]  # doctest: +SKIP
@@ -24,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -60,7 +61,9 @@ from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.files import temp_dir
 from vigilancia.progress import Progress, no_progress
+from vigilancia.services.texts.columns import layer_name, localise
 
 if TYPE_CHECKING:
     import geopandas
@@ -728,7 +731,7 @@ def export_corridors(
                 source=str(path),
             )
     output_dir.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=".corredores.", dir=output_dir))
+    tmpdir = temp_dir(output_dir, label="corredores")
     try:
         try:
             _write_gpkg(result, tmpdir / GPKG_FILE)
@@ -817,16 +820,17 @@ def _write_gpkg(result: CorridorResult, path: Path) -> None:
         crs="EPSG:4326",
     )
     layers: list[tuple[str, geopandas.GeoDataFrame, str]] = [
-        ("rutas", routes, "MultiLineString"),
-        ("zonas_produccion", origins, "Point"),
-        ("salidas", exits, "Point"),
-        ("comunidades_corredor", communities, "MultiPolygon"),
+        ("routes", routes, "MultiLineString"),
+        ("production_zones", origins, "Point"),
+        ("exits", exits, "Point"),
+        ("corridor_communities", communities, "MultiPolygon"),
     ]
     for i, (name, frame, geom_type) in enumerate(layers):
         options: dict[str, Any] = {"promote_to_multi": geom_type.startswith("Multi")}
         if len(frame) == 0:
             options["geometry_type"] = geom_type
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", append=i > 0, **options)
+        pyogrio.write_dataframe(localise(frame), path, layer=layer_name(name), driver="GPKG",
+                                append=i > 0, **options)
 
 
 def _finite(value: float) -> float | None:

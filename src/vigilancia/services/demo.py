@@ -4,10 +4,19 @@ The demo writes the risk map and the package's printable map with the renderers 
 caller passes (:func:`vigilancia.reports.risk_map.render_risk_map` and
 :func:`vigilancia.reports.package_map.render_package_map` in the shells): the
 reports layer sits above the services, which never import it.
+
+The demo deletes only what it made. It writes into a folder that is new or empty,
+and marks it as its own with :data:`DEMO_MARKER`, which lists, once the run has
+finished, every file it wrote. Running it again into that folder first removes
+those files; a folder that holds anything else (a file the demo did not write, a
+workspace, the user's data) is refused and left as it is. The current folder, the
+folders above it and the home folder are never used.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +27,9 @@ from vigilancia.config import Settings
 from vigilancia.domain.cases import OPEN_STATUSES
 from vigilancia.domain.patrols import PatrolPlan
 from vigilancia.domain.territories import TerritoryKind
+from vigilancia.errors import ConflictError, InputError
+from vigilancia.i18n import _
+from vigilancia.io.files import is_temp_name, replace_bytes
 from vigilancia.progress import Progress
 from vigilancia.sample import SampleRegion, build_sample_region
 from vigilancia.services.airstrips import find_runways
@@ -34,6 +46,10 @@ from vigilancia.services.territories import TerritoryImportResult, import_territ
 from vigilancia.services.workspace import init_workspace
 
 DEMO_SINCE = date(2023, 1, 1)
+#: The file that marks a folder as the demo's own, with the list of the files it wrote.
+DEMO_MARKER = ".vigilancia-demo.json"
+#: Files SQLite writes beside a database, which the manifest need not list.
+_SQLITE_SIDE = ("-wal", "-shm", "-journal")
 #: Round-trip length (km) of the demo's patrol.
 DEMO_PATROL_KM = 20.0
 
@@ -89,12 +105,14 @@ def run_demo(
     ``render_risk_map`` draws ``riesgo/riesgo.png`` and ``render_package_map`` the
     package's ``mapa.pdf``.
 
-    ``output`` is recreated from scratch so the demo gives the same answer every time.
+    ``output`` must be a new or empty folder, or one an earlier demo made (its files
+    are removed first, so the demo gives the same answer every time); see the module
+    text. Raises :class:`~vigilancia.errors.ConflictError` for a folder with anything
+    else in it and :class:`~vigilancia.errors.InputError` for the current folder, a
+    folder above it, the home folder or a file.
     """
     output = Path(output)
-    if output.exists():
-        shutil.rmtree(output)
-    output.mkdir(parents=True)
+    claim_output(output)
     region = build_sample_region(output / "datos")
     ws = output / "espacio"
     store = init_workspace(ws, settings, name="Demostración")
@@ -106,11 +124,11 @@ def run_demo(
                 store, str(region.protected_areas), kind=TerritoryKind.PROTECTED_AREA
             ),
         ]
+        # the sample's layers are complete over the whole region: that is their coverage
         layers = [
-            import_layer(store, region.rivers, "river"),
-            import_layer(store, region.roads, "road"),
-            import_layer(store, region.exits, "exit"),
-            import_layer(store, region.airstrips, "airstrip"),
+            import_layer(store, path, kind, coverage=region.mapped_area)
+            for path, kind in ((region.rivers, "river"), (region.roads, "road"),
+                               (region.exits, "exit"), (region.airstrips, "airstrip"))
         ]
         result = run_monitor(
             store,
@@ -142,5 +160,129 @@ def run_demo(
         exports.append(package.output)
     finally:
         store.close()
+    _write_marker(output, finished=True)
     return DemoResult(region, ws, imports, layers, result, exports, corridors, risk, cases, plan,
                       package)
+
+
+# --------------------------------------------------------------------------------------
+# The demo's own folder
+# --------------------------------------------------------------------------------------
+
+
+def _protected() -> set[Path]:
+    """Folders the demo never takes: the current one and those above it, the home
+    folder and those above it."""
+    out: set[Path] = set()
+    for start in (Path.cwd(), Path.home()):
+        try:
+            here = start.resolve()
+        except OSError:
+            continue
+        out.add(here)
+        out.update(here.parents)
+    return out
+
+
+def claim_output(output: Path) -> None:
+    """Make ``output`` the demo's folder: create it (or take it empty), or empty one that
+    an earlier demo made, removing only the files that demo listed. Nothing is deleted
+    when the folder is refused."""
+    real = Path(output).expanduser().resolve()
+    if real in _protected():
+        raise InputError(
+            _("The demo does not write into {path}: it is the current folder, a folder "
+              "above it or the home folder", path=output),
+            hint=_("give a new folder for the demo, e.g. demo-output"),
+            inputs="output",
+        )
+    if real.exists() and not real.is_dir():
+        raise InputError(_("{path} exists and is not a folder", path=output),
+                         hint=_("give a new folder for the demo, e.g. demo-output"),
+                         inputs="output")
+    if not real.exists():
+        real.mkdir(parents=True)
+    elif any(real.iterdir()):
+        _empty_own_folder(real, output)
+    _write_marker(real, finished=False)
+
+
+def _empty_own_folder(real: Path, shown: Path) -> None:
+    """Remove what an earlier demo wrote into ``real``, after checking it holds nothing else."""
+    listed = _marker_files(real)
+    if listed is None:
+        raise ConflictError(
+            _("The folder {path} is not empty and was not made by the demo: nothing was "
+              "deleted", path=shown),
+            hint=_("give a new folder (the demo makes it), or empty this one"),
+            inputs="output",
+        )
+    unknown = []
+    for path in _files_under(real):
+        rel = path.relative_to(real).as_posix()
+        if rel == DEMO_MARKER or is_temp_name(path.name):
+            continue
+        base = next((rel[: -len(x)] for x in _SQLITE_SIDE if rel.endswith(x)), rel)
+        if isinstance(listed, set) and base not in listed:
+            unknown.append(rel)
+    if unknown:
+        raise ConflictError(
+            _("The folder {path} holds files the demo did not write ({files}): nothing was "
+              "deleted", path=shown,
+              files=", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")),
+            hint=_("move those files elsewhere, or give a new folder for the demo"),
+            inputs="output",
+        )
+    for entry in real.iterdir():
+        if entry.name == DEMO_MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file (and link) under ``folder``; links are not followed."""
+    out = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        base = Path(root)
+        out += [base / f for f in files]
+        out += [base / d for d in dirs if (base / d).is_symlink()]
+    return sorted(out)
+
+
+def _marker_files(folder: Path) -> set[str] | bool | None:
+    """What the demo's marker in ``folder`` says it wrote: the files (relative paths),
+    True for a run that did not finish (the folder was new or empty, so everything in
+    it is the demo's), None when there is no valid marker."""
+    marker = folder / DEMO_MARKER
+    if not marker.is_file() or marker.is_symlink():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("made_by") != "vigilancia demo":
+        return None
+    files = data.get("files")
+    if files is None:
+        return True
+    if not isinstance(files, list):
+        return None
+    return {str(f) for f in files}
+
+
+def _write_marker(folder: Path, *, finished: bool) -> None:
+    """Mark ``folder`` as the demo's; once ``finished``, with every file the demo wrote."""
+    from vigilancia import __version__
+
+    files = None
+    if finished:
+        files = [p.relative_to(folder).as_posix() for p in _files_under(folder)
+                 if p.name != DEMO_MARKER and not is_temp_name(p.name)]
+    data = {"made_by": "vigilancia demo", "version": __version__,
+            "note": "vigilancia demo removes only the files listed here when run again",
+            "files": files}
+    replace_bytes(folder / DEMO_MARKER,
+                  (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))

@@ -10,29 +10,40 @@ Formats:
 Dates are ISO ``YYYY-MM-DD`` text; areas in hectares and distances in metres
 (see :meth:`vigilancia.io.store.clearings.ClearingRepository.frame` for the columns).
 The likely driver comes as ``driver`` (a code: coca, airstrip, mining, road,
-agriculture, other), ``driver_probability``, ``driver_reasons`` (JSON),
-``driver_text`` (the prediction and its reasons in the user's language) and
-``model_version``.
+agriculture, other), ``driver_probability``, every driver's probability
+(``prob_coca``, ``prob_airstrip``...), ``driver_reasons`` (JSON), ``driver_text`` (the
+prediction and its reasons in the user's language) and ``model_version``. Column names
+and coded values are written in the user's language
+(:func:`vigilancia.services.texts.columns.localise`: ``primera_fecha``, ``causa`` =
+``pista``... in Spanish), and so is the layer name (``claros`` / ``clearings``).
+
+The export can be limited to one territory (the clearings that overlap it or lie within
+the buffer around it, nearest to it), to a period (clearings with alerts on or after
+``since`` and on or before ``until``) and to one likely driver.
 The file is written under a temporary name in the same folder and moved into
 place at the end, so a failed export leaves nothing half-written, and an
 existing file is only replaced with ``overwrite=True``.
 
->>> export_clearings(store, Path("out/clearings.gpkg"), "gpkg")  # doctest: +SKIP
-ExportResult(path=PosixPath('out/clearings.gpkg'), count=1234, format='gpkg')
+>>> export_clearings(store, Path("out/claros.gpkg"), "gpkg", driver=Driver.COCA)  # doctest: +SKIP
+ExportResult(path=PosixPath('out/claros.gpkg'), count=123, format='gpkg')
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from vigilancia.domain.drivers import Driver
+from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
 from vigilancia.i18n import _
+from vigilancia.io.files import temp_dir
+from vigilancia.services.texts.columns import layer_name, localise
 
 if TYPE_CHECKING:
     import geopandas
@@ -70,17 +81,49 @@ def export_clearings(
     fmt: ExportFormat,
     batch_ids: Sequence[int] | None = None,
     *,
+    territory: str | int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    driver: Driver | None = None,
     overwrite: bool = False,
 ) -> ExportResult:
-    """Write the clearings of ``store`` (all, or those of ``batch_ids``) to ``output``.
+    """Write the clearings of ``store`` (all, or those of ``batch_ids``) to ``output``:
+    only those of ``territory`` (name or id), with alerts between ``since`` and
+    ``until`` (inclusive) and whose likely driver is ``driver``, when given.
 
-    Raises :class:`InputError` for an unknown format or an output that is a
-    folder, and :class:`ConflictError` when ``output`` exists and
+    Raises :class:`InputError` for an unknown format, an output that is a folder or a
+    period that ends before it starts, :class:`~vigilancia.errors.NotFoundError` for an
+    unknown territory, and :class:`ConflictError` when ``output`` exists and
     ``overwrite`` is false.
     """
     output = check_output(output, fmt, overwrite=overwrite)
-    frame = _with_driver_text(store.clearings.frame(batch_ids))
-    write_layer(frame, output, fmt, LAYER)
+    if since is not None and until is not None and until < since:
+        raise InputError(
+            _("the period ends ({until}) before it starts ({since})",
+              until=until.isoformat(), since=since.isoformat()),
+            hint=_("give the earlier date as the start"), inputs=("since", "until"),
+        )
+    frame = store.clearings.frame(batch_ids)
+    if territory is not None:
+        from vigilancia.services.cases import find_territory
+
+        tid = find_territory(store, territory, list(TerritoryKind)).id
+        overlaps = store.clearings.overlaps(list(TerritoryKind))
+        inside = set(overlaps.clearing_id[overlaps.territory_id == tid].tolist())
+        near = (frame["nearest_territory_id"] == tid).fillna(False).to_numpy(bool)
+        frame = frame[frame["id"].isin(inside).to_numpy() | near]
+    if since is not None:
+        frame = frame[(frame["last_date"] >= since.isoformat()).to_numpy(bool)]
+    if until is not None:
+        frame = frame[(frame["first_date"] <= until.isoformat()).to_numpy(bool)]
+    if driver is not None:
+        frame = frame[(frame["driver"] == Driver(driver).value).to_numpy(bool)]
+    frame = _with_driver_text(frame.reset_index(drop=True))
+    if fmt == "csv":  # the centroid again, last, for spreadsheets
+        frame["lon"] = frame["centroid_lon"]
+        frame["lat"] = frame["centroid_lat"]
+    frame = localise(frame)
+    write_layer(frame, output, fmt, layer_name(LAYER))
     return ExportResult(path=output, count=len(frame), format=fmt)
 
 
@@ -110,7 +153,7 @@ def check_output(output: Path, fmt: str, *, overwrite: bool = False) -> Path:
 def write_layer(frame: geopandas.GeoDataFrame, output: Path, fmt: str, layer: str) -> None:
     """Write ``frame`` as layer ``layer`` of ``output``, atomically (temporary name, then move)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    tmpdir = temp_dir(output.parent, label=output.name)
     try:
         # GDAL picks behaviour from the suffix (CSV without ".csv" becomes a folder).
         tmp = tmpdir / f"{layer}{FORMATS[fmt][1]}"
@@ -160,10 +203,6 @@ def _write(frame: geopandas.GeoDataFrame, path: Path, fmt: str, layer: str) -> N
     driver = FORMATS[fmt][0]
     options: dict[str, Any] = {}
     if fmt == "csv":
-        frame = frame.copy()
-        if "centroid_lon" in frame:
-            frame["lon"] = frame["centroid_lon"]
-            frame["lat"] = frame["centroid_lat"]
         options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
     else:
         options["promote_to_multi"] = True

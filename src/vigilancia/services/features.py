@@ -13,7 +13,10 @@ Definitions (units in the names: m, ha, deg, days):
   the imported context layers (0 when it touches one or lies inside a
   polygon feature); ``dist_protected_area_m``: the same to the territories of
   kind protected_area. A vector alert known only by a box is measured from
-  its point. NaN when the workspace has no layer of that kind;
+  its point. NaN when the workspace has no layer of that kind, and where the
+  clearing (its centroid) lies outside the coverage of the layers of that kind
+  (:func:`~vigilancia.services.layers.layer_coverage`): a layer says nothing
+  about where it was not mapped, so a missing road there is unknown, not far;
 - ``clearings_1km``/``_2km``/``_5km``: number of OTHER stored clearings (any
   batch) whose centroid lies within 1, 2 or 5 km of this clearing's centroid;
   ``cleared_ha_1km``: their summed area (ha);
@@ -25,6 +28,17 @@ Definitions (units in the names: m, ha, deg, days):
   stored clearing (its last alert before this one's first alert; by batch
   order when a date is unknown) shares area with this clearing, else 0.
 
+:func:`iter_feature_parts` gives more per part: which clearings lie outside
+each layer's coverage (``uncovered``), and on request the runway candidates
+among the clearings and their neighbours, with a feature table of their own
+(:class:`RunwayPart`): the candidate's shape as a whole
+(:func:`~vigilancia.domain.airstrips.candidate_features`), its distances
+measured from its member clearings (the nearest member), NaN where its centre
+(the area-weighted centroid of its members) lies outside a layer's coverage,
+its density around that centre (members are not counted as neighbours),
+``recleared`` and ``inside_territory`` when any member is, and the nearest
+member's ``boundary_distance_m``.
+
 >>> ids, table = clearing_features(store, batch_ids=[3])  # doctest: +SKIP
 >>> table["dist_river_m"][:3]  # doctest: +SKIP
 array([ 612.4, 1830.0, nan])
@@ -34,13 +48,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from vigilancia.domain.context import ContextKind
+from vigilancia.domain.airstrips import RunwayCandidate, candidate_features, runway_candidates
+from vigilancia.domain.context import ContextKind, LayerCoverage
 from vigilancia.domain.drivers import empty_features
 from vigilancia.domain.features import (
     NearestIndex,
@@ -61,13 +77,17 @@ from vigilancia.io.store.clearings import ClearingRepository
 from vigilancia.io.store.context import ContextRepository
 from vigilancia.io.store.territories import TerritoryRepository
 from vigilancia.progress import Progress
+from vigilancia.services.layers import layer_coverage
 
 __all__ = [
     "CONTEXT_DISTANCES",
     "DENSITY_RADII_M",
+    "FeaturePart",
     "FeatureStore",
+    "RunwayPart",
     "clearing_features",
     "iter_clearing_features",
+    "iter_feature_parts",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -171,6 +191,63 @@ def iter_clearing_features(
     ``progress("Measuring clearings", done, total)`` is called once a part has
     been used (when the next one is asked for).
     """
+    for part in iter_feature_parts(store, clearing_ids=clearing_ids, batch_ids=batch_ids,
+                                   conn=conn, part_size=part_size, progress=progress):
+        yield part.ids, part.table
+
+
+@dataclass(frozen=True)
+class RunwayPart:
+    """Runway candidates that hold at least one clearing of a part, with their features.
+
+    ``candidates`` (centre-lines in ``crs``, a local metric frame), ``table``:
+    one row per candidate (:data:`~vigilancia.domain.drivers.FEATURES` and
+    ``branches``; see the module docstring), ``uncovered``: as in
+    :class:`FeaturePart`, for the candidates.
+    """
+
+    candidates: list[RunwayCandidate]
+    table: dict[str, FloatArray]
+    uncovered: dict[str, NDArray[np.bool_]]
+    crs: Any
+
+
+@dataclass(frozen=True)
+class FeaturePart:
+    """One part of :func:`iter_feature_parts`: the clearings ``ids`` and their ``table``.
+
+    ``uncovered`` maps each kind of context layer the workspace has (river,
+    road...) to whether each clearing lies outside that kind's coverage (its
+    distance to that kind is then NaN). ``runways``: the runway candidates
+    among the part's clearings and their neighbours (when asked for).
+    """
+
+    ids: IntArray
+    table: dict[str, FloatArray]
+    uncovered: dict[str, NDArray[np.bool_]] = field(default_factory=dict)
+    runways: RunwayPart | None = None
+
+
+def iter_feature_parts(
+    store: FeatureStore,
+    *,
+    clearing_ids: Sequence[int] | IntArray | None = None,
+    batch_ids: Sequence[int] | None = None,
+    conn: Any = None,
+    part_size: int | None = None,
+    progress: Progress | None = None,
+    runways: bool = False,
+    clearings: bool = True,
+) -> Iterator[FeaturePart]:
+    """The parts of :func:`iter_clearing_features`, with what lies outside each layer's
+    coverage and, with ``runways``, the runway candidates of each part (see
+    :class:`FeaturePart`). Candidates are looked for among the part's clearings and
+    every stored clearing within 5 km of them (any batch); one belongs to the part
+    when one of its members is the part's. Clearings known only by a box (vector
+    alerts without a polygon) are never part of one. Without ``clearings`` the
+    clearings themselves are not measured (``table`` and ``uncovered`` are empty):
+    for the runway candidates alone.
+    """
     where = store.clearings.positions(clearing_ids=clearing_ids, batch_ids=batch_ids, conn=conn)
     ids, lon, lat, bounds = where.id, where.lon, where.lat, where.bounds
     if len(ids) == 0:
@@ -178,9 +255,12 @@ def iter_clearing_features(
     kinds = store.territories.count_by_kind(conn=conn)
     inside: IntArray | None = None
     if any(kinds.get(k, 0) for k in INSIDE_KINDS):
-        inside = store.clearings.overlapping(INSIDE_KINDS, batch_ids=batch_ids, conn=conn)
+        # (runway candidates may hold clearings of other batches)
+        inside = store.clearings.overlapping(
+            INSIDE_KINDS, batch_ids=None if runways else batch_ids, conn=conn)
 
     context = store.context.features(kinds=CONTEXT_DISTANCES.values(), conn=conn)
+    coverage = layer_coverage(store, context, conn=conn)
     layers = {name: context.of_kind(kind).geometry for name, kind in CONTEXT_DISTANCES.items()}
     if kinds.get(TerritoryKind.PROTECTED_AREA, 0):
         protected = store.territories.list([TerritoryKind.PROTECTED_AREA], conn=conn)
@@ -194,6 +274,7 @@ def iter_clearing_features(
         crs = local_equal_area(*centre_of(_bounds(lon[members], lat[members])))
         indexes = {name: NearestIndex(transform_geometries(geoms, WGS84, crs))
                    for name, geoms in layers.items()}
+        measure = _Measure(crs, inside, indexes, coverage)
         by_lat = members[np.argsort(lat[members], kind="stable")]
         size = max(1, part_size or PART_SIZE)
         for start in range(0, len(by_lat), size):
@@ -203,63 +284,161 @@ def iter_clearing_features(
                 bounds=_reach(bounds[part], max(DENSITY_RADII_M.values())), conn=conn
             )
             sel = near.take(np.isin(near.id, ids[part]))
-            yield sel.id, _part_features(sel, near, crs, inside, indexes)
+            around = measure.around(near)
+            table, uncovered = measure.clearings(sel, near, around) if clearings else ({}, {})
+            found = measure.runways(sel, near, around) if runways else None
+            yield FeaturePart(sel.id, table, uncovered, found)
             done += len(part)
             if progress is not None:
                 progress(FEATURES_STAGE, done, len(ids))
 
 
-def _part_features(
-    sel: Any,
-    near: Any,
-    crs: Any,
-    inside: IntArray | None,
-    indexes: dict[str, NearestIndex],
-) -> dict[str, FloatArray]:
-    """The feature table of the clearings ``sel``, measured in ``crs`` among ``near`` (the
-    stored clearings around them, ``sel`` included)."""
-    table = empty_features(len(sel))
-    for name in SHAPE_COLUMNS:
-        table[name] = np.asarray(getattr(sel, name), np.float64).copy()
-    table["rectangularity"] = rectangularity(sel.area_ha, sel.length_m, sel.width_m)
-    table["span_days"] = span_days(sel.first_date, sel.last_date)
-    table["boundary_distance_m"] = np.asarray(sel.boundary_distance_m, np.float64).copy()
-    if inside is not None:
-        table["inside_territory"] = np.isin(sel.id, inside).astype(np.float64)
+@dataclass(frozen=True)
+class _Around:
+    """The neighbours of a part: ``near``'s centroids (lon/lat, and x/y in the frame) and
+    their density index."""
 
-    lon, lat = _centroids(sel)
-    near_lon, near_lat = _centroids(near)
-    # where each clearing is among its neighbours (near holds every selected clearing)
-    position = np.minimum(np.searchsorted(near.id, sel.id), len(near) - 1)
-    self_index = np.where(near.id[position] == sel.id, position, -1)
+    lon: FloatArray
+    lat: FloatArray
+    xy: FloatArray
+    neighbours: Neighbours
 
-    table["recleared"] = earlier_overlaps(
-        sel.geometry,
-        sel.id,
-        sel.first_date,
-        sel.batch_id,
-        near.geometry,
-        near.id,
-        near.last_date,
-        near.batch_id,
-    )
 
-    # density: the neighbours within each radius
-    query_xy = _project_xy(lon, lat, crs)
-    neighbours = Neighbours(
-        _project_xy(near_lon, near_lat, crs), weights=near.area_ha, workers=-1
-    )
-    for name, radius in DENSITY_RADII_M.items():
-        table[name] = neighbours.count(query_xy, radius, self_index=self_index)
-    table["cleared_ha_1km"] = neighbours.weight(query_xy, CLEARED_HA_RADIUS_M,
-                                                self_index=self_index)
+class _Measure:
+    """Measures clearings and runway candidates in one frame ``crs``: distances to the
+    ``indexes`` (NaN outside the ``coverage`` of their kind), density, re-clearing and
+    position relative to territories."""
 
-    # distances to context layers and protected areas
-    if indexes:
-        shapes_m = transform_geometries(_measured_shapes(sel, lon, lat), WGS84, crs)
-        for name, index in indexes.items():
-            table[name] = index.distance(shapes_m)[0]
-    return table
+    def __init__(self, crs: Any, inside: IntArray | None, indexes: dict[str, NearestIndex],
+                 coverage: LayerCoverage) -> None:
+        self.crs = crs
+        self.inside = inside
+        self.indexes = indexes
+        self.coverage = coverage
+
+    def distances(self, shapes: NDArray[np.object_], lon: FloatArray, lat: FloatArray,
+                  table: dict[str, FloatArray]) -> dict[str, NDArray[np.bool_]]:
+        """Fill ``table``'s distance columns for ``shapes`` (lon/lat) whose centroids are
+        (``lon``, ``lat``), NaN outside each kind's coverage; returns which lie outside."""
+        uncovered = {kind.value: self.coverage.outside(kind, lon, lat)
+                     for kind in CONTEXT_DISTANCES.values() if kind.value in self.coverage.areas}
+        if not self.indexes:
+            return uncovered
+        shapes_m = transform_geometries(shapes, WGS84, self.crs)
+        for name, index in self.indexes.items():
+            dist = index.distance(shapes_m)[0]
+            kind = CONTEXT_DISTANCES.get(name)
+            if kind is not None and kind.value in uncovered:
+                dist[uncovered[kind.value]] = np.nan
+            table[name] = dist
+        return uncovered
+
+    def around(self, near: Any) -> _Around:
+        """The stored clearings ``near`` a part as neighbours: centroids and density index."""
+        near_lon, near_lat = _centroids(near)
+        near_xy = _project_xy(near_lon, near_lat, self.crs)
+        return _Around(near_lon, near_lat, near_xy,
+                       Neighbours(near_xy, weights=near.area_ha, workers=-1))
+
+    def clearings(self, sel: Any, near: Any, around: _Around) -> tuple[
+            dict[str, FloatArray], dict[str, NDArray[np.bool_]]]:
+        """The feature table of the clearings ``sel``, measured among ``near`` (the stored
+        clearings around them, ``sel`` included), and which lie outside each layer's
+        coverage."""
+        table = empty_features(len(sel))
+        for name in SHAPE_COLUMNS:
+            table[name] = np.asarray(getattr(sel, name), np.float64).copy()
+        table["rectangularity"] = rectangularity(sel.area_ha, sel.length_m, sel.width_m)
+        table["span_days"] = span_days(sel.first_date, sel.last_date)
+        table["boundary_distance_m"] = np.asarray(sel.boundary_distance_m, np.float64).copy()
+        if self.inside is not None:
+            table["inside_territory"] = np.isin(sel.id, self.inside).astype(np.float64)
+
+        lon, lat = _centroids(sel)
+        # where each clearing is among its neighbours (near holds every selected clearing)
+        position = np.minimum(np.searchsorted(near.id, sel.id), len(near) - 1)
+        self_index = np.where(near.id[position] == sel.id, position, -1)
+
+        table["recleared"] = earlier_overlaps(
+            sel.geometry,
+            sel.id,
+            sel.first_date,
+            sel.batch_id,
+            near.geometry,
+            near.id,
+            near.last_date,
+            near.batch_id,
+        )
+
+        # density: the neighbours within each radius
+        query_xy = _project_xy(lon, lat, self.crs)
+        for name, radius in DENSITY_RADII_M.items():
+            table[name] = around.neighbours.count(query_xy, radius, self_index=self_index)
+        table["cleared_ha_1km"] = around.neighbours.weight(query_xy, CLEARED_HA_RADIUS_M,
+                                                           self_index=self_index)
+
+        # distances to context layers and protected areas
+        uncovered = self.distances(_measured_shapes(sel, lon, lat), lon, lat, table)
+        return table, uncovered
+
+    def runways(self, sel: Any, near: Any, around: _Around) -> RunwayPart:
+        """The runway candidates among ``near`` that hold a clearing of ``sel``, measured
+        (see the module docstring)."""
+        pool = np.flatnonzero(~_box_only(near, around.lon))
+        geoms_m = transform_geometries(near.geometry[pool], WGS84, self.crs)
+        found = runway_candidates(geoms_m, near.id[pool], near.first_date[pool],
+                                  near.last_date[pool])
+        ours = set(sel.id.tolist())
+        cands = [c for c in found if any(m in ours for m in c.members)]
+        table = candidate_features(cands)
+        if not cands:
+            return RunwayPart(cands, table, {}, self.crs)
+        owner = np.concatenate([np.full(len(c.members), k) for k, c in enumerate(cands)])
+        pos = np.searchsorted(near.id, np.concatenate([c.members for c in cands]))
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        area = np.nan_to_num(np.asarray(near.area_ha, np.float64)[pos], nan=0.0)
+        weight = np.where(area > 0, area, 1e-9)
+        total = np.add.reduceat(weight, starts)
+
+        def mean(values: FloatArray) -> FloatArray:
+            return np.asarray(np.add.reduceat(values * weight, starts) / total, np.float64)
+
+        def nearest(values: FloatArray) -> FloatArray:  # the nearest member's (NaN: unknown)
+            least = np.minimum.reduceat(np.where(np.isnan(values), np.inf, values), starts)
+            return np.asarray(np.where(np.isinf(least), np.nan, least), np.float64)
+
+        lon, lat = mean(around.lon[pos]), mean(around.lat[pos])
+        centre_xy = np.column_stack([mean(around.xy[pos, 0]), mean(around.xy[pos, 1])])
+
+        # distances from the members (where the candidate's centre is covered)
+        members: dict[str, FloatArray] = {}
+        self.distances(near.geometry[pos], lon[owner], lat[owner], members)
+        for name, values in members.items():
+            table[name] = nearest(values)
+        uncovered = {kind: self.coverage.outside(kind, lon, lat) for kind in self.coverage.areas}
+
+        # density around the candidate's centre, its own members left out
+        gap = np.hypot(*(around.xy[pos] - centre_xy[owner]).T)
+        for name, radius in DENSITY_RADII_M.items():
+            own = np.add.reduceat((gap <= radius).astype(np.float64), starts)
+            table[name] = around.neighbours.count(centre_xy, radius) - own
+        own_ha = np.add.reduceat(np.where(gap <= CLEARED_HA_RADIUS_M, area, 0.0), starts)
+        table["cleared_ha_1km"] = around.neighbours.weight(centre_xy, CLEARED_HA_RADIUS_M) - own_ha
+
+        table["recleared"] = np.maximum.reduceat(earlier_overlaps(
+            near.geometry[pos], near.id[pos], near.first_date[pos], near.batch_id[pos],
+            near.geometry, near.id, near.last_date, near.batch_id), starts)
+        table["boundary_distance_m"] = nearest(
+            np.asarray(near.boundary_distance_m, np.float64)[pos])
+        if self.inside is not None:
+            table["inside_territory"] = np.maximum.reduceat(
+                np.isin(near.id[pos], self.inside).astype(np.float64), starts)
+        return RunwayPart(cands, table, uncovered, self.crs)
+
+
+def _box_only(cols: Any, lon: FloatArray) -> NDArray[np.bool_]:
+    """Vector alerts known only by a bounding box: no perimeter and no pixels."""
+    return np.asarray(np.isnan(cols.perimeter_m) & (cols.pixel_count == 0) & np.isfinite(lon))
 
 
 def _centroids(cols: Any) -> tuple[FloatArray, FloatArray]:
@@ -281,7 +460,7 @@ def _measured_shapes(cols: Any, lon: FloatArray, lat: FloatArray) -> NDArray[np.
     pixels (as :func:`~vigilancia.services.vector_alerts.place_clearings` reads it).
     """
     shapes = np.asarray(cols.geometry, dtype=object).copy()
-    box_only = np.isnan(cols.perimeter_m) & (cols.pixel_count == 0) & np.isfinite(lon)
+    box_only = _box_only(cols, lon)
     if box_only.any():
         shapes[box_only] = shapely.points(lon[box_only], lat[box_only])
     return shapes

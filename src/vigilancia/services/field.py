@@ -57,10 +57,9 @@ import hashlib
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -77,6 +76,7 @@ from vigilancia.domain.cases import (
     CaseOrigin,
     CaseStatus,
     case_priority,
+    shared_position,
     verdict_driver,
 )
 from vigilancia.domain.field import (
@@ -89,10 +89,11 @@ from vigilancia.domain.field import (
 )
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreError
-from vigilancia.i18n import _
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
-from vigilancia.io.field import read_field_file, read_many
-from vigilancia.io.field.common import file_digest
+from vigilancia.io.field import ImportOptions, read_field_file, read_many
+from vigilancia.io.field.common import ImportBudget, file_digest, parse_utc_offset
+from vigilancia.io.files import make_private, private_dir, remove_leftovers, temp_file
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import (
@@ -132,6 +133,8 @@ _LOCAL_ID = re.compile(r"^(row|feature|placemark|wpt|trk|rte)-[\d-]+$|^\d+$")
 #: Formats whose own record ids are unique world-wide (CoMapeo docId, ODK/Kobo instance id).
 _GLOBAL_ID_FORMATS = frozenset({"comapeo", "odk"})
 _CASE_CODE = re.compile(r"^\s*[Cc]-?\d{1,6}\s*$")
+#: A case code inside a longer name ("C-0645 coca", "visita C-12"): with its hyphen.
+_CASE_CODE_IN = re.compile(r"(?<![A-Za-z0-9])([Cc]-\d{1,6})(?![0-9])")
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
 
@@ -142,14 +145,20 @@ _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
 @dataclass(frozen=True)
 class FileProblem:
-    """A warning or failure about one path: ``source`` as given, ``message`` for a person."""
+    """A warning or failure about one path: ``source`` as given, ``message`` for a person,
+    and the ``inputs`` of the import that would fix it (``"utc_offset"``), which each
+    shell words its own way (see :mod:`vigilancia.errors`)."""
 
     source: str
     message: str
+    inputs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``source`` and ``message``."""
-        return {"source": self.source, "message": self.message}
+        """JSON-ready form: ``source``, ``message`` and ``inputs`` (when there are any)."""
+        out: dict[str, Any] = {"source": self.source, "message": self.message}
+        if self.inputs:
+            out["inputs"] = list(self.inputs)
+        return out
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,9 @@ class FieldImportResult:
     were already kept. ``observations_added``/``observations_skipped`` (already
     imported); ``attached``: new observations attached to a case;
     ``new_cases``: ids of the cases opened from field reports;
-    ``verdicts_applied``: verdicts that changed a case. ``cases``: every case
+    ``verdicts_applied``: verdicts that changed a case; ``times_set``: observations
+    imported earlier without a time that this import placed in time (their clock
+    time had no zone, and the UTC offset was given now). ``cases``: every case
     touched, by id; ``tracks``: tracks and the cases they passed; ``warnings``
     and ``failures``: named by path (a failed path imported nothing).
     """
@@ -207,6 +218,7 @@ class FieldImportResult:
     attached: int
     new_cases: tuple[int, ...]
     verdicts_applied: int
+    times_set: int = 0
     cases: tuple[CaseTouched, ...] = ()
     tracks: tuple[TrackPass, ...] = ()
     warnings: tuple[FileProblem, ...] = ()
@@ -230,6 +242,7 @@ class FieldImportResult:
             "attached": self.attached,
             "new_cases": [f"C-{c:04d}" for c in self.new_cases],
             "verdicts_applied": self.verdicts_applied,
+            "times_set": self.times_set,
             "cases": list(self.cases),
             "tracks": list(self.tracks),
             "warnings": list(self.warnings),
@@ -273,12 +286,36 @@ def evidence_path(sha256: str, name: str) -> PurePosixPath:
     return PurePosixPath(EVIDENCE_DIR) / sha256[:2] / f"{sha256}{suffix}"
 
 
+#: Mode of a kept evidence file: read-only, for its owner only.
+EVIDENCE_MODE = 0o400
+#: Temporary copies that versions before the owner-only evidence made (``.tmp-XXXXXXXX.part``).
+_OLD_PART = re.compile(r"^\.tmp-[A-Za-z0-9_]{8}\.part$")
+
+
+def _evidence_leftovers(workspace: Path) -> int:
+    """Remove the temporary copies that killed imports left in the evidence folder
+    (vigilancia's own temporary names only, see :mod:`vigilancia.io.files`); how many."""
+    folder = workspace / EVIDENCE_DIR
+    if not folder.is_dir():
+        return 0
+    removed = len(remove_leftovers(folder, recursive=True))
+    for sub in folder.iterdir():
+        if not sub.is_dir() or sub.is_symlink():
+            continue
+        for entry in sub.iterdir():
+            if _OLD_PART.match(entry.name) and entry.is_file() and not entry.is_symlink():
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def _keep_file(workspace: Path, ref: FieldFile) -> str:
     """Copy one file into the evidence folder (unless it is there); its path in the workspace.
 
-    Raises :class:`InputError` when the source bytes no longer match the hash the
-    importer took (the file changed during the import) and :class:`StoreError`
-    when the copy cannot be written or an existing copy does not match its name.
+    The copy is owner-only and read-only (0400) in owner-only folders (0700). Raises
+    :class:`InputError` when the source bytes no longer match the hash the importer
+    took (the file changed during the import) and :class:`StoreError` when the copy
+    cannot be written or an existing copy does not match its name.
     """
     rel = evidence_path(ref.sha256, ref.name)
     target = workspace / rel
@@ -289,6 +326,7 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
                   path=str(rel)),
                 hint=_("restore it from a backup; vigilancia never overwrites kept evidence"),
             )
+        make_private(target)
         return str(rel)
     data = read_field_file(ref)
     if hashlib.sha256(data).hexdigest() != ref.sha256:
@@ -297,10 +335,11 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
             hint=_("wait until the copy from the phone or card has finished, then import again"),
             source=ref.name if ref.member is None else f"{ref.path}/{ref.member}",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        private_dir(workspace / EVIDENCE_DIR)
+        private_dir(target.parent)
+        fd, tmp = temp_file(target.parent, suffix=".part", sweep=False)  # swept at the start
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -312,21 +351,23 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
                 hint=_("check the disk of the workspace (it may be full or failing), "
                        "then import again"),
             )
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, EVIDENCE_MODE)
         if target.exists():  # a concurrent import kept the same bytes meanwhile
             tmp.unlink()
             return str(rel)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise StoreError(
             _("could not write {path} in the workspace: {reason}", path=str(rel),
               reason=exc.strerror or type(exc).__name__),
             hint=_("check that the workspace folder is writable and the disk has room"),
         ) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     return str(rel)
 
@@ -453,16 +494,21 @@ def _named_case(obs: FieldObservation) -> str | None:
     """The case code an observation names, or None.
 
     An attribute ``case_id``, ``caso``... (the ODK form's answer, a CoMapeo tag,
-    KML ExtendedData), else a name that is a case code (a waypoint the monitor
-    called ``C-0042``).
+    KML ExtendedData), else a name that is, or holds, a case code (a waypoint the
+    monitor called ``C-0042`` or ``C-0645 coca``; inside a longer name the code is
+    written with its hyphen).
     """
     wanted = {k.casefold() for k in CASE_KEYS}
     for key, value in obs.attributes.items():
         if str(key).casefold() in wanted and value not in (None, ""):
             return str(value).strip()
     name = obs.attributes.get("name")
-    if isinstance(name, str) and _CASE_CODE.match(name):
-        return name.strip()
+    if isinstance(name, str):
+        if _CASE_CODE.match(name):
+            return name.strip()
+        codes = {m.upper() for m in _CASE_CODE_IN.findall(name)}
+        if len(codes) == 1:  # "C-0645 coca"; a name with two codes names neither
+            return codes.pop()
     return None
 
 
@@ -492,18 +538,22 @@ def _is_recorded(obs: FieldObservation) -> bool:
 _MARKER_M = 5.0
 
 
-def _is_package_marker(obs: FieldObservation, case: Case) -> bool:
+def _is_package_marker(obs: FieldObservation, case: Case, cell_deg: float) -> bool:
     """Whether a waypoint is the case's own marker from a package (``casos.gpx``/``.kmz``):
-    named by the case code, with no time, on the case's point."""
+    named by the case code alone, with no time, on the case's point as packages show it
+    (a field report's case is shown at the centre of its grid cell)."""
     if obs.kind is not ObservationKind.WAYPOINT or obs.time is not None:
         return False
-    if not isinstance(obs.geometry, Point) or any(
+    name = obs.attributes.get("name")
+    if not isinstance(obs.geometry, Point) or not (
+            isinstance(name, str) and _CASE_CODE.match(name)) or any(
         str(k).casefold() in {c.casefold() for c in CASE_KEYS} for k in obs.attributes
     ):
         return False
-    here, there = _metres([obs.geometry, Point(case.lon, case.lat)],
-                          _frame_centre(obs.geometry))
-    return float(here.distance(there)) <= _MARKER_M
+    spots = {(case.lon, case.lat), shared_position(case, cell_deg)}
+    here, *there = _metres([obs.geometry, *(Point(p) for p in spots)],
+                           _frame_centre(obs.geometry))
+    return min(float(here.distance(t)) for t in there) <= _MARKER_M
 
 
 def _where(obs: FieldObservation) -> str:
@@ -561,7 +611,7 @@ class _Run:
         if named is not None:
             case = self._named(obs, named)
             if case is not None:
-                if _is_package_marker(obs, case):
+                if _is_package_marker(obs, case, self.settings.report_cell_deg):
                     self.warn(obs, _("this is the marker of case {code} from a vigilancia "
                                      "package, not a field record: kept, attached to no case",
                                      code=case.code))
@@ -574,8 +624,8 @@ class _Run:
                         self.warn(obs, _(
                             "it was recorded {distance} m from case {code}, farther than "
                             "{limit} m: check that the right case was chosen",
-                            distance=f"{item.distance_m:.0f}", code=case.code,
-                            limit=f"{limit:.0f}"))
+                            distance=number(item.distance_m), code=case.code,
+                            limit=number(limit)))
                 return
         if obs.geometry is None or obs.kind not in _ATTACHING:
             return
@@ -718,13 +768,23 @@ def import_field(
     paths: Iterable[str | Path],
     *,
     actor: str,
+    utc_offset: str | timedelta | None = None,
     progress: Progress | None = None,
 ) -> FieldImportResult:
     """Import field data from ``paths`` (files, export folders, ZIPs); see the module text.
 
     ``actor``: who runs the import (kept in the private history of the cases it
-    opens; verdicts are recorded as ``import:<file name>``). ``progress`` is
-    called with (stage, done, total).
+    opens; verdicts are recorded as ``import:<file name>``). ``utc_offset``: the
+    offset of clocks that write local times without a zone (photos' EXIF
+    DateTimeOriginal without OffsetTime), e.g. ``"-05:00"`` for Peru; records
+    imported earlier without a time get theirs. ``progress`` is called with
+    (stage, done, total).
+
+    Archives (ZIP, KMZ) are checked before anything is read from them: at most
+    ``settings.field_max_import_mb`` MB uncompressed for the whole import, no entry
+    (and no archive) that expands more than 200 times, at most 20,000 entries; an
+    archive that fails a check is refused by name and nothing of it is kept.
+    Temporary copies that killed imports left in the evidence folder are removed.
 
     Raises :class:`~vigilancia.errors.StoreError` when the evidence folder or the
     database cannot be written; nothing is then stored in the database.
@@ -735,15 +795,22 @@ def import_field(
         raise InputError(_("No files to import"),
                          hint=_("give one or more files or folders: .zip, .csv, .geojson, "
                                 ".gpx, .kml, .kmz, .jpg"))
+    options = ImportOptions(
+        assume_utc_offset=_offset(utc_offset),
+        budget=ImportBudget(limit=int(settings.field_max_import_mb * 1_000_000)),
+    )
+    _evidence_leftovers(store.dir)
     counter = {"n": 0}
 
     def on_read(src: str) -> None:
         counter["n"] += 1
         tick("Reading field files", counter["n"], max(counter["n"], len(given)))
 
-    imports, read_failures = read_many(given, on_progress=on_read)
+    imports, read_failures = read_many(given, options=options, on_progress=on_read)
     failures = [FileProblem(f.source, f.error.user_text()) for f in read_failures]
     warnings = [FileProblem(imp.source, w) for imp in imports for w in imp.warnings]
+    if options.assume_utc_offset is None:
+        warnings += _zoneless_warning(imports)
 
     # 1. evidence files, before the transaction (content-addressed: a retry reuses them)
     kept: dict[str, tuple[FieldFile, str, str]] = {}  # sha -> (file, stored path, source)
@@ -786,6 +853,9 @@ def import_field(
                 pending.append(_Pending(obs, key, file_sha, shas))
         stored = store.observations.known_keys([p.key for p in pending], conn=conn)
         skipped += sum(p.key in stored for p in pending)
+        times_set = store.observations.set_missing_times(conn, {
+            p.key: (p.obs.time, p.obs.end_time) for p in pending
+            if p.key in stored and p.obs.time is not None})
         pending = [p for p in pending if p.key not in stored]
         # oldest first, so that the latest verdict on a case is the one it keeps
         far = datetime.max.replace(tzinfo=UTC)
@@ -851,11 +921,51 @@ def import_field(
         attached=sum(p.case_id is not None for p in pending),
         new_cases=tuple(run.new_cases),
         verdicts_applied=run.verdicts,
+        times_set=times_set,
         cases=cases,
         tracks=tuple(tracks),
         warnings=tuple(warnings),
         failures=tuple(failures),
     )
+
+
+def _offset(value: str | timedelta | None) -> timedelta | None:
+    """The UTC offset given to an import, or an InputError naming the input."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    try:
+        return parse_utc_offset(value)
+    except ValueError:
+        raise InputError(
+            _("{value!r} is not a UTC offset", value=value),
+            hint=_("write it as hours and minutes east of UTC, e.g. -05:00 for Peru"),
+            inputs="utc_offset",
+        ) from None
+
+
+def _zoneless_warning(imports: Sequence[FieldImport]) -> list[FileProblem]:
+    """One warning for every record whose clock time had no zone (its time is left out)."""
+    zoneless = [
+        obs for imp in imports for obs in imp.observations
+        if obs.time is None and any(
+            k == "local_time" or str(k).endswith("_local") for k in obs.attributes)
+    ]
+    if not zoneless:
+        return []
+    names = [Path(obs.source_file).name if obs.kind is ObservationKind.PHOTO
+             else f"{Path(obs.source_file).name} ({obs.record_id})" for obs in zoneless]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return [FileProblem(
+        zoneless[0].source_file,
+        ngettext("{n} record has a clock time without a time zone ({names}): its time was "
+                 "left out; give the UTC offset of the phone or camera (for Peru, -05:00) "
+                 "and import it again",
+                 "{n} records have a clock time without a time zone ({names}): their time was "
+                 "left out; give the UTC offset of the phones or cameras (for Peru, -05:00) "
+                 "and import them again",
+                 len(names), names=shown),
+        inputs=("utc_offset",),
+    )]
 
 
 def list_observations(store: WorkspaceStore, *, case: str | int | None = None

@@ -3,10 +3,11 @@
 The model
 ---------
 :class:`GBMDriverModel` is scikit-learn's ``HistGradientBoostingClassifier``
-(which treats NaN, i.e. a context layer that was never imported, as its own
-branch of every split) inside ``CalibratedClassifierCV``: the boosted trees are
-fit on all labels, and a calibrator maps their scores to probabilities, fit on
-5-fold out-of-fold scores (stratified, seeded). Below :data:`ISOTONIC_MIN_LABELS`
+(which treats NaN, i.e. a context layer that was never imported or that does
+not cover the clearing, as its own branch of every split) inside
+``CalibratedClassifierCV``: the boosted trees are fit on all labels, and a
+calibrator maps their scores to probabilities, fit on 5-fold out-of-fold scores
+(stratified, seeded). Below :data:`ISOTONIC_MIN_LABELS`
 labels the calibrator is temperature scaling (one parameter for all drivers),
 from there isotonic regression (scikit-learn advises isotonic only with about a
 thousand labels or more). Temperature replaced the one-vs-rest sigmoid on

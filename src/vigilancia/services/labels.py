@@ -3,8 +3,10 @@
 Two kinds of file are read:
 
 - **CSV** with the columns ``clearing_id`` and ``driver`` (optional:
-  ``observed_at`` as YYYY-MM-DD, ``note``); comma, semicolon or tab separated,
-  UTF-8 (with or without BOM) or Latin-1 as spreadsheets write them;
+  ``observed_at`` as YYYY-MM-DD, ``note``), or their Spanish names ``id_claro`` (or
+  ``id``, as the clearings export names it), ``causa``, ``fecha`` and ``nota``; comma,
+  semicolon or tab separated, UTF-8 (with or without BOM) or Latin-1 as spreadsheets
+  write them;
 - **vector files** (GeoJSON, GeoPackage, Shapefile, KML...) whose features have a
   ``driver`` field and a point, line or polygon, matched to stored clearings by
   location: a point labels the clearing it lies in; a line or polygon labels
@@ -262,7 +264,7 @@ def _read_csv(p: Path, src: str) -> list[_Raw]:
         header = next(reader)
     except StopIteration:
         header = []
-    names = [h.strip().lower() for h in header]
+    names = _csv_names([h.strip().lower() for h in header])
     missing = [c for c in ("clearing_id", "driver") if c not in names]
     if missing:
         raise DataFormatError(
@@ -272,8 +274,8 @@ def _read_csv(p: Path, src: str) -> list[_Raw]:
                 found=", ".join(h for h in header if h) or "-",
             ),
             hint=_(
-                "a CSV label file needs the columns clearing_id and driver "
-                "(optional: observed_at, note)"
+                "a CSV label file needs the columns clearing_id and driver, or id_claro and "
+                "causa (optional: observed_at or fecha, note or nota)"
             ),
             source=src,
         )
@@ -336,6 +338,20 @@ def _match_ids(
     unmatched = [f"{r.where} (clearing_id={r.clearing_id})" for r in raws
                  if now.get(int(r.clearing_id or 0)) not in known]
     return matched, unmatched
+
+
+#: Spanish (and export) names of the CSV columns: name -> column read.
+_CSV_ALIASES = {"id_claro": "clearing_id", "causa": "driver", "fecha": "observed_at",
+                "nota": "note"}
+
+
+def _csv_names(names: list[str]) -> list[str]:
+    """The header with Spanish column names read as the English ones; ``id`` (the
+    clearings export's id column) is the clearing id when no other column names it."""
+    out = [_CSV_ALIASES.get(n, n) for n in names]
+    if "clearing_id" not in out and "id" in out:
+        out[out.index("id")] = "clearing_id"
+    return out
 
 
 # --------------------------------------------------------------------- vector

@@ -9,9 +9,17 @@ repaired and every repair reported; features without geometry are left out
 and listed. The same file (or the same downloaded content) imported twice as
 the same kind adds nothing.
 
+Each imported file gets a *coverage*, the area where it was mapped: by default
+its extent (the convex hull of its features plus 2 km,
+:func:`~vigilancia.domain.context.extent_coverage`), or the polygons of a file
+the user gives (``coverage``: a department, a basin, the area a survey
+walked). Importing the same file again with a coverage replaces the coverage
+and adds nothing else. :func:`layer_coverage` gives the coverage of each kind.
+
 The driver features (:mod:`vigilancia.services.features`) measure distances to
 these layers; a workspace without a layer of some kind still works (the
-distances to it are unknown).
+distances to it are unknown), and so does a place outside a layer's coverage
+(the distance to that kind is unknown there, never "far").
 
 >>> from vigilancia.io.store import WorkspaceStore  # doctest: +SKIP
 >>> store = WorkspaceStore.open(Path("espacio"))  # doctest: +SKIP
@@ -27,8 +35,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
 from vigilancia.domain.context import (
+    ContextFeatures,
     ContextKind,
+    LayerCoverage,
+    extent_coverage,
     geometry_family,
     guess_class_field,
     guess_context_name_field,
@@ -39,7 +54,7 @@ from vigilancia.i18n import _
 from vigilancia.io.osm import is_osm, read_osm
 from vigilancia.io.sources.arcgis import Fetch
 from vigilancia.io.store.context import ContextRepository, ImportLedger
-from vigilancia.io.vectors import VectorLayer, file_sha256
+from vigilancia.io.vectors import VectorLayer, file_sha256, read_features
 from vigilancia.progress import Progress
 from vigilancia.services.territories import (
     jsonable,
@@ -52,6 +67,7 @@ __all__ = [
     "LayerImportResult",
     "LayerStore",
     "import_layer",
+    "layer_coverage",
     "layer_summary",
     "parse_kind",
 ]
@@ -93,10 +109,13 @@ class LayerImportResult:
     ids: list[int] = field(default_factory=list)
     import_id: int | None = None
     sha256: str | None = None
+    coverage: str | None = None  # the coverage file given, or None for the layer's extent
+    coverage_km2: float | None = None  # its area (None when nothing was stored)
+    coverage_updated: bool = False  # an earlier import of the same file got this coverage
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: source, kind, counts by geometry family, repairs, dropped
-        features, the fields used, ids and hash."""
+        features, the fields used, ids, hash and coverage."""
         return {
             "source": self.source,
             "kind": self.kind,
@@ -110,6 +129,9 @@ class LayerImportResult:
             "ids": list(self.ids),
             "import_id": self.import_id,
             "sha256": self.sha256,
+            "coverage": self.coverage or "extent",
+            "coverage_km2": None if self.coverage_km2 is None else round(self.coverage_km2, 1),
+            "coverage_updated": self.coverage_updated,
         }
 
 
@@ -139,6 +161,7 @@ def import_layer(
     layer: str | None = None,
     fetch: Fetch | None = None,
     progress: Progress | None = None,
+    coverage: str | Path | None = None,
 ) -> LayerImportResult:
     """Import the features of a file or ArcGIS layer as a context layer of ``kind``.
 
@@ -151,7 +174,10 @@ def import_layer(
     with their tag (``highway``, ``waterway``, ``aeroway``, ``place``) as class.
     ``layer`` picks a layer of a multi-layer file; ``fetch`` and ``progress``
     go to :func:`~vigilancia.io.sources.arcgis.fetch_layer` for ``http(s)``
-    ArcGIS REST layers.
+    ArcGIS REST layers. ``coverage``: a vector file whose polygons are the area
+    the layer was mapped in (default: the layer's extent, the convex hull of its
+    features plus 2 km); given for a file imported before, it replaces that
+    import's coverage (``coverage_updated``) and nothing else is added.
 
     Points, lines and polygons are all kept; features without geometry are
     left out and listed in ``dropped``. Raises :class:`InputError` for an
@@ -162,6 +188,7 @@ def import_layer(
     context_kind = parse_kind(kind)
     source = str(path)
     import_kind = f"{IMPORT_KIND_PREFIX}{context_kind.value}"
+    area = None if coverage is None else read_coverage(coverage)
     if layer is None and is_osm(source):  # OpenStreetMap extract: the layer and tag of the kind
         vector, key = _read_osm_source(store, source, import_kind, context_kind)
     else:
@@ -169,9 +196,7 @@ def import_layer(
             store, source, import_kind, layer=layer, fetch=fetch, progress=progress
         )
     if vector is None:
-        return LayerImportResult(
-            source=source, kind=context_kind, imported=0, skipped_existing=True, sha256=key
-        )
+        return _skipped(store, source, context_kind, import_kind, key, area, coverage)
 
     names = (
         guess_context_name_field(vector.columns)
@@ -198,12 +223,18 @@ def import_layer(
         class_field=classes,
         sha256=key,
     )
+    if area is None:
+        area = extent_coverage(row[0] for row in rows)
     try:
         with store.transaction() as conn:
             if store.imports.has(key, import_kind, conn=conn):
                 return skipped
             import_id = store.imports.record(conn, key, import_kind, source, len(rows))
             ids = store.context.add(conn, import_id, context_kind, rows)
+            if area is not None:
+                store.context.set_coverage(conn, import_id, context_kind, area,
+                                           "extent" if coverage is None else "file",
+                                           None if coverage is None else str(coverage))
     except ConflictError:  # a concurrent import of the same content won the race
         return skipped
     return LayerImportResult(
@@ -219,7 +250,92 @@ def import_layer(
         ids=list(ids),
         import_id=import_id,
         sha256=key,
+        coverage=None if coverage is None else str(coverage),
+        coverage_km2=None if area is None else area_km2(area),
     )
+
+
+def _skipped(
+    store: LayerStore,
+    source: str,
+    kind: ContextKind,
+    import_kind: str,
+    key: str,
+    area: BaseGeometry | None,
+    coverage: str | Path | None,
+) -> LayerImportResult:
+    """The result for content imported before; with a coverage given, that import's
+    coverage is replaced by it."""
+    updated = False
+    if area is not None:
+        with store.transaction() as conn:
+            import_id = store.imports.find(key, import_kind, conn=conn)
+            if import_id is not None:
+                store.context.set_coverage(conn, import_id, kind, area, "file", str(coverage))
+                updated = True
+    return LayerImportResult(
+        source=source, kind=kind, imported=0, skipped_existing=True, sha256=key,
+        coverage=None if coverage is None else str(coverage),
+        coverage_km2=area_km2(area) if updated and area is not None else None,
+        coverage_updated=updated,
+    )
+
+
+def read_coverage(path: str | Path) -> BaseGeometry:
+    """The area of a coverage file: the union of its polygons (EPSG:4326).
+
+    Raises :class:`InputError` when the file holds no polygon (points and
+    lines have no area).
+    """
+    vector = read_features(path)
+    polygons = [f.geometry for f in vector.features
+                if f.geometry is not None and not f.geometry.is_empty
+                and geometry_family(f.geometry) in ("polygon", "mixed")]
+    parts = [shapely.get_parts(g) for g in polygons]
+    flat = [p for group in parts for p in group if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not flat:
+        raise InputError(
+            _("the coverage file has no polygons: it must outline the area the layer covers"),
+            hint=_("give a file of polygons (a department, a basin, a surveyed area)"),
+            source=str(path),
+            inputs="coverage",
+        )
+    area: BaseGeometry = shapely.union_all(shapely.make_valid(np.asarray(flat, dtype=object)))
+    return area
+
+
+def area_km2(area: BaseGeometry) -> float:
+    """The area (km²) of a lon/lat polygon, on the WGS84 ellipsoid."""
+    from pyproj import Geod
+
+    return abs(float(Geod(ellps="WGS84").geometry_area_perimeter(area)[0])) / 1e6
+
+
+def layer_coverage(
+    store: Any, context: ContextFeatures, *, conn: Any = None
+) -> LayerCoverage:
+    """The coverage of each kind of ``context`` (features read from ``store.context``).
+
+    For each kind: the union of the stored coverages of its imports, and the
+    extent (:func:`~vigilancia.domain.context.extent_coverage`) of its features
+    whose import has none (layers imported before coverages were kept, or
+    features stored without an import).
+    """
+    stored = {r.import_id: r for r in store.context.coverages(conn=conn)}
+    areas: dict[str, BaseGeometry] = {}
+    for kind in dict.fromkeys(context.kind.tolist()):
+        feats = context.of_kind(kind)
+        parts = []
+        for import_id in np.unique(feats.import_id).tolist():
+            record = stored.get(int(import_id)) if import_id >= 0 else None
+            if record is not None:
+                parts.append(record.geometry)
+            else:
+                parts.append(extent_coverage(feats.geometry[feats.import_id == import_id]))
+        parts = [p for p in parts if p is not None]
+        if parts:
+            areas[str(kind)] = shapely.union_all(np.asarray(parts, dtype=object))
+    return LayerCoverage(areas)
 
 
 def _read_osm_source(

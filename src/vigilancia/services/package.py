@@ -16,7 +16,8 @@ one ZIP:
   verification form that reads it), for ODK Collect and KoboCollect;
 - ``mapa.pmtiles``: a vector tileset of the territory, cases and plan (zooms
   8-16), for offline maps;
-- ``mapa.pdf``: a one-page printable map with the visit order and a table,
+- ``mapa.pdf``: a printable map with the plan's stops numbered in visiting order, and
+  the plan's table with coordinates (decimal degrees and UTM) on as many pages as needed,
   drawn by the ``render_map`` the caller passes (a :data:`PackageMapRenderer`,
   :func:`vigilancia.reports.package_map.render_package_map` in the shells: the
   reports layer sits above the services, which never import it);
@@ -29,6 +30,17 @@ What a package never carries: assignees (monitors' names), other communities'
 names, geometries or cases, field observations and tracks, case notes and
 histories. Only the chosen territory's open cases are read, and only the
 fields listed above are written.
+
+A case opened by a field report (a monitor's waypoint, photo or form far from
+every case) sits where someone stood and reported, often a threat. In every file
+of the package it is shown at the centre of its cell of a fixed grid of
+``settings.report_cell_deg`` degrees (0.01°, about 1.1 km; see
+:func:`~vigilancia.domain.cases.shared_position`): the same cell every time,
+never the reported point. It carries no geometry, no note, no date (its alert
+dates are empty, its CoMapeo detection dates are the package's own) and no
+priority terms; its care reasons name the kind of hazard without the distance.
+Patrol plans route to that same cell centre
+(:func:`~vigilancia.services.patrol.plan_patrol`).
 """
 
 from __future__ import annotations
@@ -36,28 +48,28 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.config import Settings
-from vigilancia.domain.cases import OPEN_STATUSES, Case
+from vigilancia.domain.cases import OPEN_STATUSES, Case, CaseOrigin, shared_position
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.patrols import CareReason, PatrolPlan, PatrolStop, plan_from_json
 from vigilancia.domain.territories import StoredTerritory, polygonal_part
 from vigilancia.errors import ConflictError, InputError, VigilanciaError
-from vigilancia.i18n import _, language, ngettext
+from vigilancia.i18n import _, language, ngettext, number
 from vigilancia.io.field.xlsform import xlsform_path
-from vigilancia.io.files import replace_bytes
+from vigilancia.io.files import replace_bytes, temp_dir
 from vigilancia.io.package.comapeo import remote_detection_alert, write_comapeo_alerts
 from vigilancia.io.package.common import MapFeature
 from vigilancia.io.package.gpx import GpxPoint, gpx_document, write_gpx
@@ -70,7 +82,6 @@ from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import find_territory
 from vigilancia.services.texts.cases import priority_text, status_name
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = [
     "MAX_PACKAGE_BYTES",
@@ -103,13 +114,18 @@ CONTEXT_PAD_DEG = 0.02
 @dataclass(frozen=True)
 class PackageCase:
     """One open case as packaged: its map ``number`` (visiting order, then priority), the
-    plan's ``stop`` when it is visited, and its texts in the user's language."""
+    plan's ``stop`` when it is visited, and its texts in the user's language.
+
+    ``case`` is the case as the package may show it: a case opened by a field report
+    (``reported``) comes with its point snapped to the report grid and without
+    geometry, dates, note or priority terms (see the module text)."""
 
     case: Case
     number: int
     stop: PatrolStop | None
     driver: str
     care: str
+    reported: bool = False
 
     @property
     def code(self) -> str:
@@ -133,8 +149,9 @@ class PackageMap:
     ``territory``: the community's boundary; ``cases`` in map-number order;
     ``route``: the plan's path (or None); ``start``: where the patrol leaves
     from; ``rivers``/``roads``/``trails``: context lines near the territory,
-    without names; ``paper``: a key of :data:`PAPERS`. Texts are in the user's
-    language.
+    without names; ``paper``: a key of :data:`PAPERS`; ``plan``: the patrol plan the
+    cases' stops come from (its budget, the cases it left out and why), or None. Texts
+    are in the user's language.
     """
 
     community: str
@@ -149,11 +166,13 @@ class PackageMap:
     trails: tuple[BaseGeometry, ...]
     created: date
     paper: str = "a4"
+    plan: PatrolPlan | None = None
 
 
 PackageMapRenderer = Callable[[PackageMap], bytes]
-"""Draws the printable map of a package: a :class:`PackageMap` in, the bytes of a one-page
-PDF out (:func:`vigilancia.reports.package_map.render_package_map`)."""
+"""Draws the printable map of a package: a :class:`PackageMap` in, the bytes of a PDF out
+(:func:`vigilancia.reports.package_map.render_package_map`: the map on the first page, the
+plan's table on as many pages as it needs)."""
 
 
 @dataclass(frozen=True)
@@ -222,16 +241,21 @@ def human_size(n: int) -> str:
     return f"{number(n / 1_000_000, 1)} MB"
 
 
-def care_text(care: Sequence[CareReason]) -> str:
+def care_text(care: Sequence[CareReason], *, distances: bool = True) -> str:
     """Why to approach with care, as a short phrase ("" when there is no reason).
 
     Names of runways and camps are left out on purpose: a package carries only
-    the kind and the distance.
+    the kind and the distance; without ``distances`` (a field report's case, whose
+    exact point a distance would help find) only the kind.
     """
     parts = []
     for c in sorted(care, key=lambda c: c.distance_m):
         metres = number(round(c.distance_m, -1))
-        if c.kind == "airstrip":
+        if not distances:
+            parts.append({"airstrip": _("known airstrip nearby"), "camp": _("camp nearby"),
+                          "runway_clearing": _("runway-like clearing nearby")}.get(
+                c.kind, _("{kind} nearby", kind=c.kind)))
+        elif c.kind == "airstrip":
             parts.append(_("known airstrip at {m} m", m=metres))
         elif c.kind == "camp":
             parts.append(_("camp at {m} m", m=metres))
@@ -239,7 +263,7 @@ def care_text(care: Sequence[CareReason]) -> str:
             parts.append(_("runway-like clearing at {m} m", m=metres))
         else:
             parts.append(_("{kind} at {m} m", kind=c.kind, m=metres))
-    return ", ".join(parts)
+    return ", ".join(dict.fromkeys(parts))
 
 
 def _driver_text(case: Case) -> str:
@@ -256,9 +280,11 @@ def _newest_plan(store: WorkspaceStore, territory_id: int) -> PatrolPlan | None:
     return plan_from_json(rows[0].plan, plan_id=rows[0].id) if rows else None
 
 
-def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None) -> list[PackageCase]:
+def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None, *, cell_deg: float,
+                   created: datetime) -> list[PackageCase]:
     """The open cases in map-number order: the plan's stops (only those still open and of
-    this territory), then the rest by priority."""
+    this territory), then the rest by priority; field reports' cases as they may be shown
+    (:func:`_shown`)."""
     by_id = {c.id: c for c in cases}
     out: list[PackageCase] = []
     seen: set[int] = set()
@@ -267,26 +293,81 @@ def _package_cases(cases: Sequence[Case], plan: PatrolPlan | None) -> list[Packa
         if case is None or case.id in seen:
             continue
         seen.add(case.id)
-        out.append(PackageCase(case, len(out) + 1, stop, _driver_text(case),
-                               care_text(stop.care)))
+        shown, reported = _shown(case, cell_deg, created)
+        if reported:
+            stop = replace(stop, lon=shown.lon, lat=shown.lat)
+        out.append(PackageCase(shown, len(out) + 1, stop, _driver_text(shown),
+                               care_text(stop.care, distances=not reported), reported))
     for case in sorted(cases, key=lambda c: (-c.priority, c.id)):
         if case.id in seen:
             continue
-        out.append(PackageCase(case, len(out) + 1, None, _driver_text(case), ""))
+        shown, reported = _shown(case, cell_deg, created)
+        out.append(PackageCase(shown, len(out) + 1, None, _driver_text(shown), "", reported))
     return out
 
 
+def _shown(case: Case, cell_deg: float, created: datetime) -> tuple[Case, bool]:
+    """The case as a package may show it, and whether it is a field report's.
+
+    A field report's case is moved to the centre of its grid cell and loses what
+    would give the report away: its geometry (the reported area), its note, its
+    priority terms (days since the report), its dates (the package's own take
+    their place) and its assignee.
+    """
+    if case.origin is not CaseOrigin.FIELD:
+        return case, False
+    lon, lat = shared_position(case, cell_deg)
+    return replace(case, lon=lon, lat=lat, geometry=None, clearing_ids=(), area_ha=0.0,
+                   first_alert=None, last_alert=None, priority_terms=(), note=None,
+                   assignee=None, created_at=created, updated_at=created), True
+
+
+def _route_shown(plan: PatrolPlan | None, cases: Sequence[Case],
+                 pcs: Sequence[PackageCase]) -> PatrolPlan | None:
+    """The plan with the exact points of field reports' cases taken out of its route line
+    (a plan made before plans routed to the grid cell): each becomes the cell's centre."""
+    if plan is None or plan.route is None or plan.route.is_empty:
+        return plan
+    shown = {pc.case.id: (pc.case.lon, pc.case.lat) for pc in pcs if pc.reported}
+    swaps = {(c.lon, c.lat): shown[c.id] for c in cases if c.id in shown}
+    swaps.update({(st.lon, st.lat): shown[st.case_id] for st in plan.stops
+                  if st.case_id in shown})
+    swaps = {k: v for k, v in swaps.items() if k != v}
+    if not swaps:
+        return plan
+    exact = np.array(list(swaps), dtype=np.float64)
+    target = np.array(list(swaps.values()), dtype=np.float64)
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        out = coords.copy()
+        for k in range(len(exact)):
+            hit = np.all(np.abs(coords - exact[k]) < 1e-9, axis=1)
+            out[hit] = target[k]
+        return out
+
+    return replace(plan, route=shapely.transform(plan.route, move))
+
+
 def _summary(pc: PackageCase) -> str:
-    """One line a monitor reads on the phone: driver, size, priority, care."""
+    """One line a monitor reads on the phone: driver, size, priority, care (a field
+    report's case: that it is one, and that its place is approximate)."""
     c = pc.case
-    parts = [pc.driver or _("driver unknown"), _("{ha} ha", ha=number(c.area_ha, 1)),
-             _("priority {p}", p=number(c.priority, 0))]
+    if pc.reported:
+        parts = [pc.driver or _("driver unknown"), _reported_text(),
+                 _("priority {p}", p=number(c.priority, 0))]
+    else:
+        parts = [pc.driver or _("driver unknown"), _("{ha} ha", ha=number(c.area_ha, 1)),
+                 _("priority {p}", p=number(c.priority, 0))]
     if c.last_alert is not None:
         parts.append(_("last alert {date}", date=c.last_alert.isoformat()))
     text = " · ".join(parts)
     if pc.care:
         text += " · " + _("APPROACH WITH CARE: {reasons}", reasons=pc.care)
     return text
+
+
+def _reported_text() -> str:
+    return _("field report, approximate place (grid cell)")
 
 
 def _visit_text(pc: PackageCase, stops: int) -> str:
@@ -329,7 +410,8 @@ def _case_properties(pc: PackageCase, stops: int) -> dict[str, Any]:
         "motivo_cuidado": pc.care or None,
         "visita": _visit_text(pc, stops),
         "resumen": _summary(pc),
-        "por_que": priority_text(c.priority_terms, c.driver) or None,
+        "por_que": (_reported_text() if pc.reported
+                    else priority_text(c.priority_terms, c.driver) or None),
         "lon": round(c.lon, 7),
         "lat": round(c.lat, 7),
     }
@@ -565,7 +647,8 @@ def _files_text() -> dict[str, str]:
                                       "English): upload it to ODK Central or KoboToolbox."),
         "mapa.pmtiles": _("Vector map of the territory, cases and plan for offline use: QGIS "
                           "(Layer > Add layer > Vector tiles) or any PMTiles viewer."),
-        "mapa.pdf": _("Printable one-page map with the visit order and a table of the cases."),
+        "mapa.pdf": _("Printable map with the visit order, and the plan's table with "
+                      "coordinates."),
         "LEEME.txt": _("This file."),
     }
 
@@ -633,7 +716,6 @@ def build_package(
     Nothing is left half-written: the files are made in a temporary folder and
     moved into place at the end.
     """
-    del settings  # the package has no settings of its own yet; kept for the service signature
     tick = progress or no_progress
     paper = paper.strip().lower()
     if paper not in PAPERS:
@@ -644,14 +726,15 @@ def build_package(
     found = find_territory(store, territory)
     cases = store.cases.list(territory_id=found.id, statuses=OPEN_STATUSES)
     plan = _newest_plan(store, found.id)
-    pcs = _package_cases(cases, plan)
-    stops = sum(1 for pc in pcs if pc.stop is not None)
     created = datetime.now(UTC)
+    pcs = _package_cases(cases, plan, cell_deg=settings.report_cell_deg, created=created)
+    plan = _route_shown(plan, cases, pcs)
+    stops = sum(1 for pc in pcs if pc.stop is not None)
     context = _context_lines(store, found)
 
     parent = output.parent
     parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
+    work = temp_dir(parent, label=output.name)
     steps = 11
     try:
         names: list[str] = []
@@ -755,6 +838,7 @@ def _map_data(territory: StoredTerritory, pcs: Sequence[PackageCase], plan: Patr
         trails=context[ContextKind.TRAIL],
         created=created.date(),
         paper=paper,
+        plan=plan,
     )
 
 

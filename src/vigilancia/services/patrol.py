@@ -10,7 +10,10 @@ transaction.
 A plan carries only this community's data: its own open cases, its own name,
 and a start that is never a settlement inside another community (unless the
 user names it). Care flags name the known airstrips and camps of the context
-layers; runway-like clearings are flagged by distance only.
+layers; runway-like clearings are flagged by distance only. A case opened by a
+field report is visited at the centre of its cell of the report grid
+(``settings.report_cell_deg``; :func:`~vigilancia.domain.cases.shared_position`), so
+no plan, route or package made from it holds the reported point.
 
 >>> plan = plan_patrol(store, Settings(), territory="CN Alfa", max_km=20,
 ...                    actor="coordinador")  # doctest: +SKIP
@@ -34,7 +37,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from vigilancia.config import Settings
-from vigilancia.domain.cases import OPEN_STATUSES
+from vigilancia.domain.cases import OPEN_STATUSES, shared_position
 from vigilancia.domain.context import ContextKind
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.patrol_planning import (
@@ -49,7 +52,7 @@ from vigilancia.domain.patrols import DEFAULT_MAX_KM, PatrolPlan, plan_to_json
 from vigilancia.domain.routes import NetworkLine, classify_line
 from vigilancia.domain.territories import StoredTerritory, normalise_name
 from vigilancia.errors import InputError, NotFoundError, action
-from vigilancia.i18n import _
+from vigilancia.i18n import _, number
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
 from vigilancia.services.cases import CASE_TERRITORY_KINDS, find_territory, update_case
 from vigilancia.services.corridors import route_params
@@ -133,9 +136,10 @@ def plan_patrol(
         )
     frame = local_equal_area(*centre_of(terr.geometry.bounds))
     reach_km = max_km / 2.0 if returns else max_km
-    case_lon = np.array([c.lon for c in cases], np.float64)
-    case_lat = np.array([c.lat for c in cases], np.float64)
-    case_xy = _to_metric_xy(np.column_stack([case_lon, case_lat]), frame)
+    # a field report's case is visited at the centre of its grid cell: the plan, its
+    # route and everything made from them (packages, maps) never hold the reported point
+    shown = [shared_position(c, settings.report_cell_deg) for c in cases]
+    case_xy = _to_metric_xy(np.asarray(shown, np.float64), frame)
     terr_metric = transform_geometries([terr.geometry], WGS84, frame)[0]
 
     start_xy, start_lonlat, start_name, start_kind = _start(
@@ -151,8 +155,8 @@ def plan_patrol(
                       settings.patrol_care_km * 1000.0)
     candidates = [
         PatrolCandidate(case_id=c.id, xy=(float(xy[0]), float(xy[1])), priority=c.priority,
-                        care=flags, lonlat=(c.lon, c.lat))
-        for c, xy, flags in zip(cases, case_xy, care, strict=True)
+                        care=flags, lonlat=lonlat)
+        for c, xy, flags, lonlat in zip(cases, case_xy, care, shown, strict=True)
     ]
     params = route_params(settings)
     plan = plan_visits(
@@ -207,7 +211,7 @@ def plan_patrol(
 
 
 def _km(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    return number(value, 1)
 
 
 def _to_metric_xy(lonlat: NDArray[np.float64], frame: CRS) -> NDArray[np.float64]:

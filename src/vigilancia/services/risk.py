@@ -126,6 +126,12 @@ class RiskAssessment:
     missing: Mapping[Factor, str]
     assessment_id: int | None = None
 
+    def unit_kinds(self) -> tuple[str, ...]:
+        """The kinds of the scored units, in a fixed order: ``community``, ``district``,
+        ``grid`` (cells)."""
+        kinds = {u.kind for u in self.units.values()}
+        return tuple(k for k in ("community", "district", "grid") if k in kinds)
+
     def class_counts(self) -> dict[str, int]:
         """Units per risk class."""
         out: dict[str, int] = {}
@@ -152,6 +158,7 @@ class RiskAssessment:
                     "territory_id": self.units[s.key].territory_id,
                     "score": round(s.score, 2),
                     "risk_class": s.risk_class,
+                    "regional_class": s.regional_class,
                     "coverage": round(s.coverage, 4),
                     "explanation": explain(s),
                     "contributions": [c.as_dict() for c in s.contributions],
@@ -534,7 +541,10 @@ def _score_all(
         if n_known:
             for f in (Factor.PRESSURE_LOCAL, Factor.PRESSURE_REGIONAL):
                 k = _cells_max(frame.grid, frame.pressure[f], zone)
-                values.append(FactorValue(f, k, sources[f], {"weighted_ha": round(k, 2)}))
+                sigma = SIGMA_LOCAL_KM if f is Factor.PRESSURE_LOCAL else SIGMA_REGIONAL_KM
+                values.append(FactorValue(f, k, sources[f], {
+                    "weighted_ha": round(k, 2), "cell_km": settings.risk_cell_km,
+                    "sigma_km": sigma}))
             idx = _points_in(frame, zone)
             ages = frame.age[idx]
             n_recent = int((ages < recent_from).sum())

@@ -3,14 +3,18 @@
 Files, in one folder:
 
 - ``riesgo.csv``: one row per unit by rank (UTF-8 with BOM for Excel): rank,
-  name, unit, score, class, coverage, the explanation and each factor's points
-  (empty when its data is missing), plus ``lon``/``lat`` of a point inside;
+  name, unit, score, class (absolute, by the score's thresholds), regional class (by
+  rank among the units: see :mod:`vigilancia.domain.risk`), coverage, the explanation
+  and each factor's points (empty when its data is missing), plus ``lon``/``lat`` of a
+  point inside; column names and codes in the user's language
+  (:mod:`vigilancia.services.texts.columns`: ``puesto``, ``clase`` = ``critico``...);
 - ``riesgo.json``: the same with every contribution (value, level, weight,
   points, source, detail) and the missing layers;
-- ``riesgo.gpkg``: layer ``riesgo`` with the unit polygons and the table's
-  columns (EPSG:4326), for QGIS;
-- ``riesgo.png``: the units coloured by class, the corridors and known
-  airstrips, the ten highest ranked numbered. :func:`risk_map` gathers what it
+- ``riesgo.gpkg``: layer ``riesgo`` (``risk`` in English) with the unit polygons and
+  the table's columns (EPSG:4326), for QGIS;
+- ``riesgo.png``: the units coloured by regional class, numbered by rank with their
+  names listed beside the map, the corridors and known airstrips, a scale bar and a
+  north arrow (:mod:`vigilancia.reports.risk_map`). :func:`risk_map` gathers what it
   shows into a :class:`RiskMap`, and the ``render_map`` the caller passes (a
   :data:`RiskMapRenderer`, :func:`vigilancia.reports.risk_map.render_risk_map` in
   the shells) draws it: the reports layer sits above the services, which never
@@ -36,6 +40,7 @@ from vigilancia.io.store.workspace import WorkspaceStore
 from vigilancia.results import to_json
 from vigilancia.services.export import write_layer
 from vigilancia.services.risk import RiskAssessment
+from vigilancia.services.texts.columns import layer_name, localise
 from vigilancia.services.texts.risk import class_name, explain
 
 if TYPE_CHECKING:
@@ -104,6 +109,9 @@ def _frame(result: RiskAssessment) -> geopandas.GeoDataFrame:
             "score": round(s.score, 2),
             "risk_class": s.risk_class.value,
             "class_name": class_name(s.risk_class),
+            "regional_class": None if s.regional_class is None else s.regional_class.value,
+            "regional_class_name": None if s.regional_class is None
+            else class_name(s.regional_class),
             "coverage": round(s.coverage, 3),
             "explanation": explain(s),
             "missing": ", ".join(c.factor.value for c in s.missing) or None,
@@ -111,13 +119,14 @@ def _frame(result: RiskAssessment) -> geopandas.GeoDataFrame:
         by = {c.factor: c for c in s.contributions}
         for f in Factor:
             c = by.get(f)
-            row[f"p_{f.value}"] = round(c.points, 2) if c is not None and c.available else None
+            row[f"points_{f.value}"] = (round(c.points, 2) if c is not None and c.available
+                                        else None)
         row["as_of"] = result.as_of.isoformat()
         row["lon"] = round(p.x, 6)
         row["lat"] = round(p.y, 6)
         rows.append(row)
         geoms.append(unit.geometry)
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    return localise(gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326"))
 
 
 
@@ -133,6 +142,6 @@ def export_risk(result: RiskAssessment, store: WorkspaceStore, output: Path, *,
     replace_bytes(files.csv, table.to_csv(index=False).encode("utf-8-sig"))
     replace_bytes(files.json, to_json(result).encode("utf-8"))
     files.gpkg.unlink(missing_ok=True)
-    write_layer(frame, files.gpkg, "gpkg", "riesgo")
+    write_layer(frame, files.gpkg, "gpkg", layer_name("risk"))
     replace_bytes(files.png, render_map(risk_map(result, store)))
     return files

@@ -76,7 +76,7 @@ class CoMapeoImporter:
         return 85 if any(m in text for m in _MARKERS) else 30
 
     def read(self, path: Path, *, source: str, options: ImportOptions) -> FieldImport:
-        with open_bundle(path, source) as bundle:
+        with open_bundle(path, source, options) as bundle:
             docs = [n for n in bundle.names if n.lower().endswith(_GEOJSON)]
             if bundle.kind != "file":
                 docs = [n for n in docs if n.lower().endswith(".geojson")] or docs

@@ -32,24 +32,73 @@ from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
 
 __all__ = [
+    "DEFAULT_MAX_IMPORT_BYTES",
     "Bundle",
+    "ImportBudget",
     "ImportOptions",
     "check_lonlat",
     "file_digest",
     "local_name",
     "open_bundle",
     "parse_time",
+    "parse_utc_offset",
     "parse_xml",
     "read_field_file",
     "unsafe_member_reason",
 ]
 
-#: Members of one archive may expand to at most this many bytes in all.
-MAX_ARCHIVE_BYTES = 8 << 30
-#: A member larger than 16 MiB that expands more than this many times is a zip bomb.
+#: Default of the largest total (bytes) that the archives of one import may expand to
+#: (``VIGILANCIA_FIELD_MAX_IMPORT_MB``): 2048 MB.
+DEFAULT_MAX_IMPORT_BYTES = 2048 * 1000 * 1000
+#: An archive member (or a whole archive) that expands more than this many times is a
+#: zip bomb (photos do not shrink; CSV, JSON and XML shrink 5 to 30 times).
 MAX_COMPRESSION_RATIO = 200
+#: Members smaller than this (bytes) may shrink any amount (a short, repetitive table);
+#: beyond it the ratio is checked.
+RATIO_FLOOR_BYTES = 64 * 1024
+#: Most members one archive may hold.
+MAX_ARCHIVE_MEMBERS = 20_000
 #: How much of a file the format sniffers look at.
 HEAD_BYTES = 4096
+
+
+@dataclass
+class ImportBudget:
+    """How many bytes the archives of one import may still expand to.
+
+    Each archive reserves its whole uncompressed size (as its directory declares it; a
+    member that holds more is refused when read) when it is opened; an archive that
+    then fails to import gives its share back.
+    """
+
+    limit: int = DEFAULT_MAX_IMPORT_BYTES
+    reserved: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def used(self) -> int:
+        """Bytes reserved so far."""
+        return sum(self.reserved.values())
+
+    def reserve(self, source: str, size: int) -> None:
+        """Reserve ``size`` bytes for the archive ``source``, or raise DataFormatError."""
+        if self.used + size > self.limit:
+            raise DataFormatError(
+                _("the archives of this import expand to {size} MB, more than the {limit} MB "
+                  "allowed for one import; nothing was extracted",
+                  size=_mb(self.used + size), limit=_mb(self.limit)),
+                hint=_("import the archives in several goes, or raise the limit with the "
+                       "setting VIGILANCIA_FIELD_MAX_IMPORT_MB"),
+                source=source,
+            )
+        self.reserved[source] = self.reserved.get(source, 0) + size
+
+    def release(self, source: str) -> None:
+        """Give back what the archive ``source`` reserved (it was not imported)."""
+        self.reserved.pop(source, None)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.0f}" if size >= 10e6 else f"{size / 1e6:.1f}"
 
 
 @dataclass(frozen=True)
@@ -59,10 +108,14 @@ class ImportOptions:
     ``assume_utc_offset``: the UTC offset of local times written without one
     (EXIF DateTimeOriginal without OffsetTime, a form answer without a zone),
     e.g. ``timedelta(hours=-5)`` for Peru. When None such times are left out of
-    ``time`` (kept as text in the attributes) and a warning says so.
+    ``time`` (kept as text in the attributes, ``local_time`` or ``<column>_local``).
+
+    ``budget``: what the archives of the import may still expand to (one per import:
+    every path read with the same options shares it).
     """
 
     assume_utc_offset: timedelta | None = None
+    budget: ImportBudget = field(default_factory=ImportBudget, compare=False)
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -106,9 +159,10 @@ class Bundle:
     one member, its own name.
     """
 
-    def __init__(self, path: Path, source: str) -> None:
+    def __init__(self, path: Path, source: str, budget: ImportBudget | None = None) -> None:
         self.path = path
         self.source = source
+        self._budget = budget
         self.kind = "dir" if path.is_dir() else "zip" if _is_zip(path) else "file"
         self._zip: zipfile.ZipFile | None = None
         self._infos: dict[str, zipfile.ZipInfo] = {}
@@ -137,6 +191,14 @@ class Bundle:
                 hint=_("copy or export it again: the transfer probably failed"),
                 source=self.source,
             ) from exc
+        if len(infos) > MAX_ARCHIVE_MEMBERS:
+            self.close()
+            raise DataFormatError(
+                _("the archive holds {n} entries, more than the {limit} vigilancia reads from "
+                  "one archive; nothing was extracted", n=len(infos), limit=MAX_ARCHIVE_MEMBERS),
+                hint=_("split the export into several archives, or check where it came from"),
+                source=self.source,
+            )
         total = 0
         for info in infos:
             reason = unsafe_member_reason(info.filename)
@@ -157,20 +219,38 @@ class Bundle:
             if info.is_dir():
                 continue
             total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if total > MAX_ARCHIVE_BYTES or (
-                info.file_size > 16 << 20 and ratio > MAX_COMPRESSION_RATIO
-            ):
+            if (info.file_size > RATIO_FLOOR_BYTES
+                    and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
                 self.close()
-                raise DataFormatError(
-                    _("the archive expands to far more data than it holds (a zip bomb)"),
-                    hint=_("nothing was extracted; check where this archive came from"),
-                    source=self.source,
-                )
+                raise self._bomb_error(
+                    _("the entry {name} expands {ratio} times (from {packed} to {size} bytes)",
+                      name=info.filename[:200],
+                      ratio=info.file_size // max(info.compress_size, 1),
+                      packed=info.compress_size, size=info.file_size))
             name = info.filename.replace("\\", "/")
             self._infos[name] = info
             self._names.append(name)
+        packed = self.path.stat().st_size
+        if total > RATIO_FLOOR_BYTES * 1024 and total > MAX_COMPRESSION_RATIO * max(packed, 1):
+            self.close()
+            raise self._bomb_error(
+                _("its {n} entries expand {ratio} times (from {packed} to {size} bytes)",
+                  n=len(self._infos), ratio=total // max(packed, 1), packed=packed, size=total))
+        if self._budget is not None:
+            try:
+                self._budget.reserve(self.source, total)
+            except DataFormatError:
+                self.close()
+                raise
         self._names.sort()
+
+    def _bomb_error(self, detail: str) -> DataFormatError:
+        return DataFormatError(
+            _("the archive expands to far more data than it holds (a zip bomb): {detail}",
+              detail=detail),
+            hint=_("nothing was extracted; check where this archive came from"),
+            source=self.source,
+        )
 
     def close(self) -> None:
         if self._zip is not None:
@@ -289,8 +369,11 @@ def _is_zip(path: Path) -> bool:
         return False
 
 
-def open_bundle(path: Path, source: str) -> Bundle:
-    """A :class:`Bundle` for ``path``; missing and empty files are clear errors."""
+def open_bundle(path: Path, source: str, options: ImportOptions | None = None) -> Bundle:
+    """A :class:`Bundle` for ``path``; missing and empty files are clear errors.
+
+    An archive's size counts against ``options.budget`` (the import's archive limit).
+    """
     if not path.exists():
         raise UnreadableFileError(
             _("file not found"), hint=_("check the path and the file name"), source=source
@@ -301,7 +384,7 @@ def open_bundle(path: Path, source: str) -> Bundle:
             hint=_("copy or download it again: the transfer probably failed"),
             source=source,
         )
-    return Bundle(path, source)
+    return Bundle(path, source, None if options is None else options.budget)
 
 
 def check_lonlat(lon: float, lat: float, where: str) -> None:
@@ -364,6 +447,31 @@ class TimeResult:
     utc: datetime | None
     local_text: str | None = None
     problems: list[str] = field(default_factory=list)
+
+
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """A UTC offset written by a person: ``-05:00``, ``-0500``, ``-5``, ``UTC-5``, ``+05:30``,
+    ``Z`` or ``0``. Raises ValueError for anything else, or beyond -12:00..+14:00.
+
+    >>> parse_utc_offset("-05:00") == parse_utc_offset("UTC-5") == timedelta(hours=-5)
+    True
+    """
+    value = text.strip()
+    if value.upper() in ("Z", "UTC", "GMT", "0", "+0", "-0", "00:00", "+00:00", "-00:00"):
+        return timedelta(0)
+    found = _OFFSET.match(value)
+    if found is None:
+        raise ValueError(f"not a UTC offset: {text!r}")
+    hours, minutes = int(found.group(2)), int(found.group(3) or 0)
+    if minutes >= 60:
+        raise ValueError(f"not a UTC offset: {text!r}")
+    offset = timedelta(hours=hours, minutes=minutes) * (-1 if found.group(1) == "-" else 1)
+    if not timedelta(hours=-12) <= offset <= timedelta(hours=14):
+        raise ValueError(f"not a UTC offset: {text!r}")
+    return offset
 
 
 def parse_time(

@@ -54,7 +54,7 @@ class GpxImporter:
         return 60 if "<gpx" in probe.head_text() else 0
 
     def read(self, path: Path, *, source: str, options: ImportOptions) -> FieldImport:
-        with open_bundle(path, source) as bundle:
+        with open_bundle(path, source, options) as bundle:
             data = bundle.read(bundle.names[0])
             original = bundle.original()
         assert original is not None

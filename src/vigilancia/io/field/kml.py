@@ -83,7 +83,7 @@ class KmlImporter:
         return 60 if "<kml" in probe.head_text() else 0
 
     def read(self, path: Path, *, source: str, options: ImportOptions) -> FieldImport:
-        with open_bundle(path, source) as bundle:
+        with open_bundle(path, source, options) as bundle:
             doc = self._document_name(bundle)
             data = bundle.read(doc)
             label = bundle.label(doc)

@@ -170,7 +170,7 @@ class OdkImporter:
         return 60 if marked and probe.suffix in (".tsv", ".txt") else 0
 
     def read(self, path: Path, *, source: str, options: ImportOptions) -> FieldImport:
-        with open_bundle(path, source) as bundle:
+        with open_bundle(path, source, options) as bundle:
             table = self._main_table(bundle)
             label = bundle.label(table)
             header, rows, warnings = self._parse(bundle.read(table), label)

@@ -195,7 +195,7 @@ class PhotoImporter:
         return 80 if probe.head[:3] == b"\xff\xd8\xff" else 0
 
     def read(self, path: Path, *, source: str, options: ImportOptions) -> FieldImport:
-        with open_bundle(path, source) as bundle:
+        with open_bundle(path, source, options) as bundle:
             data = bundle.read(bundle.names[0])
             original = bundle.original()
         assert original is not None
@@ -353,13 +353,8 @@ class PhotoImporter:
                 pass
         if original and "local_time" in attrs and options.assume_utc_offset is not None:
             return parse_time(attrs["local_time"], assume_offset=options.assume_utc_offset).utc
-        if original:
-            warnings.append(
-                _(
-                    "{source}: the photo's time has no time zone; give the UTC offset to use it",
-                    source=source,
-                )
-            )
+        # a clock time without a zone stays in ``local_time``: the import says, once for all
+        # such records, that the UTC offset places them in time
         return None
 
     @staticmethod

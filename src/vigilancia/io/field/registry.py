@@ -247,10 +247,12 @@ def read_many(
         try:
             results.append(read(path, options=opts))
         except VigilanciaError as exc:
+            opts.budget.release(src)
             if exc.source is None:
                 exc.source = src
             failures.append(ImportFailure(src, exc))
         except _READER_ERRORS as exc:
+            opts.budget.release(src)
             error = DataFormatError(
                 _("the file could not be read"),
                 hint=_("check that it opens in the app that made it, and export it again"),

@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vigilancia.domain.codes import spanish_codes
 from vigilancia.domain.field import Verdict
 from vigilancia.i18n import _
 
@@ -261,6 +262,8 @@ def _fold(text: str) -> str:
 
 _ANSWERS: Mapping[str, Verdict] = {
     **{_fold(v.value): v for v in Verdict},
+    **{_fold(code): v for v, code in spanish_codes(Verdict).items()},
+    **{_fold(code.replace("_", " ")): v for v, code in spanish_codes(Verdict).items()},
     **{_fold(label): v for v, labels in VERDICT_LABELS.items() for label in labels},
 }
 

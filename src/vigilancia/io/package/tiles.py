@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from pmtiles.writer import Writer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from vigilancia.io.files import temp_file
 from vigilancia.io.package.common import MapFeature
 
 __all__ = ["MAX_TILES", "TileLayer", "TilesetResult", "lonlat_to_world", "write_pmtiles"]
@@ -137,9 +139,9 @@ def write_pmtiles(
     pad = BUFFER / EXTENT
     trees = [shapely.STRtree(np.array(gs, dtype=object)) if gs else None for gs in world]
     cache: dict[tuple[int, ...], bytes] = {}
-    tmp = path.with_name(f".{path.name}.tmp")
+    fd, tmp = temp_file(path.parent, label=path.name)
     try:
-        with tmp.open("wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             writer = Writer(fh)
             written = 0
             for z in range(min_zoom, top + 1):

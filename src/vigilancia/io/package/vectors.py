@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from vigilancia.errors import VigilanciaError
 from vigilancia.i18n import _
-from vigilancia.io.files import replace_bytes
+from vigilancia.io.files import replace_bytes, temp_dir
 from vigilancia.io.package.common import MapFeature, geojson_geometry, rounded
 
 __all__ = ["feature_collection", "write_geojson", "write_gpkg"]
@@ -33,7 +32,7 @@ def write_gpkg(path: Path, layers: Mapping[str, Sequence[MapFeature]]) -> Path:
     import geopandas as gpd
     import pyogrio
 
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmpdir = temp_dir(path.parent, label=path.name)
     try:
         tmp = tmpdir / path.name
         for name, features in layers.items():

@@ -69,6 +69,7 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Connection
 
 from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.drivers import DRIVERS
 from vigilancia.domain.territories import TerritoryKind
 from vigilancia.errors import ConflictError
 from vigilancia.i18n import _
@@ -437,7 +438,8 @@ class ClearingRepository(Repository):
         ``source_ref``, ``status``, ``nearest_territory_id`` (nullable Int64),
         ``nearest_territory`` (its name), ``boundary_distance_m``,
         ``within_buffer`` (bool), the likely ``driver`` with its
-        ``driver_probability``, ``driver_reasons`` (list of {code, params}) and
+        ``driver_probability``, every driver's probability as ``prob_<driver>`` (NaN until
+        classified), ``driver_reasons`` (list of {code, params}) and
         ``model_version`` (None until classified), and the names of the polygons each clearing
         overlaps, joined by "; " (None when none): ``territories`` (community
         territories), ``reserves``, ``protected_areas`` and ``districts``;
@@ -466,6 +468,7 @@ class ClearingRepository(Repository):
                 c.c.within_buffer,
                 c.c.driver,
                 c.c.driver_probability,
+                sa.type_coerce(c.c.driver_probs, sa.Text),
                 sa.type_coerce(c.c.driver_reasons, sa.Text),
                 c.c.model_version,
                 c.c.geometry,
@@ -490,7 +493,7 @@ class ClearingRepository(Repository):
             rows = self.db.fetch_all(rc, stmt)
             name_rows = self.db.fetch_all(rc, names_stmt)
 
-        n_cols = 3 + 2 + len(FLOAT_FIELDS) + len(INT_FIELDS) + 11
+        n_cols = 3 + 2 + len(FLOAT_FIELDS) + len(INT_FIELDS) + 12
         cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * n_cols
         it = iter(cols)
         ids = np.array(next(it), dtype=np.int64)
@@ -515,6 +518,12 @@ class ClearingRepository(Repository):
         data["driver_probability"] = np.array(
             [np.nan if v is None else v for v in next(it)], dtype=np.float64
         )
+        probs = [None if v is None else (json.loads(v) if isinstance(v, str) else v)
+                 for v in next(it)]
+        for d in DRIVERS:
+            data[f"prob_{d.value}"] = np.array(
+                [np.nan if p is None or p.get(d.value) is None else float(p[d.value])
+                 for p in probs], dtype=np.float64)
         data["driver_reasons"] = _objects(
             [None if v is None else (json.loads(v) if isinstance(v, str) else v) for v in next(it)]
         )

@@ -2,9 +2,11 @@
 
 ``store.context`` keeps the features of the context layers: points, lines
 and polygons in EPSG:4326, with their name, class and source attributes.
-``store.imports`` remembers which file (by SHA-256) was imported as which kind
-of layer, so that importing the same file twice adds nothing; deleting a
-ledger row deletes the context features imported with it.
+``store.context`` also keeps each imported layer's coverage (where it was
+mapped: ``context_coverages``, one row per import). ``store.imports``
+remembers which file (by SHA-256) was imported as which kind of layer, so that
+importing the same file twice adds nothing; deleting a ledger row deletes the
+context features imported with it, and its coverage.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vigilancia.domain.context import ContextFeatures, ContextKind
 from vigilancia.errors import ConflictError
 from vigilancia.i18n import _
 from vigilancia.io.store import schema as s
+from vigilancia.io.store.records import CoverageRecord
 from vigilancia.io.store.repository import Repository, next_id, require_tx
 
 
@@ -35,6 +38,14 @@ class ImportLedger(Repository):
         with self.db.reader(conn) as c:
             row = c.execute(sa.select(t.c.id).where(t.c.sha256 == sha256, t.c.kind == kind)).first()
         return row is not None
+
+    def find(self, sha256: str, kind: str, *, conn: Connection | None = None) -> int | None:
+        """The id of the ``layer_imports`` row of a file (SHA-256) imported as ``kind``; None
+        when it was not."""
+        t = s.layer_imports
+        with self.db.reader(conn) as c:
+            row = c.execute(sa.select(t.c.id).where(t.c.sha256 == sha256, t.c.kind == kind)).first()
+        return None if row is None else int(row.id)
 
     def record(self, conn: Connection, sha256: str, kind: str, source: str, count: int) -> int:
         """Record that ``source`` (SHA-256 ``sha256``) was imported as ``kind`` (``count`` rows);
@@ -137,9 +148,9 @@ class ContextRepository(Repository):
         bounding box meets it. Geometries are shapely objects in EPSG:4326.
         """
         t = s.context_features
-        stmt = sa.select(t.c.id, t.c.kind, t.c.name, t.c.feature_class, t.c.geometry).order_by(
-            t.c.id
-        )
+        stmt = sa.select(
+            t.c.id, t.c.kind, t.c.name, t.c.feature_class, t.c.geometry, t.c.import_id
+        ).order_by(t.c.id)
         if kinds is not None:
             stmt = stmt.where(t.c.kind.in_([ContextKind(k).value for k in kinds]))
         if bounds is not None:
@@ -151,9 +162,9 @@ class ContextRepository(Repository):
             rows = self.db.fetch_all(c, stmt)
         if not rows:
             return ContextFeatures.empty()
-        ids, kind_col, names, classes, wkb = zip(*rows, strict=True)
+        ids, kind_col, names, classes, wkb, imports = zip(*rows, strict=True)
         geoms = shapely.from_wkb(np.array(wkb, dtype=object))
-        return ContextFeatures.build(ids, kind_col, names, classes, geoms)
+        return ContextFeatures.build(ids, kind_col, names, classes, geoms, imports)
 
     def attributes(
         self,
@@ -179,3 +190,56 @@ class ContextRepository(Repository):
         stmt = sa.select(t.c.kind, sa.func.count(t.c.id)).group_by(t.c.kind).order_by(t.c.kind)
         with self.db.reader(conn) as c:
             return {str(kind): int(n) for kind, n in c.execute(stmt).all()}
+
+    def set_coverage(
+        self,
+        conn: Connection,
+        import_id: int,
+        kind: ContextKind | str,
+        geometry: Any,
+        origin: str,
+        source: str | None = None,
+    ) -> None:
+        """Store (or replace) the coverage of the layer imported as ``import_id``.
+
+        ``geometry``: a polygon or multipolygon in EPSG:4326; ``origin``:
+        ``"extent"`` or ``"file"`` (``source`` names the file).
+        """
+        require_tx(conn)
+        if geometry is None or shapely.is_empty(geometry):
+            raise ValueError(f"the coverage of import {import_id} has no area")
+        minx, miny, maxx, maxy = (float(v) for v in shapely.bounds(geometry))
+        t = s.context_coverages
+        conn.execute(sa.delete(t).where(t.c.import_id == int(import_id)))
+        conn.execute(
+            sa.insert(t).values(
+                import_id=int(import_id),
+                kind=ContextKind(kind).value,
+                origin=str(origin),
+                source=source,
+                geometry=geometry,
+                minx=minx,
+                miny=miny,
+                maxx=maxx,
+                maxy=maxy,
+            )
+        )
+
+    def coverages(
+        self,
+        kinds: Iterable[ContextKind | str] | None = None,
+        *,
+        conn: Connection | None = None,
+    ) -> list[CoverageRecord]:
+        """The stored coverages (all, or those of ``kinds``), ordered by import id."""
+        t = s.context_coverages
+        stmt = sa.select(t.c.import_id, t.c.kind, t.c.origin, t.c.source, t.c.geometry)
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([ContextKind(k).value for k in kinds]))
+        with self.db.reader(conn) as c:
+            rows = c.execute(stmt.order_by(t.c.import_id)).all()
+        return [
+            CoverageRecord(int(r.import_id), str(r.kind), str(r.origin), r.source,
+                           shapely.from_wkb(bytes(r.geometry)))
+            for r in rows
+        ]

@@ -10,6 +10,7 @@ Exact places are sensitive: they stay in the workspace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,24 @@ class ObservationRepository(Repository):
                     str(v) for (v,) in c.execute(sa.select(t.c.key).where(t.c.key.in_(chunk))).all()
                 )
         return found
+
+    def set_missing_times(
+        self, conn: Connection, times: Mapping[str, tuple[datetime, datetime | None]]
+    ) -> int:
+        """Give the observations with these keys that were stored without a time their
+        time and end time (``key -> (observed_at, end_at)``); others are left as they are.
+        Returns how many changed."""
+        require_tx(conn)
+        t = s.field_observations
+        changed = 0
+        for key, (observed_at, end_at) in sorted(times.items()):
+            result = conn.execute(
+                t.update()
+                .where(t.c.key == key, t.c.observed_at.is_(None))
+                .values(observed_at=observed_at, end_at=end_at)
+            )
+            changed += int(result.rowcount or 0)
+        return changed
 
     # (``list`` comes last: below it, the name would mean this method in annotations)
     def list(

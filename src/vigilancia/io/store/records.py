@@ -292,6 +292,26 @@ class UncasedClearings:
         return len(self.id)
 
 
+# ---------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class CoverageRecord:
+    """Where one imported context layer was mapped (``context_coverages``).
+
+    ``import_id`` is its ``layer_imports`` row, ``kind`` the layer's kind,
+    ``origin`` ``"extent"`` (the convex hull of its features plus a margin) or
+    ``"file"`` (an area the user gave, named by ``source``), ``geometry`` a
+    polygon or multipolygon in EPSG:4326.
+    """
+
+    import_id: int
+    kind: str
+    origin: str
+    source: str | None
+    geometry: Any
+
+
 # ---------------------------------------------------------------- training
 
 

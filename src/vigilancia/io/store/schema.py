@@ -268,6 +268,25 @@ context_features = sa.Table(
     sa.Index(None, "kind"),
 )
 
+# where each imported context layer was mapped (0010): its extent by default, or an
+# area the user gave; outside it the distance to that kind is unknown
+context_coverages = sa.Table(
+    "context_coverages",
+    metadata,
+    sa.Column(
+        "import_id",
+        sa.Integer,
+        sa.ForeignKey("layer_imports.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),  # "extent" or "file"
+    sa.Column("source", sa.Text, nullable=True),  # the file given (origin "file")
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    *_bbox(),
+)
+
 classifier_models = sa.Table(
     "classifier_models",
     metadata,
@@ -515,6 +534,7 @@ TABLES: tuple[sa.Table, ...] = (
     clearing_history,
     clearing_aliases,
     context_features,
+    context_coverages,
     classifier_models,
     clearing_labels,
     corridor_runs,

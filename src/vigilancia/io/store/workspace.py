@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vigilancia.errors import ConflictError, NotFoundError, StoreError
 from vigilancia.i18n import _
+from vigilancia.io.files import FOLDER_MODE, make_private, private_dir, remove_leftovers
 from vigilancia.io.store import engine as engine_config
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.cases import CaseRepository, PatrolPlanRepository
@@ -158,7 +160,7 @@ class WorkspaceStore:
         made_dir = not wdir.exists()
         made_file = False
         try:
-            wdir.mkdir(parents=True, exist_ok=True)
+            private_dir(wdir)
         except OSError as exc:
             raise StoreError(
                 _("the workspace folder could not be created"),
@@ -169,10 +171,12 @@ class WorkspaceStore:
         try:
             if database_url is None:
                 try:  # claim the file atomically: two concurrent creates cannot both win
-                    os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                    os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
                 except FileExistsError:
                     raise cls._exists_error(wdir) from None
                 made_file = True
+                make_private(db_path)  # owner-only whatever the umask; SQLite gives its
+                # journal, WAL and shared-memory files the database file's mode
             url = database_url or sqlite_url(db_path)
             engine = make_engine(url)
             store = cls(wdir, url, engine)
@@ -230,7 +234,32 @@ class WorkspaceStore:
         except BaseException:
             engine.dispose()
             raise
+        store._tidy()
         return store
+
+    def _tidy(self) -> None:
+        """Keep the workspace folder owner-only and free of leftovers of killed runs.
+
+        What group or others may read in the folder (a workspace made by an older
+        vigilancia, or copied with another umask) is made owner-only with everything in
+        it; each open looks only at the folder's own entries, so the walk happens once.
+        On a file system without POSIX modes (FAT, exFAT) nothing is changed. Temporary
+        files that dead runs left in the folder itself are removed
+        (:func:`~vigilancia.io.files.remove_leftovers`).
+        """
+        wdir = self.dir
+        if not wdir.is_dir():
+            return
+        make_private(wdir)
+        if stat.S_IMODE(wdir.stat().st_mode) == FOLDER_MODE:  # the file system keeps modes
+            for entry in os.scandir(wdir):
+                try:
+                    loose = entry.stat(follow_symlinks=False).st_mode & 0o077
+                except OSError:
+                    continue
+                if loose and not entry.is_symlink():
+                    make_private(Path(entry.path), recursive=True)
+        remove_leftovers(wdir)
 
     def _upgrade(self) -> None:
         head = head_revision()

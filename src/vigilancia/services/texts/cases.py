@@ -8,7 +8,7 @@ Rendered through :func:`vigilancia.i18n._`, Spanish by default.
 >>> status_name("in_field"), verdict_name("coca_confirmed")
 ('en campo', 'Coca confirmada')
 >>> priority_text((PriorityTerm("recency", 30.0, 12), PriorityTerm("size", 8.0, 2.5)))
-'alerta de hace 12 días (30 pts), 2.5 ha (8 pts)'
+'alerta de hace 12 días (30 pts), 2,5 ha (8 pts)'
 """
 
 from __future__ import annotations
@@ -17,24 +17,17 @@ from collections.abc import Iterable
 
 from vigilancia.domain.cases import CaseStatus, PriorityTerm
 from vigilancia.domain.field import Verdict
-from vigilancia.i18n import _, get_language, ngettext
+from vigilancia.i18n import _, get_language, ngettext, number
 from vigilancia.io.field.xlsform import VERDICT_LABELS
 from vigilancia.services.texts.drivers import driver_name
-from vigilancia.services.texts.drivers import number_text as number
 
 __all__ = ["STATUS_ALIASES", "opened_text", "priority_text", "status_name", "verdict_name"]
 
-#: Status names people type, in both languages, to the status.
+#: Status names people type besides the English and Spanish codes
+#: (:mod:`vigilancia.domain.codes`).
 STATUS_ALIASES: dict[str, CaseStatus] = {
-    **{s.value.replace("_", " "): s for s in CaseStatus},
-    "nuevo": CaseStatus.NEW,
-    "asignado": CaseStatus.ASSIGNED,
-    "en campo": CaseStatus.IN_FIELD,
-    "verificado": CaseStatus.VERIFIED,
     "denunciado": CaseStatus.REPORTED,
-    "reportado": CaseStatus.REPORTED,
-    "cerrado": CaseStatus.CLOSED,
-    "descartado": CaseStatus.DISMISSED,
+    "denunciada": CaseStatus.REPORTED,
 }
 
 

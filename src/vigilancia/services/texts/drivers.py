@@ -3,8 +3,8 @@
 Models give language-neutral :class:`~vigilancia.domain.drivers.Reason` objects
 (a code and its numbers); this module renders them through
 :func:`vigilancia.i18n._`, in Spanish by default and in English when chosen.
-Numbers follow the language's conventions (Babel: ``es`` uses Peru's, ``1,200 m``
-and ``1.5 ha``).
+Numbers are written by :func:`vigilancia.i18n.number` (``1.200 m`` and ``1,5 ha`` in
+Spanish).
 
 >>> from vigilancia.domain.drivers import Driver, Reason
 >>> from vigilancia.i18n import set_language
@@ -24,44 +24,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
-
-from babel.core import Locale, UnknownLocaleError
-from babel.numbers import format_decimal
 
 from vigilancia.domain.drivers import Driver, Reason
-from vigilancia.i18n import _, get_language, ngettext
+from vigilancia.i18n import _, ngettext, number
 
-__all__ = ["driver_name", "number_text", "prediction_text", "reason_text", "reasons_text"]
+__all__ = ["driver_name", "layer_name", "prediction_text", "reason_text", "reasons_text"]
 
 #: Probability from which a driver is "likely", and from which it is "possible".
 LIKELY = 0.7
 POSSIBLE = 0.45
-
-#: Babel locale of each language (Spanish as written in Peru).
-_LOCALES = {"es": "es_PE", "en": "en"}
-
-
-@cache
-def _locale(lang: str) -> str:
-    name = _LOCALES.get(lang, lang)
-    try:
-        Locale.parse(name)
-    except (UnknownLocaleError, ValueError):
-        return _LOCALES["es"]
-    return name
-
-
-def number_text(value: object, digits: int = 0) -> str:
-    """``value`` with the language's separators; "?" when it is not a finite number."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "?"
-    if not math.isfinite(x):
-        return "?"
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return str(format_decimal(x, format=pattern, locale=_locale(get_language())))
 
 
 def count_of(value: object) -> int:
@@ -75,7 +46,7 @@ def count_of(value: object) -> int:
 
 
 def _metres(value: object) -> str:
-    return number_text(value)
+    return number(value)
 
 
 def _hectares(value: object) -> str:
@@ -83,12 +54,12 @@ def _hectares(value: object) -> str:
         big = abs(float(value)) >= 10  # type: ignore[arg-type]
     except (TypeError, ValueError):
         big = False
-    return number_text(value, 0 if big else 1)
+    return number(value, 0 if big else 1)
 
 
 def _percent(share: object) -> str:
     try:
-        return number_text(100 * float(share))  # type: ignore[arg-type]
+        return number(100 * float(share))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "?"
 
@@ -144,13 +115,13 @@ def _feature_value(name: str, value: object) -> str:
     if name.endswith("_ha"):
         return f"{_hectares(value)} ha"
     if name.endswith("_deg"):
-        return f"{number_text(value)}°"
+        return f"{number(value)}°"
     if name in ("inside_territory", "recleared"):
         try:
             return _("yes") if float(value) >= 0.5 else _("no")  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return "?"
-    return number_text(value, 2)
+    return number(value, 2)
 
 
 def reason_text(reason: Reason) -> str:
@@ -184,7 +155,7 @@ def reason_text(reason: Reason) -> str:
         "small_patch": lambda: _("small patch of {area} ha", area=ha("area_ha")),
         "irregular_shape": lambda: _("irregular shape"),
         "clustered": lambda: _("{count} other clearings within 1 km",
-                               count=number_text(p.get("count"))),
+                               count=number(p.get("count"))),
         "far_from_road": lambda: _("far from roads ({distance} m)", distance=m("distance_m")),
         "far_from_settlement": lambda: _("far from settlements ({distance} m)",
                                          distance=m("distance_m")),
@@ -196,12 +167,18 @@ def reason_text(reason: Reason) -> str:
         "branching_track": lambda: ngettext("thin strip with {count} branch or bend",
                                             "thin strip with {count} branches or bends",
                                             count_of(p.get("count")),
-                                            count=number_text(p.get("count"))),
+                                            count=number(p.get("count"))),
         "compact_block": lambda: _("compact block of {area} ha", area=ha("area_ha")),
         "tiny_patch": lambda: _("very small clearing ({area} ha)", area=ha("area_ha")),
         "no_clear_pattern": lambda: _("no clear pattern"),
         "little_context": lambda: _("little context known ({percent}% of the layers)",
                                     percent=_percent(p.get("share_known"))),
+        "not_covered": lambda: _not_covered(str(p.get("layers", ""))),
+        "runway_candidate": lambda: ngettext(
+            "part of a strip of {count} aligned clearing, {length} m long",
+            "part of a strip of {count} aligned clearings, {length} m long",
+            count_of(p.get("count")), count=number(p.get("count")),
+            length=m("length_m")),
         "feature": lambda: _("{feature}: {value} (typical: {typical})",
                              feature=_feature_name(str(p.get("name", "?"))),
                              value=_feature_value(str(p.get("name", "")), p.get("value")),
@@ -213,9 +190,37 @@ def reason_text(reason: Reason) -> str:
         return make()
     if not p:
         return reason.code
-    inner = ", ".join(f"{k} {number_text(v, 2) if not isinstance(v, str) else v}"
+    inner = ", ".join(f"{k} {number(v, 2) if not isinstance(v, str) else v}"
                       for k, v in p.items())
     return f"{reason.code} ({inner})"
+
+
+def layer_name(kind: str) -> str:
+    """The name of a kind of context layer as a layer ("roads", "rivers"...), in the
+    current language."""
+    names: dict[str, Callable[[], str]] = {
+        "river": lambda: _("rivers"),
+        "road": lambda: _("roads"),
+        "trail": lambda: _("trails"),
+        "settlement": lambda: _("settlements"),
+        "airstrip": lambda: _("known airstrips"),
+        "border": lambda: _("borders"),
+        "exit": lambda: _("exits"),
+        "camp": lambda: _("camps"),
+    }
+    make = names.get(kind)
+    return make() if make else kind
+
+
+def _not_covered(layers: str) -> str:
+    """"the road layer does not cover this place" / "... the road and river layers ..."."""
+    names = [layer_name(k) for k in layers.split(",") if k]
+    if not names:
+        return _("a context layer does not cover this place")
+    listed = names[0] if len(names) == 1 else _(
+        "{first} and {last}", first=", ".join(names[:-1]), last=names[-1])
+    return ngettext("the {layers} layer does not cover this place",
+                    "the {layers} layers do not cover this place", len(names), layers=listed)
 
 
 def reasons_text(reasons: Iterable[Reason]) -> str:

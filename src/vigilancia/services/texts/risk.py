@@ -6,30 +6,31 @@ nouns take the singular for 1), Spanish by default.
 >>> from vigilancia.domain.risk import Factor, FactorValue, score_unit
 >>> from vigilancia.i18n import set_language
 >>> s = score_unit("territory:1", "Comunidad X", [
-...     FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "months": 3}),
+...     FactorValue(Factor.RECENT_CLEARINGS, 14.0, "alerts", {"count": 14, "area_ha": 21.5,
+...                 "months": 3}),
 ...     FactorValue(Factor.AIRSTRIPS, 1.2, "layer", {"near": 1, "within_km": 5.0}),
 ...     FactorValue(Factor.TENURE, 1.0, "territories", {"status": "claimed", "overlaps": 0}),
 ... ], {Factor.RECENT_CLEARINGS: 30.0, Factor.AIRSTRIPS: 30.0, Factor.TENURE: 30.0})
 >>> set_language("es"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
 Comunidad X: riesgo crítico (76 pts): territorio sin título, 1 pista a menos de 5 km,
-14 claros nuevos en 3 meses
+14 claros nuevos (22 ha) en 3 meses
 >>> set_language("en"); print(explain(s))  # doctest: +NORMALIZE_WHITESPACE
 Comunidad X: critical risk (76 pts): untitled territory, 1 airstrip within 5 km,
-14 new clearings in 3 months
+14 new clearings (22 ha) in 3 months
 >>> set_language("es")
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from vigilancia.domain.risk import Contribution, Factor, RiskClass, RiskScore
-from vigilancia.i18n import _, ngettext
+from vigilancia.i18n import _, ngettext, number
 from vigilancia.services.texts.drivers import count_of
-from vigilancia.services.texts.drivers import number_text as number
 
-__all__ = ["class_name", "contribution_text", "explain", "factor_name"]
+__all__ = ["class_name", "contribution_text", "explain", "factor_name", "risk_title",
+           "unit_name"]
 
 #: Contributions shown in a sentence, at most.
 MAX_REASONS = 4
@@ -46,6 +47,32 @@ def class_name(cls: RiskClass | str) -> str:
         RiskClass.LOW: _("low"),
     }
     return names[RiskClass(cls)]
+
+
+def risk_title(kinds: Sequence[str], date: str) -> str:
+    """The title of a risk ranking that names its kind of unit (``community``,
+    ``district``, ``grid``), e.g. "Riesgo de los distritos al 2024-12-31".
+
+    >>> from vigilancia.i18n import language
+    >>> with language("es"):
+    ...     risk_title(["district"], "2024-12-31"), risk_title(["grid"], "2024-12-31")
+    ('Riesgo de los distritos al 2024-12-31', 'Riesgo de las celdas de la cuadrícula al 2024-12-31')
+    """
+    key = tuple(k for k in ("community", "district", "grid") if k in kinds)
+    if key == ("district",):
+        return _("Risk of the districts as of {date}", date=date)
+    if key == ("grid",):
+        return _("Risk of the grid cells as of {date}", date=date)
+    if key == ("community", "district"):
+        return _("Risk of the communities, and of the districts without communities, "
+                 "as of {date}", date=date)
+    return _("Risk of the communities as of {date}", date=date)
+
+
+def unit_name(kind: str) -> str:
+    """The name of one kind of unit (``community``, ``district``, ``grid``)."""
+    return {"community": _("community"), "district": _("district"),
+            "grid": _("grid cell")}.get(kind, kind)
 
 
 def factor_name(factor: Factor | str) -> str:
@@ -81,20 +108,28 @@ def _tenure_text(d: Mapping[str, Any]) -> str:
 
 _PHRASES: dict[Factor, Callable[[Mapping[str, Any]], str]] = {
     Factor.PRESSURE_LOCAL: lambda d: _(
-        "{ha} ha of recent clearing nearby", ha=number(d.get("weighted_ha"), 1)),
+        "{ha} ha of recent clearing in the most active {cell} km cell in or near it "
+        "(weighted by age and distance)",
+        ha=number(d.get("weighted_ha"), 1), cell=number(d.get("cell_km", 2), 1)),
     Factor.PRESSURE_REGIONAL: lambda d: _(
-        "active frontier around ({ha} ha weighted)", ha=number(d.get("weighted_ha"), 1)),
+        "active frontier around: {ha} ha of recent clearing within about {km} km (weighted)",
+        ha=number(d.get("weighted_ha"), 1), km=number(d.get("sigma_km", 6), 1)),
     Factor.RECENT_CLEARINGS: lambda d: ngettext(
-        "{n} new clearing in {months} months", "{n} new clearings in {months} months",
-        count_of(d.get("count")), n=number(d.get("count")), months=number(d.get("months"))),
+        "{n} new clearing ({ha} ha) in {months} months",
+        "{n} new clearings ({ha} ha) in {months} months",
+        count_of(d.get("count")), n=number(d.get("count")), ha=number(d.get("area_ha")),
+        months=number(d.get("months"))),
     Factor.TREND: lambda d: _(
         "clearings rising ({recent} against {previous} in the {months} months before)",
         recent=number(d.get("recent")), previous=number(d.get("previous")),
         months=number(d.get("months"))),
     Factor.COCA: lambda d: ngettext(
-        "{n} coca-likely clearing in {months} months",
-        "{n} coca-likely clearings in {months} months",
-        count_of(d.get("likely")), n=number(d.get("likely")), months=number(d.get("months"))),
+        "{n} coca clearing expected in {months} months "
+        "(sum of coca probabilities; {likely} at 50 % or more)",
+        "{n} coca clearings expected in {months} months "
+        "(sum of coca probabilities; {likely} at 50 % or more)",
+        count_of(d.get("expected")), n=number(d.get("expected"), 1),
+        likely=number(d.get("likely")), months=number(d.get("months"))),
     Factor.AIRSTRIPS: lambda d: (
         ngettext("{n} airstrip within {km} km", "{n} airstrips within {km} km",
                  count_of(d.get("near")), n=number(d.get("near")),
@@ -121,7 +156,7 @@ _PHRASES: dict[Factor, Callable[[Mapping[str, Any]], str]] = {
 
 
 def contribution_text(c: Contribution) -> str:
-    """What one contribution says, e.g. "14 claros nuevos en 3 meses"."""
+    """What one contribution says, e.g. "14 claros nuevos (22 ha) en 3 meses"."""
     if not c.available:
         return _("{factor}: no data", factor=factor_name(c.factor))
     return _PHRASES[c.factor](c.detail)
