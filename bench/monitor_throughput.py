@@ -551,6 +551,7 @@ def measure_reingest(workdir: Path, tile: Path, changed: Path) -> dict[str, Any]
     return {
         "rerun_same_s": same["seconds"],
         "reingest_s": m["seconds"],
+        "reingest_cpu_s": m["user_s"] + m["sys_s"],
         "reingest_peak_rss_mib": m["maxrss_kib"] / 1024,
         "reingest_new": batch.get("new"),
         "reingest_updated": batch.get("updated"),
