@@ -306,7 +306,7 @@ def run_monitor(
             drivers, version = classified.counts(), classified.model_version
             if outcome.skipped:
                 outcome = _with_completed(outcome, ("classification",))
-        elif outcome.skipped or not request.classify:
+        elif outcome.skipped:  # (a new batch not classified has no driver to count)
             by_driver = store.clearings.by_driver([outcome.batch_id])
             drivers, version = by_driver.per_driver, by_driver.model_version
     if outcome.skipped:  # read back what the first run wrote
