@@ -8,8 +8,11 @@ to it, overlaps with territories) and likely driver.
 Writes (inside ``store.transaction()``; ``bulk=True`` for a monitoring run):
 
 - :meth:`ClearingRepository.add` stores a batch's clearings, with their
-  placement in the same pass when it is known; :meth:`~ClearingRepository.set_placement`
-  redoes the placement later; :meth:`~ClearingRepository.set_drivers` writes
+  placement in the same pass when it is known (and the anchor of each raster
+  clearing, the point by which a later download finds it); a later batch of the
+  same series updates or merges stored clearings through ``store.series``
+  (:mod:`.series`); :meth:`~ClearingRepository.set_placement` redoes the
+  placement later; :meth:`~ClearingRepository.set_drivers` writes
   the classifier's predictions. They go straight to the driver (sqlite3
   ``executemany`` from the columns, psycopg ``COPY``): hundreds of thousands of
   rows per call, no Python object per row beyond the driver's own.

@@ -96,13 +96,12 @@ class SeriesRepository(Repository):
             stmt = stmt.where(c.c.minx <= maxx, c.c.maxx >= minx, c.c.miny <= maxy,
                               c.c.maxy >= miny)
         with self.db.reader(conn) as rc:
-            rows = self.db.fetch_all(rc, stmt)
+            # every column is a number (dates as days): converted as it comes, NULL as NaN
+            v = self.db.fetch_floats(rc, stmt)
             refs: list[Any] = []
             if codes:
                 refs = [r[0] for r in self.db.fetch_all(
                     rc, stmt.with_only_columns(c.c.source_ref))]
-        # every column is a number (dates as days): one conversion, NULL becoming NaN
-        v = np.array(rows, np.float64).reshape(-1, 17)
 
         def day(k: int) -> NDArray[np.datetime64]:
             out = np.full(len(v), np.datetime64("NaT"), "datetime64[D]")
