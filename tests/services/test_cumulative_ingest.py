@@ -23,6 +23,7 @@ from vigilancia.i18n import set_language
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.services.cases import open_cases, show_case
 from vigilancia.services.monitor import MonitorRequest, run_monitor
+from vigilancia.services.placement import RasterGrid
 
 SETTINGS = Settings(language="en", strip_rows=64, buffer_km=1.0, case_min_area_ha=0.0)
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -265,9 +266,9 @@ def test_only_the_window_in_the_area_is_read(store_factory, tmp_path):
         set_area_of_interest(st, SETTINGS, f"{x0},{y0 - 128 * PIX},{x0 + 100 * PIX},{y0}")
         res = run_monitor(st, MonitorRequest(str(tif), "gfw", classify=False), SETTINGS)
         assert res.clearings == 1
-        grid = st.batches.list()[0].grid
-        assert grid is not None and grid["width"] <= 101 and grid["height"] == 128
-        assert grid["transform"][2] == pytest.approx(x0)
+        grid = RasterGrid.from_stats(st.batches.list()[0].stats)
+        assert grid is not None and grid.width <= 101 and grid.height == 128
+        assert grid.transform[2] == pytest.approx(x0)
     finally:
         st.close()
 

@@ -41,7 +41,9 @@ ByOption = Annotated[
 def cases_open(
     workspace: Workspace,
     territory: Annotated[
-        str | None, typer.Option("--territory", "-t", help=N_("Only this community (name or id)."))
+        str | None, typer.Option("--territory", "-t", help=N_(
+            "Only this community territory, reserve or district without communities (name "
+            "or id)."))
     ] = None,
     since: Annotated[
         str | None, typer.Option(help=N_("Only clearings with alerts since YYYY-MM-DD."))
@@ -51,31 +53,42 @@ def cases_open(
                                  "(default: the newest alert)."))
     ] = None,
     by: ByOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("Print the result as JSON."))] = False,
 ) -> None:
     """Group new clearings in or near each community into cases, with a priority.
 
-    Clearings closer than VIGILANCIA_CASE_GROUP_M metres form one case; a new
-    clearing next to an open case joins it. A group smaller than
-    VIGILANCIA_CASE_MIN_AREA_HA hectares waits until it grows. Re-running adds
-    only what is new.
+    A clearing belongs to the community territory or reserve it overlaps most,
+    else to the nearest one within VIGILANCIA_BUFFER_KM, else to the district it
+    lies in when no community territory lies in that district (a workspace with
+    districts only opens cases per district). Clearings closer than
+    VIGILANCIA_CASE_GROUP_M metres form one case; a new clearing next to an open
+    case joins it. A group smaller than VIGILANCIA_CASE_MIN_AREA_HA hectares
+    waits until it grows. Re-running adds only what is new.
 
     Example: vigilancia cases open ws --since 2024-06-01
     """
     from vigilancia.services.cases import open_cases
-    from vigilancia.services.texts.cases import opened_text
+    from vigilancia.services.texts.cases import opened_text, outside_text
     from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
 
     def go() -> Any:
-        with open_workspace(workspace, settings) as store, progress_bar(True) as tick:
+        with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
             return open_cases(store, settings, territory=territory,
                               since=parse_date(since, "--since"),
                               as_of=parse_date(as_of, "--as-of"), actor=actor_name(by),
                               progress=tick)
 
     res = run_reported(go)
+    if as_json:
+        print_json(res)
+        return
     out.print(opened_text(len(res.opened), res.clearings, len(res.grown)))
+    why = outside_text(units=res.units, uncased=res.uncased, outside=res.outside,
+                       buffer_km=settings.buffer_km, communities=res.communities)
+    if why:
+        out.print(why)
     if res.waiting:
         out.print(ngettext(
             "{n} clearing waits in groups under {ha} ha (VIGILANCIA_CASE_MIN_AREA_HA)",
@@ -89,7 +102,8 @@ def cases_open(
 def cases_list(
     workspace: Workspace,
     territory: Annotated[
-        str | None, typer.Option("--territory", "-t", help=N_("Only this community (name or id)."))
+        str | None, typer.Option("--territory", "-t", help=N_(
+            "Only this community territory, reserve or district (name or id)."))
     ] = None,
     status: Annotated[
         list[str] | None,

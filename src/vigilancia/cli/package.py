@@ -15,7 +15,8 @@ from vigilancia.i18n import N_, _, ngettext
 def package_command(
     workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help=N_("Community territory: name or id."))
+        str, typer.Option("--territory", "-t", help=N_(
+            "Community territory, reserve, or district without communities: name or id."))
     ],
     output: Annotated[
         Path,

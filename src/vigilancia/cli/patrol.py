@@ -51,7 +51,8 @@ def _number(value: float, digits: int = 1) -> str:
 def patrol_plan(
     workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help=N_("The community (name or id)."))
+        str, typer.Option("--territory", "-t", help=N_(
+            "The community territory, reserve, or district without communities (name or id)."))
     ],
     max_km: Annotated[
         float,

@@ -8,6 +8,9 @@ arrays, ready for :class:`vigilancia.domain.clearings.Placement`.
 Which territories count is the caller's choice: pass every kind (community,
 reserve, protected area, district) for overlaps, and only communities and
 reserves for the nearest boundary and the buffer (``place(..., nearest_mask=)``).
+:func:`in_reach` tells, from bounding boxes, which stored clearings a new
+territory can place differently (the re-placement that follows a territory
+import looks at those only).
 
 >>> import numpy as np, shapely
 >>> territory = np.array([shapely.box(0, 0, 1000, 1000)])
@@ -44,6 +47,7 @@ __all__ = [
     "Overlaps",
     "boundary_pieces",
     "cut_lines",
+    "in_reach",
     "nearest_boundaries",
     "overlaps_by_geometry",
     "place",
@@ -332,3 +336,76 @@ def place(
         boundary_distance_m=distance[:n],
         within_buffer=within[:n],
     )
+
+
+#: Metres per degree of latitude, at least (the equator's 110,574 m).
+_M_PER_DEG_LAT = 110_574.0
+#: Metres per degree of longitude at the equator (times the cosine of the latitude).
+_M_PER_DEG_LON = 111_320.0
+#: How much shorter than the true distance the box test's metres may be: distances on a
+#: raster's pixel grid and in a batch's equal-area frame stray by well under this.
+REACH_SLACK = 0.8
+
+
+def in_reach(
+    clearing_bounds: ArrayLike,
+    nearest_m: ArrayLike,
+    territory_bounds: ArrayLike,
+    nearest_kind: ArrayLike,
+) -> BoolArray:
+    """Which clearings a new territory can place differently, from bounding boxes only.
+
+    ``clearing_bounds`` (n, 4) and ``territory_bounds`` (k, 4) are lon/lat boxes
+    (minx, miny, maxx, maxy); ``nearest_m`` is each clearing's stored distance to
+    its nearest boundary (NaN when it has none); ``nearest_kind`` marks the
+    territories that count for the nearest boundary (communities, reserves).
+
+    True for a clearing whose box meets a territory's box (it may overlap it),
+    and, for the territories of ``nearest_kind``, for a clearing with no nearest
+    boundary or whose box lies no farther from the territory's box than its
+    stored distance (the new boundary may be nearer). The test never misses a
+    clearing: the box gap in degrees is turned into metres with the shortest
+    degree of the boxes' latitudes, times :data:`REACH_SLACK`.
+
+    >>> boxes = np.array([[0.0, 0.0, 0.01, 0.01], [1.0, 0.0, 1.01, 0.01]])
+    >>> in_reach(boxes, [500.0, 500.0], [[0.0105, 0.0, 0.02, 0.01]], [True]).tolist()
+    [True, False]
+    """
+    cb = np.asarray(clearing_bounds, np.float64).reshape(-1, 4)
+    tb = np.asarray(territory_bounds, np.float64).reshape(-1, 4)
+    near = np.asarray(nearest_kind, bool).reshape(-1)
+    dist = np.asarray(nearest_m, np.float64).reshape(-1)
+    n = len(cb)
+    out = np.zeros(n, bool)
+    if n == 0 or len(tb) == 0:
+        return out
+    out |= _boxes_meet(cb, tb)
+    if not near.any():
+        return out
+    out |= ~np.isfinite(dist)
+    rest = np.flatnonzero(~out)
+    if len(rest):
+        d = dist[rest] / REACH_SLACK
+        dlat = d / _M_PER_DEG_LAT
+        lat_far = np.minimum(np.maximum(np.abs(cb[rest, 1]), np.abs(cb[rest, 3])) + dlat, 89.0)
+        dlon = d / (_M_PER_DEG_LON * np.cos(np.radians(lat_far)))
+        grown = np.column_stack([cb[rest, 0] - dlon, cb[rest, 1] - dlat, cb[rest, 2] + dlon,
+                                 cb[rest, 3] + dlat])
+        out[rest[_boxes_meet(grown, tb[near])]] = True
+    return out
+
+
+def _boxes_meet(boxes: FloatArray, others: FloatArray) -> BoolArray:
+    """Whether each of ``boxes`` (n, 4) meets one of ``others`` (k, 4): by broadcasting
+    for a few others, through an STRtree for many."""
+    if len(others) <= 32:
+        hit = np.zeros(len(boxes), bool)
+        for ox0, oy0, ox1, oy1 in others.tolist():
+            hit |= ((boxes[:, 0] <= ox1) & (boxes[:, 2] >= ox0) & (boxes[:, 1] <= oy1)
+                    & (boxes[:, 3] >= oy0))
+        return hit
+    tree = shapely.STRtree(shapely.box(*others.T))
+    idx, _t = tree.query(shapely.box(*boxes.T), predicate="intersects")
+    hit = np.zeros(len(boxes), bool)
+    hit[idx] = True
+    return hit

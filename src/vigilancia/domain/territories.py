@@ -530,3 +530,52 @@ def guess_title_date(props: Mapping[str, Any]) -> date | None:
             if parsed is not None:
                 return parsed
     return None
+
+
+# --------------------------------------------------------------------------------------
+# Units: what cases, patrols, packages and the risk score are counted per
+# --------------------------------------------------------------------------------------
+
+#: Kinds of territory that are units by themselves (their communities patrol them).
+UNIT_KINDS = (TerritoryKind.COMMUNITY, TerritoryKind.RESERVE)
+
+
+def district_units(territories: Sequence[StoredTerritory]) -> list[StoredTerritory]:
+    """The districts that no community territory touches, in the order given.
+
+    Where community polygons exist they are the units, and a district that holds
+    one is only the place they are in; a district that holds none (a workspace
+    with districts only, or a district beyond the communities' layer) stands as
+    a unit itself, so that its clearings still open cases and its risk is still
+    scored. Reserves do not take a district's place: they are seldom where
+    people live.
+
+    >>> from shapely.geometry import box
+    >>> def t(i, kind, geom):
+    ...     return StoredTerritory(i, f"t{i}", kind, geom, "test")
+    >>> d1 = t(1, TerritoryKind.DISTRICT, box(0, 0, 10, 10))
+    >>> d2 = t(2, TerritoryKind.DISTRICT, box(10, 0, 20, 10))
+    >>> cn = t(3, TerritoryKind.COMMUNITY, box(2, 2, 4, 4))
+    >>> [d.id for d in district_units([d1, d2, cn])]
+    [2]
+    """
+    districts = [t for t in territories if t.kind is TerritoryKind.DISTRICT]
+    communities = [t.geometry for t in territories if t.kind is TerritoryKind.COMMUNITY]
+    if not districts or not communities:
+        return districts
+    tree = shapely.STRtree(communities)
+    return [d for d in districts if not len(tree.query(d.geometry, predicate="intersects"))]
+
+
+def units(territories: Sequence[StoredTerritory]) -> list[StoredTerritory]:
+    """The units among ``territories``: communities, reserves and :func:`district_units`,
+    by id."""
+    found = [t for t in territories if t.kind in UNIT_KINDS]
+    return sorted([*found, *district_units(territories)], key=lambda t: t.id)
+
+
+def unit_order(territory: StoredTerritory) -> tuple[int, int]:
+    """The order in which the unit of a point is chosen among the units that hold it:
+    communities first, then reserves, then districts (then by id)."""
+    rank = {TerritoryKind.COMMUNITY: 0, TerritoryKind.RESERVE: 1}.get(territory.kind, 2)
+    return rank, territory.id

@@ -71,12 +71,6 @@ class RasterInfo:
     def pixels(self) -> int:
         return self.width * self.height
 
-    def grid(self) -> dict[str, object]:
-        """The pixel grid read (JSON-ready): ``transform`` (a, b, c, d, e, f), ``crs``
-        (WKT), ``width`` and ``height``; for a window, the window's own."""
-        return {"transform": list(self.transform), "crs": self.crs.to_wkt(),
-                "width": self.width, "height": self.height}
-
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
         """The extent (minx, miny, maxx, maxy) in lon/lat degrees."""
         a, _b, c, _d, e, f = self.transform

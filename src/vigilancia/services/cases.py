@@ -53,7 +53,13 @@ from vigilancia.domain.codes import code_in, codes_text, parse_code
 from vigilancia.domain.driver_training import LabelRow
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.field import Verdict
-from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.domain.territories import (
+    StoredTerritory,
+    TerritoryKind,
+    normalise_name,
+    unit_order,
+    units,
+)
 from vigilancia.errors import ConflictError, InputError, NotFoundError, action
 from vigilancia.i18n import _, get_language
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries, transformer
@@ -65,10 +71,14 @@ from vigilancia.services.observations import (
     evidence_files,
     stored_observations,
 )
+from vigilancia.services.texts.territories import kind_name
 
 __all__ = [
     "CASE_TERRITORY_KINDS",
     "CaseClearing",
+    "CaseMover",
+    "CasesMoved",
+    "ClearingOwners",
     "CaseDetail",
     "CaseSummary",
     "OpenCasesResult",
@@ -102,16 +112,26 @@ class OpenCasesResult:
     clearings: int
     per_territory: dict[str, int] = field(default_factory=dict)
     waiting: int = 0
+    outside: int = 0  # new clearings that no unit takes (outside them and their buffer)
+    units: int = 0  # community territories, reserves and districts without communities
+    uncased: int = 0  # new clearings looked at (in no case yet, recent enough)
+    communities: int = 0  # of the units, community territories and reserves
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the codes of the cases opened and grown, the clearings put
-        into cases, new cases per territory and the clearings that wait."""
+        into cases, new cases per territory, the clearings that wait, those outside every
+        unit, the units (and how many are communities or reserves) and the new clearings
+        looked at."""
         return {
             "opened": [f"C-{c:04d}" for c in self.opened],
             "grown": [f"C-{c:04d}" for c in self.grown],
             "clearings": self.clearings,
             "per_territory": dict(self.per_territory),
             "waiting": self.waiting,
+            "outside": self.outside,
+            "units": self.units,
+            "uncased": self.uncased,
+            "communities": self.communities,
         }
 
 
@@ -180,40 +200,98 @@ class CaseDetail:
 
 
 def find_territory(store: WorkspaceStore, name_or_id: str | int,
-                   kinds: Iterable[TerritoryKind] = CASE_TERRITORY_KINDS) -> StoredTerritory:
-    """The territory of ``kinds`` (default: community territories and reserves) named
-    (accents and case ignored) or numbered.
+                   kinds: Iterable[TerritoryKind] | None = None) -> StoredTerritory:
+    """The unit of cases named (accents and case ignored) or numbered: a community
+    territory, a reserve, or a district that holds no community territory
+    (:func:`~vigilancia.domain.territories.district_units`); with ``kinds``, a territory
+    of those kinds instead (the export takes any).
 
-    An ambiguous or unknown name raises an :class:`~vigilancia.errors.InputError`
-    listing what matched or the names that come closest.
+    A name that is no unit (a protected area, a district whose communities are the
+    units) is refused with what it is and what is taken instead; an ambiguous or
+    unknown name raises an :class:`~vigilancia.errors.InputError` (or
+    :class:`~vigilancia.errors.NotFoundError`) listing what matched or the names
+    that come closest.
     """
-    from vigilancia.domain.territories import normalise_name
-
-    territories = store.territories.list(list(kinds))
+    territories = store.territories.list()
+    if kinds is None:
+        allowed = {t.id for t in units(territories)}
+    else:
+        wanted_kinds = {TerritoryKind(k) for k in kinds}
+        allowed = {t.id for t in territories if t.kind in wanted_kinds}
     text = str(name_or_id).strip()
-    if text.isdigit():
-        for t in territories:
-            if t.id == int(text):
-                return t
-    wanted = normalise_name(text)
-    exact = [t for t in territories if normalise_name(t.name) == wanted]
-    if len(exact) == 1:
-        return exact[0]
-    partial = exact or [t for t in territories if wanted and wanted in normalise_name(t.name)]
-    if len(partial) == 1:
-        return partial[0]
-    if len(partial) > 1:
-        listing = "; ".join(f"{t.id}: {t.name}" for t in partial[:8])
+    matches = _named(territories, text)
+    found = [t for t in matches if t.id in allowed]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        listing = "; ".join(f"{t.id}: {t.name} ({kind_name(t.kind)})" for t in found[:8])
         raise InputError(
             _("Territory {name!r} matches {n} territories: {listing}",
-              name=text, n=len(partial), listing=listing),
+              name=text, n=len(found), listing=listing),
             hint=_("give the number (id) of the one you mean"),
         )
+    if matches:
+        raise _not_a_unit(matches[0], territories)
+    closest = _closest(territories, allowed, text)
+    hint = _("the closest names are: {names}", names=closest) if closest else _(
+        "see the list of territories")
+    if kinds is not None:
+        raise NotFoundError(
+            _("No territory numbered or called {name!r} in this workspace", name=text),
+            hint=hint, actions=action("territories.list"))
     raise NotFoundError(
-        _("No community territory or reserve called {name!r} in this workspace", name=text),
-        hint=_("see the list of territories"),
+        _("No community territory, reserve or district called {name!r} in this workspace; "
+          "cases, patrols and packages are made for one of those", name=text),
+        hint=hint,
         actions=action("territories.list"),
     )
+
+
+def _named(territories: Sequence[StoredTerritory], text: str) -> list[StoredTerritory]:
+    """The territories numbered ``text``, else named it exactly, else holding it in their
+    name (accents and case ignored)."""
+    if text.isdigit():
+        by_id = [t for t in territories if t.id == int(text)]
+        if by_id:
+            return by_id
+    wanted = normalise_name(text)
+    exact = [t for t in territories if normalise_name(t.name) == wanted]
+    return exact or [t for t in territories if wanted and wanted in normalise_name(t.name)]
+
+
+def _not_a_unit(found: StoredTerritory, territories: Sequence[StoredTerritory]) -> InputError:
+    """Why ``found`` takes no cases, patrols or packages, and what does instead."""
+    if found.kind is TerritoryKind.DISTRICT:
+        inside = [t.name for t in territories if t.kind is TerritoryKind.COMMUNITY
+                  and t.geometry.intersects(found.geometry)]
+        return InputError(
+            _("{name!r} is a district that holds community territories ({names}): there, "
+              "cases, patrols and packages are made per community territory",
+              name=found.name, names=_some(inside)),
+            hint=_("name one of its community territories"),
+            actions=action("territories.list", kind=TerritoryKind.COMMUNITY.value),
+        )
+    # (communities and reserves are always units: what is left is a protected area)
+    return InputError(
+        _("{name!r} is a protected area: cases, patrols and packages are made per community "
+          "territory, reserve, or district without community territories", name=found.name),
+        hint=_("name the community territory, reserve or district it lies in"),
+        actions=action("territories.list"),
+    )
+
+
+def _some(names: Sequence[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (" …" if len(names) > most else "")
+
+
+def _closest(territories: Sequence[StoredTerritory], unit_ids: set[int], text: str) -> str:
+    """The names of units that come closest to ``text`` (at most five), joined."""
+    from difflib import get_close_matches
+
+    names = {normalise_name(t.name): t.name for t in territories if t.id in unit_ids}
+    close = get_close_matches(normalise_name(text), list(names), n=5, cutoff=0.6)
+    return ", ".join(names[c] for c in close)
 
 
 def territory_risk_scores(store: WorkspaceStore, *, conn: Connection | None = None
@@ -245,30 +323,28 @@ def open_cases(
     """
     tick = progress or no_progress
     only = None if territory is None else find_territory(store, territory)
-    territories = {t.id: t for t in store.territories.list(CASE_TERRITORY_KINDS)}
+    territories = {t.id: t for t in units(store.territories.list())}
     # which clearings go into cases is decided first, without reading their polygons
     uncased = store.clearings.uncased()
     ids, last = uncased.id, uncased.last_date
     latest = store.clearings.latest_alert_date()
     when = as_of or latest or datetime.now(UTC).date()
     tick("Reading clearings", 1, 3)
-    owner: dict[int, int] = {}
-    overlaps = store.clearings.overlaps(CASE_TERRITORY_KINDS)
-    for cid, overlapped in zip(overlaps.clearing_id.tolist(), overlaps.territory_id.tolist(),
-                               strict=True):
-        owner.setdefault(cid, overlapped)  # largest share first
+    owners = ClearingOwners(store, territories)
     recent = (last >= np.datetime64(since, "D") if since is not None
               else np.ones(len(ids), bool)).tolist()  # an unknown last date is not recent
     by_territory: dict[int, list[int]] = {}
+    outside = 0
     for cid, near, inside_buffer, is_recent in zip(
             ids.tolist(), uncased.nearest_territory_id.tolist(), uncased.within_buffer.tolist(),
             recent, strict=True):
         if not is_recent:
             continue
-        tid = owner.get(cid)
-        if tid is None and inside_buffer and near in territories:
-            tid = near
-        if tid is None or (only is not None and tid != only.id):
+        tid = owners.owner(cid, near, inside_buffer)
+        if tid is None:
+            outside += 1
+            continue
+        if only is not None and tid != only.id:
             continue
         by_territory.setdefault(tid, []).append(cid)
     risk = territory_risk_scores(store)
@@ -320,7 +396,47 @@ def open_cases(
             opened.extend(new_ids)
     n_clearings = sum(len(v) for v in by_territory.values()) - waiting
     return OpenCasesResult(tuple(opened), tuple(sorted(set(grown))), n_clearings, per_territory,
-                           waiting)
+                           waiting, outside=outside, units=len(territories),
+                           uncased=int(np.count_nonzero(recent)),
+                           communities=sum(1 for t in territories.values()
+                                           if t.kind in CASE_TERRITORY_KINDS))
+
+
+class ClearingOwners:
+    """The unit each clearing's case belongs to, from the stored placement.
+
+    In order: the community territory or reserve it overlaps most; else the
+    community or reserve whose boundary is nearest, when within the buffer; else
+    the district without community territories it overlaps most
+    (:func:`~vigilancia.domain.territories.district_units`). A clearing none of
+    them takes belongs to no unit.
+    """
+
+    def __init__(self, store: WorkspaceStore, unit_by_id: dict[int, StoredTerritory], *,
+                 clearing_ids: Sequence[int] | None = None,
+                 conn: Connection | None = None) -> None:
+        self.units = unit_by_id
+        self.community: dict[int, int] = {}
+        self.district: dict[int, int] = {}
+        overlaps = store.clearings.overlaps(
+            (*CASE_TERRITORY_KINDS, TerritoryKind.DISTRICT), clearing_ids=clearing_ids,
+            conn=conn)
+        for cid, tid in zip(overlaps.clearing_id.tolist(), overlaps.territory_id.tolist(),
+                            strict=True):
+            unit = unit_by_id.get(tid)
+            if unit is None:
+                continue
+            # (largest share first)
+            target = self.district if unit.kind is TerritoryKind.DISTRICT else self.community
+            target.setdefault(cid, tid)
+
+    def owner(self, clearing_id: int, nearest: int, within_buffer: bool) -> int | None:
+        """The unit of one clearing (its nearest territory and buffer flag as stored)."""
+        tid = self.community.get(clearing_id)
+        if tid is None and within_buffer and nearest in self.units \
+                and self.units[nearest].kind is not TerritoryKind.DISTRICT:
+            tid = nearest
+        return tid if tid is not None else self.district.get(clearing_id)
 
 
 def _runs(items: list[tuple[int, list[int]]], size: int) -> Iterable[list[tuple[int, list[int]]]]:
@@ -713,3 +829,92 @@ def _territory_names(store: WorkspaceStore) -> dict[int, str]:
 
 def _day(value: np.datetime64) -> date | None:
     return None if np.isnat(value) else value.astype("datetime64[D]").item()
+
+
+# ------------------------------------------------------- territories that go away
+
+
+@dataclass(frozen=True)
+class CasesMoved:
+    """Cases whose territory was removed: ``moved`` maps each case id to the unit it now
+    belongs to (None: it lies in no unit any more)."""
+
+    moved: dict[int, int | None] = field(default_factory=dict)
+
+    @property
+    def rehomed(self) -> int:
+        """Cases that moved to another unit."""
+        return sum(1 for v in self.moved.values() if v is not None)
+
+    @property
+    def orphaned(self) -> int:
+        """Cases left without a territory."""
+        return sum(1 for v in self.moved.values() if v is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: each case's code and its new territory id (null for none)."""
+        return {"moved": [{"case": f"C-{cid:04d}", "territory_id": tid}
+                          for cid, tid in sorted(self.moved.items())]}
+
+
+class CaseMover:
+    """Moves the cases of territories that are removed, inside the removing transaction.
+
+    Made before the territories go (it reads their cases); :meth:`move`, after the
+    clearings are placed again, gives each case the unit that holds most of its
+    clearings' area (:class:`ClearingOwners`), or for a case without clearings (a field
+    report) the unit its position lies in, and records the move in its history.
+    """
+
+    def __init__(self, store: WorkspaceStore, conn: Connection,
+                 going: Sequence[StoredTerritory]) -> None:
+        self.store, self.conn = store, conn
+        self.names = {t.id: t.name for t in going}
+        self.cases = [c for tid in self.names
+                      for c in store.cases.list(territory_id=tid, conn=conn)]
+
+    def move(self, actor: str) -> CasesMoved:
+        """Give every case of the removed territories its new unit (None when none)."""
+        if not self.cases:
+            return CasesMoved()
+        store, conn = self.store, self.conn
+        by_id = {t.id: t for t in units(store.territories.list(conn=conn))}
+        wanted = sorted({cid for c in self.cases for cid in c.clearing_ids})
+        owners = ClearingOwners(store, by_id, clearing_ids=wanted, conn=conn)
+        placed = store.clearings.placements(clearing_ids=wanted, conn=conn)
+        areas = store.clearings.columns(clearing_ids=wanted, conn=conn)
+        area_of = dict(zip(areas.id.tolist(), areas.area_ha.tolist(), strict=True))
+        owner_of = {
+            cid: owners.owner(cid, near, within) for cid, near, within in zip(
+                placed.id.tolist(), placed.nearest_territory_id.tolist(),
+                placed.within_buffer.tolist(), strict=True)
+        }
+        now = datetime.now(UTC)
+        moved: dict[int, int | None] = {}
+        for case in self.cases:
+            new = self._unit_of(case, owner_of, area_of, by_id)
+            moved[case.id] = new
+            store.cases.update(conn, replace(case, territory_id=new, updated_at=now))
+            store.cases.add_events(conn, [CaseEvent(
+                case_id=case.id, at=now, actor=actor, action="territory_changed",
+                from_status=case.status, to_status=case.status,
+                detail={"removed_territory": self.names.get(case.territory_id or -1),
+                        "territory_id": new,
+                        "territory": None if new is None else by_id[new].name},
+            )])
+        return CasesMoved(moved)
+
+    @staticmethod
+    def _unit_of(case: Case, owner_of: dict[int, int | None], area_of: dict[int, float],
+                 by_id: dict[int, StoredTerritory]) -> int | None:
+        if case.clearing_ids:
+            area: dict[int, float] = {}
+            for cid in case.clearing_ids:
+                unit = owner_of.get(cid)
+                if unit is not None:
+                    a = area_of.get(cid, 0.0)
+                    area[unit] = area.get(unit, 0.0) + (a if math.isfinite(a) else 0.0)
+            return max(area, key=lambda u: (area[u], -u)) if area else None
+        spot = Point(case.lon, case.lat)
+        order = sorted(by_id.values(), key=unit_order)
+        return next((t.id for t in order if t.geometry.covers(spot)), None)

@@ -87,7 +87,7 @@ from vigilancia.domain.field import (
     ObservationKind,
     Verdict,
 )
-from vigilancia.domain.territories import StoredTerritory, TerritoryKind
+from vigilancia.domain.territories import StoredTerritory, unit_order, units
 from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreError
 from vigilancia.i18n import _, ngettext, number
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
@@ -97,7 +97,6 @@ from vigilancia.io.files import make_private, private_dir, remove_leftovers, tem
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import (
-    CASE_TERRITORY_KINDS,
     parse_case_id,
     territory_risk_scores,
     update_case,
@@ -690,10 +689,9 @@ class _Run:
 
     def _territory_of(self, spot: Point) -> StoredTerritory | None:
         if self._territories is None:
-            found = self.store.territories.list(CASE_TERRITORY_KINDS, conn=self.conn)
-            # communities before reserves, then by id
-            self._territories = sorted(
-                found, key=lambda t: (t.kind is not TerritoryKind.COMMUNITY, t.id))
+            found = units(self.store.territories.list(conn=self.conn))
+            # communities, then reserves, then districts without communities; then by id
+            self._territories = sorted(found, key=unit_order)
         return next((t for t in self._territories if t.geometry.covers(spot)), None)
 
     # -- tracks -------------------------------------------------------------------------

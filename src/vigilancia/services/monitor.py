@@ -44,13 +44,17 @@ from vigilancia.i18n import _, ngettext
 from vigilancia.io.rasters import RasterInfo, fingerprint, resolve, window_within
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
+from vigilancia.services.placement import RasterGrid
 from vigilancia.services.raster_ingest import RasterJob, band_map, ingest_raster
 from vigilancia.services.series import SeriesCounts, TerritoryTally
-from vigilancia.services.vector_alerts import clearings_from_vector_alerts, reconcile_vector
+from vigilancia.services.vector_alerts import (
+    clearings_from_vector_alerts,
+    reconcile_vector,
+    vector_frame,
+)
 from vigilancia.services.workspace import AreaOfInterest, area_of_interest
 
 if TYPE_CHECKING:
-    from vigilancia.io.sources.mapbiomas import VectorAlerts
     from vigilancia.services.classify import ClassifyResult
 
 __all__ = ["STEPS", "BatchOutcome", "MonitorRequest", "MonitorResult", "detect_product",
@@ -354,10 +358,16 @@ def _ingest(
     tick: Progress,
     tally: TerritoryTally,
 ) -> BatchOutcome:
-    """The ingest and placement steps of a new batch, in one transaction."""
-    stats: dict[str, Any] = {"area_of_interest": prep.area.to_dict()}
+    """The ingest and placement steps of a new batch, in one transaction.
+
+    The batch keeps what re-placing its clearings later needs
+    (:mod:`vigilancia.services.placement`): the buffer, and the pixel grid of the
+    window read (``stats["grid"]``, :meth:`RasterGrid.from_stats` reads it) or the
+    equal-area frame of the vector alerts (``stats["frame"]``)."""
+    buffer_m = settings.buffer_km * 1000.0
+    stats: dict[str, Any] = {"area_of_interest": prep.area.to_dict(), "buffer_m": buffer_m}
     if prep.window is not None:
-        stats["grid"] = prep.window.grid()
+        stats["grid"] = RasterGrid.of(prep.window).to_stats()
     batch = NewBatch(
         key=prep.key, source=req.source, product=prep.product, since=req.since,
         until=req.until, min_confidence=Confidence(req.min_confidence).name.lower(),
@@ -365,6 +375,10 @@ def _ingest(
         series=prep.series,
     )
     read = _read_vector(req, prep, tick) if prep.window is None else None
+    frame: tuple[float, float] | None = None
+    if read is not None and len(read):
+        frame = vector_frame(read.shapes(), read.centroid_lon, read.centroid_lat)
+        stats["frame"] = list(frame)
     with store.transaction(bulk=prep.window is not None) as conn:
         batch_id = store.batches.add(conn, batch)
         if prep.window is not None:
@@ -374,8 +388,8 @@ def _ingest(
             counts, cases = ingest_raster(store, conn, job, settings, tick, tally)
         else:
             assert read is not None
-            counts, cases = _reconcile_vector(store, conn, batch_id, prep, read, settings,
-                                              tick, tally)
+            counts, cases = _reconcile_vector(store, conn, batch_id, prep, read, frame,
+                                              buffer_m, tick, tally)
         if cases:  # (the cases module loads only when a case's clearings changed)
             from vigilancia.services.cases import refresh_cases
 
@@ -393,9 +407,8 @@ def _outcome(batch_id: int, req: MonitorRequest, product: str, c: SeriesCounts) 
                         unchanged=c.unchanged)
 
 
-def _read_vector(req: MonitorRequest, prep: _Prepared, tick: Progress
-                 ) -> tuple[VectorAlerts, ClearingSet]:
-    """The vector alerts of the request inside the area of interest, and their clearings."""
+def _read_vector(req: MonitorRequest, prep: _Prepared, tick: Progress) -> ClearingSet:
+    """The clearings of the request's vector alerts inside the area of interest."""
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
 
     tick("read", 0, 3)
@@ -405,8 +418,7 @@ def _read_vector(req: MonitorRequest, prep: _Prepared, tick: Progress
         b = shapely.bounds(alerts.geometry)
         inside = ~((b[:, 0] > maxx) | (b[:, 2] < minx) | (b[:, 1] > maxy) | (b[:, 3] < miny))
         alerts = alerts.take(np.flatnonzero(inside))
-    clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
-    return alerts, clearings
+    return clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
 
 
 def _reconcile_vector(
@@ -414,28 +426,16 @@ def _reconcile_vector(
     conn: Connection,
     batch_id: int,
     prep: _Prepared,
-    read: tuple[VectorAlerts, ClearingSet],
-    settings: Settings,
+    clearings: ClearingSet,
+    frame: tuple[float, float] | None,
+    buffer_m: float,
     tick: Progress,
     tally: TerritoryTally,
 ) -> tuple[SeriesCounts, set[int]]:
-    alerts, clearings = read
     tick("place", 1, 3)
-    counts, cases = reconcile_vector(
-        store, conn, batch_id, prep.series, clearings, _bbox_only(alerts, clearings),
-        buffer_m=settings.buffer_km * 1000.0, tally=tally,
-    )
+    # (the alerts known only by a box or a point count by their point: place_clearings's
+    # default, which re-placing the stored clearings takes too)
+    counts, cases = reconcile_vector(store, conn, batch_id, prep.series, clearings,
+                                     buffer_m=buffer_m, frame=frame, tally=tally)
     tick("store", 3, 3)
     return counts, cases
-
-
-def _bbox_only(alerts: Any, clearings: ClearingSet) -> np.ndarray:
-    """Which clearings only have a box (their point decides placement)."""
-    flags = dict(
-        zip(
-            np.asarray(alerts.code, dtype=object).tolist(),
-            np.asarray(alerts.geometry_is_bbox, bool).tolist(),
-            strict=False,
-        )
-    )
-    return np.array([bool(flags.get(ref, False)) for ref in clearings.source_ref.tolist()], bool)

@@ -34,31 +34,26 @@ from vigilancia.domain.alerts import (
     ProductError,
     lookup_tables,
 )
-from vigilancia.domain.clearings import ClearingSet, Placement
+from vigilancia.domain.clearings import ClearingSet
 from vigilancia.domain.labelling import (
     Components,
     Labeller,
     Marks,
     Overlaps,
-    PixelGrid,
-    TerritoryScanline,
     build_geometries,
-    geographic_grid,
     geometry_wkb,
-    projected_grid,
     scan_strip,
 )
 from vigilancia.domain.proximity import BoundaryIndex
 from vigilancia.domain.series import Decision, NewValues, SeriesMatcher
-from vigilancia.domain.territories import StoredTerritory
 from vigilancia.errors import DataFormatError
 from vigilancia.i18n import _
 from vigilancia.io.crs import WGS84, transform_geometries, transformer
 from vigilancia.io.rasters import RasterInfo, read_strips
 from vigilancia.io.store import SeriesClearings, WorkspaceStore
 from vigilancia.progress import Progress
+from vigilancia.services.placement import PixelPolygons, RasterGrid, raster_placement
 from vigilancia.services.series import SeriesCounts, SeriesWriter, TerritoryTally
-from vigilancia.services.vector_alerts import NEAREST_KINDS
 
 __all__ = ["FLUSH_STRIPS", "RasterJob", "band_map", "ingest_raster"]
 
@@ -122,53 +117,6 @@ def band_map(product: str, info: RasterInfo) -> dict[str, int]:
     )
 
 
-def _grid(info: RasterInfo) -> PixelGrid:
-    a, _b, _c, _d, e, f = info.transform
-    if info.crs.is_geographic:
-        return geographic_grid(f, -e, a, info.height, info.width)
-    unit = info.crs.axis_info[0].unit_conversion_factor if info.crs.axis_info else 1.0
-    return projected_grid(a * unit, -e * unit, info.height, info.width)
-
-
-def _pixel_rings(
-    info: RasterInfo, territories: list[StoredTerritory]
-) -> tuple[list[tuple[int, np.ndarray]], list[bool]]:
-    """Every territory ring in the raster's pixel coordinates, and whether its territory
-    touches the raster."""
-    a, _b, c, _d, e, f = info.transform
-    minx, maxx = sorted((c, c + a * info.width))
-    miny, maxy = sorted((f, f + e * info.height))
-    geoms = transform_geometries([t.geometry for t in territories], WGS84, info.crs)
-    box = shapely.box(minx, miny, maxx, maxy)
-    rings: list[tuple[int, np.ndarray]] = []
-    touching: list[bool] = []
-    for t, g in zip(territories, geoms, strict=True):
-        if g is None:
-            continue
-        inside = bool(shapely.intersects(g, box))
-        for poly in shapely.get_parts(g):
-            for ring in [poly.exterior, *poly.interiors]:
-                xy = shapely.get_coordinates(ring)
-                px = np.column_stack([(xy[:, 0] - c) / a, (xy[:, 1] - f) / e])
-                rings.append((t.id, px))
-                touching.append(inside)
-    return rings, touching
-
-
-def _territory_indexes(
-    info: RasterInfo, territories: list[StoredTerritory]
-) -> tuple[TerritoryScanline | None, list[tuple[int, np.ndarray]], frozenset[int]]:
-    """The overlap scanline (every kind, touching the raster), the rings of the
-    nearest-boundary index (communities and reserves, wherever they are) and the ids
-    of the latter."""
-    near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
-    if not territories:
-        return None, [], near_ids
-    rings, touching = _pixel_rings(info, territories)
-    scanline = TerritoryScanline([r for r, hit in zip(rings, touching, strict=True) if hit])
-    return scanline, [r for r in rings if r[0] in near_ids], near_ids
-
-
 def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
     a, _b, c, _d, e, f = info.transform
     cx = c + a * comps.centroid_col
@@ -207,46 +155,6 @@ def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
         centroid_lat=np.asarray(cy, np.float64),
         anchor_lon=np.asarray(ax, np.float64),
         anchor_lat=np.asarray(ay, np.float64),
-    )
-
-
-def _placement(
-    comps: Components,
-    ov: Overlaps,
-    grid: PixelGrid,
-    index: BoundaryIndex,
-    near_ids: frozenset[int],
-    buffer_m: float,
-) -> Placement:
-    """Overlaps from pixel centres; nearest community or reserve boundary on the pixel grid.
-
-    A clearing is within the buffer when it overlaps a community or reserve, or
-    lies within ``buffer_m`` metres of the boundary of one.
-    """
-    n = len(comps)
-    share = ov.area_ha / np.maximum(comps.area_ha[ov.comp], 1e-12) if len(ov.comp) else ov.area_ha
-    nearest, distance = index.nearest(
-        comps.xs,
-        comps.ys,
-        comps.ring_start,
-        comps.ring_comp,
-        comps.centroid_row,
-        mx=grid.mx,
-        my=grid.my,
-    )
-    with np.errstate(invalid="ignore"):
-        within = distance <= buffer_m
-    if len(ov.comp) and near_ids:
-        hit = np.isin(ov.territory, np.fromiter(near_ids, np.int64, len(near_ids)))
-        within[ov.comp[hit]] = True
-    return Placement(
-        overlap_clearing=ov.comp.astype(np.int64),
-        overlap_territory=ov.territory.astype(np.int64),
-        overlap_area_ha=ov.area_ha.astype(np.float64),
-        overlap_share=np.minimum(share, 1.0).astype(np.float64),
-        nearest_territory=nearest[:n],
-        boundary_distance_m=distance[:n],
-        within_buffer=within[:n],
     )
 
 
@@ -344,8 +252,9 @@ def ingest_raster(
     stored = store.series.in_extent(job.series, info.bounds_lonlat())
     conf_lut, day_lut = lookup_tables(job.product, job.filter)
     territories = tally.territories = store.territories.list()
-    grid = _grid(info)
-    scanline, near_rings, near_ids = _territory_indexes(info, territories)
+    raster = RasterGrid.of(info)
+    grid = raster.pixel_grid()
+    scanline, near_rings, near_ids = raster.indexes(territories)
     labeller = Labeller(grid, scanline)
     spec = RASTER_PRODUCTS[job.product]
     buffer_m = settings.buffer_km * 1000.0
@@ -373,7 +282,9 @@ def ingest_raster(
                     keep = np.flatnonzero(written)
                     comps, ov = comps.take(keep), _overlaps_of(ov, keep)
                     clearings, decision = clearings.take(keep), decision.take(keep)
-                placement = _placement(comps, ov, grid, index_job.result(), near_ids, buffer_m)
+                rings = PixelPolygons(comps.xs, comps.ys, comps.ring_start, comps.ring_comp)
+                placement = raster_placement(comps.area_ha, rings, comps.centroid_row, ov, grid,
+                                             index_job.result(), near_ids, buffer_m)
                 tally.add(clearings, placement)
                 while pending:
                     pending.pop().result()

@@ -47,6 +47,7 @@ from vigilancia.domain.territories import (
     StoredTerritory,
     Tenure,
     TerritoryKind,
+    district_units,
     normalise_name,
 )
 from vigilancia.errors import InputError, action
@@ -376,15 +377,10 @@ def _runways(store: WorkspaceStore, frame: _Frame, as_of: date) -> tuple[
 def _units(territories: Sequence[StoredTerritory]) -> list[tuple[RiskUnit, StoredTerritory]]:
     """Communities, plus the districts that no community polygon touches."""
     communities = [t for t in territories if t.kind is TerritoryKind.COMMUNITY]
-    districts = [t for t in territories if t.kind is TerritoryKind.DISTRICT]
     out = [(RiskUnit(f"territory:{t.id}", t.name, "community", t.id, t.geometry), t)
            for t in communities]
-    if districts:
-        tree = shapely.STRtree([t.geometry for t in communities]) if communities else None
-        for t in districts:
-            if tree is not None and len(tree.query(t.geometry, predicate="intersects")):
-                continue
-            out.append((RiskUnit(f"district:{t.id}", t.name, "district", t.id, t.geometry), t))
+    out += [(RiskUnit(f"district:{t.id}", t.name, "district", t.id, t.geometry), t)
+            for t in district_units(territories)]
     return out
 
 

@@ -50,8 +50,11 @@ __all__ = [
     "NEAREST_KINDS",
     "clearings_from_vector_alerts",
     "place_clearings",
+    "place_shapes",
+    "point_only",
     "reconcile_vector",
     "shape_features",
+    "vector_frame",
 ]
 
 
@@ -172,6 +175,28 @@ def shape_features(polygons_m: ArrayLike) -> dict[str, FloatArray]:
     }
 
 
+def point_only(perimeter_m: ArrayLike, pixel_count: ArrayLike) -> NDArray[np.bool_]:
+    """Which clearings count by their point: vector alerts known only by a box or a point
+    (NaN perimeter and no pixels; also a polygon of no area)."""
+    return np.asarray(np.isnan(np.asarray(perimeter_m, np.float64))
+                      & (np.asarray(pixel_count) == 0), bool)
+
+
+def vector_frame(
+    shapes: ArrayLike, lon: ArrayLike, lat: ArrayLike
+) -> tuple[float, float]:
+    """The centre (lon, lat) of the local equal-area frame clearings are placed in: the
+    centre of their bounds (of their points where no geometry has any), rounded as
+    :func:`~vigilancia.io.crs.centre_of` rounds. A batch keeps it (``stats["frame"]``),
+    so that re-placing some of its clearings measures them as the ingest did."""
+    bounds = shapely.total_bounds(np.asarray(shapes, dtype=object))
+    if not np.isfinite(bounds).all():
+        x = np.asarray(lon, np.float64)
+        y = np.asarray(lat, np.float64)
+        bounds = np.array([np.nanmin(x), np.nanmin(y), np.nanmax(x), np.nanmax(y)])
+    return centre_of((float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])))
+
+
 def place_clearings(
     clearings: ClearingSet,
     territories: Sequence[StoredTerritory],
@@ -179,6 +204,7 @@ def place_clearings(
     buffer_m: float,
     use_point: ArrayLike | None = None,
     overlaps: Overlaps | None = None,
+    frame: tuple[float, float] | None = None,
 ) -> Placement:
     """Place ``clearings`` against stored ``territories`` in one local equal-area frame.
 
@@ -187,7 +213,7 @@ def place_clearings(
       clearings where ``use_point`` is True count by their point
       (``centroid_lon``/``centroid_lat``) instead, with share 1 in each
       territory that strictly contains it. By default ``use_point`` marks the
-      vector alerts known only by a box (NaN ``perimeter_m`` and no pixels).
+      vector alerts known only by a box (:func:`point_only`).
     - The nearest boundary (m) and ``within_buffer`` (inside, or within
       ``buffer_m`` metres) count only community and reserve territories
       (:data:`NEAREST_KINDS`).
@@ -195,29 +221,54 @@ def place_clearings(
     ``overlaps``: pre-computed ``(clearing position, territory id, area_ha,
     share)`` arrays (the raster pipeline counts pixel centres itself); when
     given they are returned unchanged and only the nearest boundary and the
-    buffer are computed.
+    buffer are computed. ``frame``: the centre (lon, lat) of the equal-area
+    frame (default :func:`vector_frame` of these clearings).
     """
     n = len(clearings)
     if n == 0:
         return Placement.empty(0)
     if use_point is None:
-        flag = np.isnan(clearings.perimeter_m) & (clearings.pixel_count == 0)
+        flag = point_only(clearings.perimeter_m, clearings.pixel_count)
     else:
         flag = np.asarray(use_point, bool).reshape(-1)
         if len(flag) != n:
             raise ValueError(f"use_point has {len(flag)} items for {n} clearings")
+    return place_shapes(
+        clearings.shapes(), clearings.area_ha, clearings.centroid_lon, clearings.centroid_lat,
+        territories, buffer_m=buffer_m, use_point=flag, overlaps=overlaps, frame=frame,
+    )
 
+
+def place_shapes(
+    shapes: ArrayLike,
+    area_ha: ArrayLike,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    territories: Sequence[StoredTerritory],
+    *,
+    buffer_m: float,
+    use_point: ArrayLike,
+    overlaps: Overlaps | None = None,
+    frame: tuple[float, float] | None = None,
+) -> Placement:
+    """:func:`place_clearings` of clearings given as columns: their geometries (EPSG:4326),
+    areas (ha), points (``lon``/``lat``) and which count by their point. Each clearing is
+    placed on its own, so placing some of a batch's clearings in the batch's ``frame``
+    gives them what placing the whole batch gave."""
+    geoms_in = np.asarray(shapes, dtype=object).reshape(-1)
+    n = len(geoms_in)
+    if n == 0:
+        return Placement.empty(0)
+    lon = np.asarray(lon, np.float64)
+    lat = np.asarray(lat, np.float64)
+    flag = np.asarray(use_point, bool).reshape(-1)
     ids = np.array([t.id for t in territories], dtype=np.int64)
     geoms = np.empty(len(territories), dtype=object)
     geoms[:] = [t.geometry for t in territories]
     near = np.array([t.kind in NEAREST_KINDS for t in territories], dtype=bool)
-    shapes = clearings.shapes()
-    bounds = shapely.total_bounds(shapes)
+    bounds = shapely.total_bounds(geoms_in)
     if not np.isfinite(bounds).all():
-        bounds = np.array([
-            np.nanmin(clearings.centroid_lon), np.nanmin(clearings.centroid_lat),
-            np.nanmax(clearings.centroid_lon), np.nanmax(clearings.centroid_lat),
-        ])
+        bounds = np.array([np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat)])
     if overlaps is None and len(geoms):
         # territories away from every clearing cannot overlap one
         tb = shapely.bounds(geoms)
@@ -230,14 +281,15 @@ def place_clearings(
         relevant = near.copy()
     relevant &= ~shapely.is_missing(geoms)
 
-    crs = local_equal_area(*centre_of((bounds[0], bounds[1], bounds[2], bounds[3])))
-    clearings_m = transform_geometries(shapes, WGS84, crs)
+    centre = frame if frame is not None else vector_frame(geoms_in, lon, lat)
+    crs = local_equal_area(float(centre[0]), float(centre[1]))
+    clearings_m = transform_geometries(geoms_in, WGS84, crs)
     territories_m = transform_geometries(geoms[relevant], WGS84, crs)
     points_m = None
     if flag.any():
         idx = np.flatnonzero(flag)
         points_m = np.full(n, None, dtype=object)
-        pts = shapely.points(clearings.centroid_lon[idx], clearings.centroid_lat[idx])
+        pts = shapely.points(lon[idx], lat[idx])
         points_m[idx] = transform_geometries(pts, WGS84, crs)
     return place(
         clearings_m,
@@ -247,7 +299,7 @@ def place_clearings(
         nearest_mask=near[relevant],
         points_m=points_m,
         use_point=flag,
-        area_ha=clearings.area_ha,
+        area_ha=np.asarray(area_ha, np.float64),
         overlaps=overlaps,
     )
 
@@ -258,15 +310,17 @@ def reconcile_vector(
     batch_id: int,
     series: str,
     clearings: ClearingSet,
-    use_point: NDArray[np.bool_],
     *,
     buffer_m: float,
+    frame: tuple[float, float] | None,
     tally: TerritoryTally,
 ) -> tuple[SeriesCounts, set[int]]:
     """Write the vector alerts ``clearings`` into batch ``batch_id`` of ``series``: alerts
     whose code is stored already are left as they are or updated in place, new ones are
-    added; both are placed on the territories. Returns what the batch did and the cases
-    whose clearings changed."""
+    added; both are placed on the territories in the batch's equal-area ``frame``
+    (:func:`vector_frame` of all of ``clearings``, which the batch records), so that each
+    gets the placement a fresh ingest of the whole file gives it. Returns what the batch
+    did and the cases whose clearings changed."""
     stored = store.series.in_extent(series, codes=True, conn=conn)
     comp, pos = match_codes(stored.source_ref, clearings.source_ref)
     wkb, bounds = clearings.encoded()
@@ -286,8 +340,7 @@ def reconcile_vector(
     chosen = clearings.take(keep)
     decision = decision.take(keep)
     territories = tally.territories = store.territories.list(conn=conn)
-    placement = place_clearings(chosen, territories, buffer_m=buffer_m,
-                                use_point=np.asarray(use_point, bool)[keep])
+    placement = place_clearings(chosen, territories, buffer_m=buffer_m, frame=frame)
     writer = SeriesWriter(store, conn, batch_id)
     writer.write(chosen, placement, decision)
     writer.counts.unchanged += int(len(clearings) - len(keep))

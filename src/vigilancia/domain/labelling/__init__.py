@@ -29,13 +29,16 @@ The stages, one module each:
 - :mod:`~vigilancia.domain.labelling.scanline`: territory overlap per run;
 - :mod:`~vigilancia.domain.labelling.labeller`: the streaming labeller;
 - :mod:`~vigilancia.domain.labelling.grids`: pixel metrics of the raster grid;
-- :mod:`~vigilancia.domain.labelling.geometry`: rings to polygons (WKB or shapely).
+- :mod:`~vigilancia.domain.labelling.geometry`: rings to polygons (WKB or shapely);
+- :mod:`~vigilancia.domain.labelling.rasterize`: stored polygons back to their runs
+  (re-placing clearings when the territories change).
 """
 
 from vigilancia.domain.labelling.components import Components, Overlaps
 from vigilancia.domain.labelling.geometry import build_geometries, geometry_wkb, point_in_ring
 from vigilancia.domain.labelling.grids import PixelGrid, geographic_grid, projected_grid
-from vigilancia.domain.labelling.labeller import Labeller, Marks, runs_at
+from vigilancia.domain.labelling.labeller import Labeller, Marks, aggregate_overlaps, runs_at
+from vigilancia.domain.labelling.rasterize import PolygonRuns, polygon_runs, wkb_rings
 from vigilancia.domain.labelling.runs import BadPixels, Runs, scan_strip
 from vigilancia.domain.labelling.scanline import TerritoryScanline, grown
 
@@ -46,14 +49,18 @@ __all__ = [
     "Marks",
     "Overlaps",
     "PixelGrid",
+    "PolygonRuns",
     "Runs",
     "TerritoryScanline",
+    "aggregate_overlaps",
     "build_geometries",
     "geographic_grid",
     "geometry_wkb",
     "grown",
     "point_in_ring",
+    "polygon_runs",
     "projected_grid",
     "runs_at",
     "scan_strip",
+    "wkb_rings",
 ]

@@ -213,7 +213,7 @@ class Labeller:
         comp_of_run[order] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
         hc = comp_of_run[self._hit_run] if len(self._hit_run) else np.empty(0, np.int64)
         hsel = hc >= 0
-        ov = _aggregate_overlaps(
+        ov = aggregate_overlaps(
             hc[hsel], self._hit_tid[hsel], self._hit_pix[hsel], self._hit_area[hsel]
         )
         mc = comp_of_run[self._mark_run] if len(self._mark_run) else np.empty(0, np.int64)
@@ -239,12 +239,14 @@ class Labeller:
             self._mark_tag = self._mark_tag[mk]
 
 
-def _aggregate_overlaps(
+def aggregate_overlaps(
     comp: NDArray[np.int64],
     tid: NDArray[np.int64],
     pix: NDArray[np.int64],
     area: NDArray[np.float64],
 ) -> Overlaps:
+    """Pixels and hectares per (component, territory) from per-run hits, summed in the
+    order of the hits (rows downwards), sorted by component then territory."""
     if len(comp) == 0:
         e = np.empty(0, np.int64)
         return Overlaps(e, e, e, np.empty(0, np.float64))

@@ -42,6 +42,15 @@ read inside a running transaction:
 - :meth:`~ClearingRepository.uncased`: :class:`UncasedClearings`, the clearings
   in no case yet with their nearest territory, buffer flag and last date. Four
   values per clearing: what ``cases open`` decides with before reading polygons.
+- :meth:`~ClearingRepository.placements` (``clearing_ids``): :class:`ClearingPlacements`,
+  the batch, bounding box, nearest territory, boundary distance and buffer flag; nine
+  numbers per clearing, no polygon: which clearings a change of territories can
+  move (:mod:`vigilancia.services.placement`);
+  :meth:`~ClearingRepository.polygons` (``clearing_ids``): :class:`ClearingPolygons`,
+  the stored WKB with area, perimeter, pixel count and point, no geometry object: what
+  placing them again reads;
+  :meth:`~ClearingRepository.placed_on`: the ids of the clearings that overlap, or
+  are nearest to, some territories (those a removed territory leaves).
 - :meth:`~ClearingRepository.overlapping` (``batch_ids``): the ids of the
   clearings that overlap territories of some kinds (one id per overlap row): the
   features' "inside a reserve or protected area".
@@ -53,9 +62,10 @@ read inside a running transaction:
   aggregated in SQL: the monitor's summary.
 - :meth:`~ClearingRepository.by_driver` (``batch_ids``): :class:`DriverCounts`,
   aggregated in SQL: the monitor's summary of the drivers.
-- :meth:`~ClearingRepository.extent` and
+- :meth:`~ClearingRepository.extent` (``batch_ids``) and
   :meth:`~ClearingRepository.latest_alert_date`: one aggregate each (risk and
-  labels take the extent as the default area; cases count recency from the date).
+  labels take the extent as the default area; cases count recency from the date;
+  re-placing a vector batch takes the centre of its extent as its frame).
 """
 
 from __future__ import annotations
@@ -81,7 +91,9 @@ from vigilancia.io.store.records import (
     BatchRecord,
     ClearingColumns,
     ClearingOverlaps,
+    ClearingPlacements,
     ClearingPoints,
+    ClearingPolygons,
     ClearingPositions,
     DriverCounts,
     NewBatch,
@@ -702,6 +714,74 @@ class ClearingRepository(Repository):
             np.array([v or "NaT" for v in last], "datetime64[D]"),
         )
 
+    def placements(
+        self,
+        *,
+        clearing_ids: Sequence[int] | NDArray[np.int64] | None = None,
+        conn: Connection | None = None,
+    ) -> ClearingPlacements:
+        """The batch, bounding box, nearest territory, boundary distance and buffer flag of
+        every stored clearing (of ``clearing_ids`` when given), by id. Lean (no polygon):
+        what a change of territories is checked against."""
+        c = s.clearings
+        stmt = sa.select(
+            c.c.id, c.c.batch_id, c.c.minx, c.c.miny, c.c.maxx, c.c.maxy,
+            c.c.nearest_territory_id, c.c.boundary_distance_m, c.c.within_buffer,
+        ).order_by(c.c.id)
+        rows, wanted = self._read(stmt, clearing_ids, None, None, conn)
+        v = np.array(rows, dtype=np.float64).reshape(-1, 9)  # None -> NaN
+        ids = v[:, 0].astype(np.int64)
+        keep = slice(None) if wanted is None else np.isin(ids, wanted)
+        v = v[keep]
+        near = v[:, 6]
+        return ClearingPlacements(
+            ids[keep], v[:, 1].astype(np.int64), v[:, 2:6],
+            np.where(np.isnan(near), -1, near).astype(np.int64), v[:, 7], v[:, 8] == 1.0,
+        )
+
+    def polygons(
+        self,
+        *,
+        clearing_ids: Sequence[int] | NDArray[np.int64],
+        conn: Connection | None = None,
+    ) -> ClearingPolygons:
+        """The polygons of some stored clearings as stored (WKB), with their area,
+        perimeter, pixel count and point, by id. Leaner than :meth:`columns`: no geometry
+        object, no date; what placing them again needs."""
+        c = s.clearings
+        stmt = sa.select(
+            c.c.id, c.c.area_ha, c.c.perimeter_m, c.c.pixel_count, c.c.centroid_lon,
+            c.c.centroid_lat, c.c.geometry,
+        ).order_by(c.c.id)
+        rows, wanted = self._read(stmt, clearing_ids, None, None, conn)
+        if wanted is not None:
+            keep = set(wanted.tolist())
+            rows = [r for r in rows if r[0] in keep]
+        v = np.array([r[:6] for r in rows], dtype=np.float64).reshape(-1, 6)
+        return ClearingPolygons(
+            v[:, 0].astype(np.int64), v[:, 1], v[:, 2], v[:, 3].astype(np.int64), v[:, 4],
+            v[:, 5], [bytes(r[6]) for r in rows],
+        )
+
+    def placed_on(
+        self, territory_ids: Iterable[int], *, conn: Connection | None = None
+    ) -> NDArray[np.int64]:
+        """Ids (ascending, unique) of the clearings that overlap one of ``territory_ids`` or
+        have one of them as their nearest territory."""
+        wanted = sorted({int(v) for v in territory_ids})
+        if not wanted:
+            return np.empty(0, np.int64)
+        c, ct = s.clearings, s.clearing_territories
+        found: set[int] = set()
+        with self.db.reader(conn) as rc:
+            for chunk in in_chunks(wanted):
+                for stmt in (
+                    sa.select(ct.c.clearing_id).where(ct.c.territory_id.in_(chunk)),
+                    sa.select(c.c.id).where(c.c.nearest_territory_id.in_(chunk)),
+                ):
+                    found.update(int(r[0]) for r in self.db.fetch_all(rc, stmt))
+        return np.array(sorted(found), np.int64)
+
     def overlapping(
         self,
         kinds: Iterable[TerritoryKind],
@@ -726,24 +806,48 @@ class ClearingRepository(Repository):
         return np.sort(np.array([r[0] for r in rows], dtype=np.int64))
 
     def overlaps(
-        self, kinds: Iterable[TerritoryKind], *, conn: Connection | None = None
+        self,
+        kinds: Iterable[TerritoryKind] | None = None,
+        *,
+        clearing_ids: Sequence[int] | NDArray[np.int64] | None = None,
+        conn: Connection | None = None,
     ) -> ClearingOverlaps:
-        """Every overlap of a clearing with a territory of ``kinds``, by clearing then
-        largest share (then territory id)."""
+        """Every overlap of a clearing (of ``clearing_ids`` when given) with a territory (of
+        ``kinds`` when given), by clearing then largest share (then territory id), with its
+        share and area."""
         ct, t = s.clearing_territories, s.territories
         stmt = (
-            sa.select(ct.c.clearing_id, ct.c.territory_id, ct.c.share)
+            sa.select(ct.c.clearing_id, ct.c.territory_id, ct.c.share, ct.c.area_ha)
             .select_from(ct.join(t, t.c.id == ct.c.territory_id))
-            .where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
             .order_by(ct.c.clearing_id, ct.c.share.desc(), ct.c.territory_id)
         )
+        if kinds is not None:
+            stmt = stmt.where(t.c.kind.in_([TerritoryKind(k).value for k in kinds]))
+        stmts = [stmt]
+        wanted = None
+        if clearing_ids is not None:
+            wanted = np.unique(np.asarray(clearing_ids, np.int64).reshape(-1))
+            if not len(wanted):
+                return ClearingOverlaps.empty()
+            if wanted[-1] - wanted[0] < 4 * len(wanted) + IN_CHUNK:  # dense: one range
+                stmts = [stmt.where(ct.c.clearing_id.between(int(wanted[0]),
+                                                             int(wanted[-1])))]
+            else:
+                stmts = [stmt.where(ct.c.clearing_id.in_(chunk))
+                         for chunk in in_chunks(wanted.tolist())]
+        rows: list[Any] = []
         with self.db.reader(conn) as rc:
-            rows = self.db.fetch_all(rc, stmt)
+            for one in stmts:
+                rows.extend(self.db.fetch_all(rc, one))
+        if wanted is not None and len(stmts) == 1 and rows:
+            keep = np.isin(np.fromiter((r[0] for r in rows), np.int64, len(rows)), wanted)
+            rows = [r for r, k in zip(rows, keep.tolist(), strict=True) if k]
         if not rows:
             return ClearingOverlaps.empty()
-        cid, tid, share = zip(*rows, strict=True)
+        cid, tid, share, area = zip(*rows, strict=True)
         return ClearingOverlaps(
-            np.array(cid, np.int64), np.array(tid, np.int64), np.array(share, np.float64)
+            np.array(cid, np.int64), np.array(tid, np.int64), np.array(share, np.float64),
+            np.array(area, np.float64),
         )
 
     def by_territory(
@@ -811,13 +915,18 @@ class ClearingRepository(Repository):
         top = max(by_model, key=lambda v: (by_model[v], v)) if by_model else None
         return DriverCounts(dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), top)
 
-    def extent(self, *, conn: Connection | None = None) -> tuple[float, float, float, float] | None:
-        """Bounds (minx, miny, maxx, maxy, lon/lat) of every stored clearing; None when none."""
+    def extent(
+        self, batch_ids: Sequence[int] | None = None, *, conn: Connection | None = None
+    ) -> tuple[float, float, float, float] | None:
+        """Bounds (minx, miny, maxx, maxy, lon/lat) of every stored clearing (of ``batch_ids``
+        when given); None when none."""
         c = s.clearings
         stmt = sa.select(
             sa.func.min(c.c.minx), sa.func.min(c.c.miny), sa.func.max(c.c.maxx),
             sa.func.max(c.c.maxy),
         )
+        if batch_ids is not None:
+            stmt = stmt.where(c.c.batch_id.in_([int(v) for v in batch_ids]))
         with self.db.reader(conn) as rc:
             row = rc.execute(stmt).one()
         if row[0] is None:

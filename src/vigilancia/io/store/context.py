@@ -26,7 +26,7 @@ from vigilancia.errors import ConflictError
 from vigilancia.i18n import _
 from vigilancia.io.store import schema as s
 from vigilancia.io.store.records import CoverageRecord
-from vigilancia.io.store.repository import Repository, next_id, require_tx
+from vigilancia.io.store.repository import Repository, in_chunks, next_id, require_tx
 
 
 class ImportLedger(Repository):
@@ -76,6 +76,24 @@ class ImportLedger(Repository):
         pk = result.inserted_primary_key
         assert pk is not None
         return int(pk[0])
+
+
+    def forget(self, conn: Connection, kind: str, *, keep_sources: Iterable[str] = (),
+               keep_sha256: str | None = None) -> int:
+        """Forget the imports of ``kind`` whose contents are gone from the workspace, so
+        that importing such a file again is not taken for a repeat: every one but those
+        whose source is in ``keep_sources`` or whose hash is ``keep_sha256``. Returns how
+        many were forgotten. Only for kinds whose rows own nothing (territories):
+        forgetting a context layer's import deletes its features."""
+        require_tx(conn)
+        t = s.layer_imports
+        keep = set(keep_sources)
+        rows = conn.execute(
+            sa.select(t.c.id, t.c.source, t.c.sha256).where(t.c.kind == kind)).all()
+        gone = [int(r.id) for r in rows if r.source not in keep and r.sha256 != keep_sha256]
+        for chunk in in_chunks(gone):
+            conn.execute(sa.delete(t).where(t.c.id.in_(chunk)))
+        return len(gone)
 
 
 class ContextRepository(Repository):

@@ -49,7 +49,10 @@ class NewBatch:
     hash give the same key); ``area_ha`` is the total clearing area in hectares;
     ``stats`` is any JSON-serialisable detail of the run (a raster batch keeps its
     pixel grid in ``stats["grid"]``: ``transform`` (a, b, c, d, e, f), ``crs`` (WKT),
-    ``width``, ``height``); ``series`` the series its clearings join (None: its
+    ``width``, ``height``, of the window read; read it with
+    ``vigilancia.services.placement.RasterGrid.from_stats``), the buffer it was placed
+    with (``stats["buffer_m"]``) and a vector batch the centre of its equal-area frame
+    (``stats["frame"]``); ``series`` the series its clearings join (None: its
     product); ``steps`` the steps of the run already finished.
     """
 
@@ -93,13 +96,6 @@ class BatchRecord:
     created_at: datetime
     series: str = ""
     steps: tuple[str, ...] = ()
-
-    @property
-    def grid(self) -> dict[str, Any] | None:
-        """The pixel grid of a raster batch (``transform``, ``crs``, ``width``, ``height``:
-        the window it read), None for vector batches and batches stored before 0007."""
-        grid = self.stats.get("grid")
-        return dict(grid) if isinstance(grid, dict) else None
 
 
 # -------------------------------------------------------------- clearings
@@ -256,13 +252,53 @@ class ClearingPositions:
 
 
 @dataclass(frozen=True)
+class ClearingPlacements:
+    """Where stored clearings are placed, without their polygons (one entry per clearing,
+    by id): their batch, (n, 4) lon/lat ``bounds``, the nearest community or reserve
+    (``nearest_territory_id``, -1 where there is none), the distance to its boundary
+    (``boundary_distance_m``, NaN where there is none) and whether they are within its
+    buffer. What deciding which clearings a change of territories can move needs."""
+
+    id: NDArray[np.int64]
+    batch_id: NDArray[np.int64]
+    bounds: NDArray[np.float64]
+    nearest_territory_id: NDArray[np.int64]
+    boundary_distance_m: NDArray[np.float64]
+    within_buffer: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
+class ClearingPolygons:
+    """Stored clearings' polygons as stored (little-endian WKB bytes, EPSG:4326), with what
+    placing them needs: area (ha), perimeter (m, NaN for an alert known only by a box or
+    a point), pixel count (0 for vector alerts) and point (lon/lat). One entry per
+    clearing, by id; no geometry object is made."""
+
+    id: NDArray[np.int64]
+    area_ha: NDArray[np.float64]
+    perimeter_m: NDArray[np.float64]
+    pixel_count: NDArray[np.int64]
+    centroid_lon: NDArray[np.float64]
+    centroid_lat: NDArray[np.float64]
+    wkb: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
 class ClearingOverlaps:
     """Overlaps of clearings with territories, one entry per pair: the clearing, the
-    territory and ``share``, the fraction (0-1) of the clearing's area inside it."""
+    territory, ``share``, the fraction (0-1) of the clearing's area inside it, and that
+    area (``area_ha``)."""
 
     clearing_id: NDArray[np.int64]
     territory_id: NDArray[np.int64]
     share: NDArray[np.float64]
+    area_ha: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.clearing_id)
@@ -270,7 +306,8 @@ class ClearingOverlaps:
     @staticmethod
     def empty() -> ClearingOverlaps:
         return ClearingOverlaps(
-            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64),
+            np.empty(0, np.float64),
         )
 
 

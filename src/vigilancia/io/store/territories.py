@@ -7,7 +7,8 @@ computed on an equal-area projection (ha), and reads them back as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import shapely
@@ -18,7 +19,13 @@ from sqlalchemy.engine import Connection
 from vigilancia.domain.territories import StoredTerritory, Tenure, Territory, TerritoryKind
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
 from vigilancia.io.store import schema as s
-from vigilancia.io.store.repository import Repository, insert_rows, next_id, require_tx
+from vigilancia.io.store.repository import (
+    Repository,
+    in_chunks,
+    insert_rows,
+    next_id,
+    require_tx,
+)
 
 
 class TerritoryRepository(Repository):
@@ -29,37 +36,37 @@ class TerritoryRepository(Repository):
         require_tx(conn)
         if not territories:
             return []
-        geoms = np.array([t.geometry for t in territories], dtype=object)
-        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        if bad.any():
-            raise ValueError(f"territory {territories[int(np.argmax(bad))].name!r} has no geometry")
-        area_ha = equal_area_ha(geoms)
-        bounds = shapely.bounds(geoms)
-        wkb = shapely.to_wkb(geoms)
         start = next_id(conn, s.territories)
         ids = list(range(start, start + len(territories)))
-        rows = [
-            {
-                "id": tid,
-                "name": t.name,
-                "kind": TerritoryKind(t.kind).value,
-                "people": t.people,
-                "tenure": Tenure(t.tenure).value,
-                "title_date": t.title_date,
-                "area_ha": float(area_ha[i]),
-                "source": t.source,
-                "source_id": t.source_id,
-                "attributes": dict(t.attributes) if t.attributes else None,
-                "geometry": wkb[i],
-                "minx": float(bounds[i, 0]),
-                "miny": float(bounds[i, 1]),
-                "maxx": float(bounds[i, 2]),
-                "maxy": float(bounds[i, 3]),
-            }
-            for i, (tid, t) in enumerate(zip(ids, territories, strict=True))
-        ]
-        insert_rows(conn, s.territories, rows)
+        insert_rows(conn, s.territories, _rows(ids, territories))
         return ids
+
+    def update(self, conn: Connection, changes: Mapping[int, Territory]) -> None:
+        """Replace stored territories in place, by id (name, kind, polygon, attributes...):
+        what refers to them (cases, patrol plans, placements) keeps referring to them."""
+        require_tx(conn)
+        if not changes:
+            return
+        ids = [int(v) for v in changes]
+        t = s.territories
+        for row in _rows(ids, list(changes.values())):
+            tid = row.pop("id")
+            result = conn.execute(sa.update(t).where(t.c.id == tid).values(**row))
+            if result.rowcount != 1:
+                raise ValueError(f"no territory with id {tid}")
+
+    def remove(self, conn: Connection, ids: Iterable[int]) -> int:
+        """Delete territories by id; returns how many were deleted. The database lets go of
+        what refers to them: their overlap rows and patrol plans go, clearings lose them as
+        nearest territory, cases and risk scores keep no territory (the caller re-places
+        the clearings and re-homes the cases first)."""
+        require_tx(conn)
+        wanted = sorted({int(v) for v in ids})
+        t = s.territories
+        removed = 0
+        for chunk in in_chunks(wanted):
+            removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
+        return removed
 
     def version(self, *, conn: Connection | None = None) -> str:
         """Cheap fingerprint of the territory table ("count:max_id") for caching derived indexes."""
@@ -128,6 +135,38 @@ class TerritoryRepository(Repository):
             )
             for r, g in zip(rows, geoms, strict=True)
         ]
+
+
+def _rows(ids: list[int], territories: list[Territory]) -> list[dict[str, Any]]:
+    """The table rows of ``territories`` with ``ids``: area (ha, equal-area) and bounds
+    computed, polygon as WKB."""
+    geoms = np.array([t.geometry for t in territories], dtype=object)
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        raise ValueError(f"territory {territories[int(np.argmax(bad))].name!r} has no geometry")
+    area_ha = equal_area_ha(geoms)
+    bounds = shapely.bounds(geoms)
+    wkb = shapely.to_wkb(geoms)
+    return [
+        {
+            "id": tid,
+            "name": t.name,
+            "kind": TerritoryKind(t.kind).value,
+            "people": t.people,
+            "tenure": Tenure(t.tenure).value,
+            "title_date": t.title_date,
+            "area_ha": float(area_ha[i]),
+            "source": t.source,
+            "source_id": t.source_id,
+            "attributes": dict(t.attributes) if t.attributes else None,
+            "geometry": wkb[i],
+            "minx": float(bounds[i, 0]),
+            "miny": float(bounds[i, 1]),
+            "maxx": float(bounds[i, 2]),
+            "maxy": float(bounds[i, 3]),
+        }
+        for i, (tid, t) in enumerate(zip(ids, territories, strict=True))
+    ]
 
 
 def equal_area_ha(geoms: NDArray[np.object_]) -> NDArray[np.float64]:

@@ -5,7 +5,9 @@
 - :mod:`~vigilancia.services.texts.cases`: case statuses, verdicts and why a case has its
   priority;
 - :mod:`~vigilancia.services.texts.risk`: risk classes, factor names and the sentence that
-  explains a score.
+  explains a score;
+- :mod:`~vigilancia.services.texts.territories`: kinds of territory, and what re-placing
+  the clearings after a change of territories did.
 
 They only turn result objects into text: no store, no files.
 """

@@ -21,7 +21,14 @@ from vigilancia.i18n import _, get_language, ngettext, number
 from vigilancia.io.field.xlsform import VERDICT_LABELS
 from vigilancia.services.texts.drivers import driver_name
 
-__all__ = ["STATUS_ALIASES", "opened_text", "priority_text", "status_name", "verdict_name"]
+__all__ = [
+    "STATUS_ALIASES",
+    "opened_text",
+    "outside_text",
+    "priority_text",
+    "status_name",
+    "verdict_name",
+]
 
 #: Status names people type besides the English and Spanish codes
 #: (:mod:`vigilancia.domain.codes`).
@@ -90,6 +97,39 @@ def opened_text(opened: int, clearings: int, grown: int) -> str:
         ngettext("{n} open case took new clearings", "{n} open cases took new clearings", grown,
                  n=number(grown, 0)),
     )
+
+
+def outside_text(*, units: int, uncased: int, outside: int, buffer_km: float,
+                 communities: int = 1) -> str | None:
+    """Why new clearings opened no case, when some did not: the workspace has no unit to
+    open cases in, or clearings lie outside every unit (None when neither).
+    ``communities``: how many community territories and reserves the workspace has (none:
+    its units are districts).
+
+    >>> from vigilancia.i18n import set_language
+    >>> set_language("es")
+    >>> outside_text(units=5, uncased=10, outside=4, buffer_km=5.0, communities=0)
+    '4 claros nuevos quedan fuera de todos los distritos: no abren casos'
+    """
+    if not uncased:
+        return None
+    if not units:
+        return _("No case can be opened: the workspace has no community territories, reserves "
+                 "or districts (vigilancia territories import)")
+    if not outside:
+        return None
+    if not communities:
+        return ngettext("{n} new clearing lies outside every district: it opens no case",
+                        "{n} new clearings lie outside every district: they open no case",
+                        outside, n=number(outside, 0))
+    return ngettext(
+        "{n} new clearing lies outside every community territory, reserve and district "
+        "without communities, and farther than {km} km from communities and reserves: it "
+        "opens no case",
+        "{n} new clearings lie outside every community territory, reserve and district "
+        "without communities, and farther than {km} km from communities and reserves: they "
+        "open no case",
+        outside, n=number(outside, 0), km=number(buffer_km, 1))
 
 
 def driver_label(driver: str | None) -> str:
