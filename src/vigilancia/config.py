@@ -9,6 +9,8 @@ nothing reads the environment at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,6 +55,12 @@ class Settings(BaseSettings):
         0.01, gt=0, le=1, description="Grid cell (degrees; 0.01 is about 1.1 km) that the "
         "position of a case opened by a field report is snapped to in packages and shared "
         "outputs: the cell's centre, the same every time, never the reported point."
+    )
+    # custody of evidence (vigilancia evidence)
+    signing_key: Path | None = Field(
+        None, description="File of the workspace's Ed25519 signing key (PEM, owner-only); "
+        "default: custodia/clave_firma.pem in the workspace, created on first use. Keep it "
+        "apart (a USB stick) to sign only where it is plugged in."
     )
     # risk score (vigilancia risk)
     risk_weights: dict[str, float] = Field(
@@ -112,4 +120,49 @@ class Settings(BaseSettings):
     patrol_care_km: float = Field(
         2.0, ge=0, description="Cases within this distance (km) of a known airstrip, a camp or "
         "a runway-like clearing are approached with care."
+    )
+    # the web app (vigilancia serve)
+    workspace: str | None = Field(
+        None, description="Workspace folder the web app serves (vigilancia serve sets it; "
+        "for running the app under another server: uvicorn --factory "
+        "vigilancia.web:app_from_environment)."
+    )
+    session_hours: float = Field(
+        12.0, gt=0, description="A web session ends this many hours after the login."
+    )
+    session_idle_minutes: float = Field(
+        120.0, gt=0, description="A web session unused for this many minutes ends."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins of one account within VIGILANCIA_LOGIN_LOCKOUT_MINUTES "
+        "after which it waits out the rest of that time (four times as many from one address)."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, gt=0, description="Window (minutes) in which failed logins are counted."
+    )
+    basemap: str | None = Field(
+        None, description="Basemap of the web map: none by default; an XYZ or WMTS URL with "
+        "{z}/{x}/{y}, or a local .pmtiles or .mbtiles file (e.g. a Sentinel-2 or Planet NICFI "
+        "mosaic) that the app serves itself."
+    )
+    # reports (vigilancia report): before/after imagery of the case report
+    imagery_stac_url: str = Field(
+        "https://earth-search.aws.element84.com/v1",
+        description="STAC API searched for the case report's satellite images "
+        "(Earth Search by default; any STAC API with the same collection works).",
+    )
+    imagery_collection: str = Field(
+        "sentinel-2-l2a", description="STAC collection of the case report's images."
+    )
+    imagery_max_cloud: float = Field(
+        40.0, ge=0, le=100, description="Scenes cloudier than this (% of the scene) are "
+        "not used for the case report's images."
+    )
+    imagery_days: int = Field(
+        180, ge=1, description="How far (days) before the first alert and after the last "
+        "one the case report looks for its before and after images."
+    )
+    imagery_timeout_s: float = Field(
+        15.0, gt=0, description="Seconds the case report waits for the imagery service "
+        "before it goes on without images."
     )

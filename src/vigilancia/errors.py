@@ -40,8 +40,10 @@ __all__ = [
     "ConflictError",
     "DataFormatError",
     "InputError",
+    "NotAuthenticated",
     "NotFoundError",
     "StoreError",
+    "TooManyAttempts",
     "UnreadableFileError",
     "VigilanciaError",
     "action",
@@ -146,6 +148,18 @@ class AccessDenied(VigilanciaError, PermissionError):
     exit_code = 6
 
 
+class NotAuthenticated(VigilanciaError, PermissionError):
+    """The caller is not logged in, or gave a wrong name or password."""
+
+    exit_code = 6
+
+
+class TooManyAttempts(VigilanciaError):
+    """Too many failed attempts in a short time (logins): the caller must wait."""
+
+    exit_code = 6
+
+
 HTTP_STATUS: dict[type[VigilanciaError], int] = {
     InputError: 400,
     DataFormatError: 422,
@@ -153,6 +167,8 @@ HTTP_STATUS: dict[type[VigilanciaError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     AccessDenied: 403,
+    NotAuthenticated: 401,
+    TooManyAttempts: 429,
     StoreError: 503,
     VigilanciaError: 500,
 }

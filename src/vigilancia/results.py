@@ -39,7 +39,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Result", "jsonable", "to_json"]
+__all__ = ["Plain", "Result", "jsonable", "to_json"]
+
+
+class Plain(dict[str, Any]):
+    """A dict that already holds only JSON values (e.g. a GeoJSON geometry parsed from
+    GEOS's text): :func:`jsonable` passes it through without walking its coordinates."""
 
 
 @runtime_checkable
@@ -51,6 +56,17 @@ class Result(Protocol):
 
 def jsonable(value: Any) -> Any:
     """``value`` (a result, a list of results, a dict...) as JSON values (see the module)."""
+    kind = type(value)  # the plain types first, by identity: pages of GeoJSON are mostly floats
+    if kind is Plain:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is list:
+        return [jsonable(v) for v in value]
+    if kind is dict:
+        return {k if type(k) is str else _key(k): jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, Enum):

@@ -447,6 +447,30 @@ def test_predictions_round_trip_and_replace(store):
     assert frame["model_version"].tolist() == ["gbm-abc", "rules-1", "rules-1"]
 
 
+def test_details_of_a_few_clearings(store):
+    """The report's read: product, source, pixels by confidence, driver, reasons, model."""
+    with store.transaction() as conn:
+        bid = store.batches.add(conn, new_batch())
+        ids = store.clearings.add(conn, bid, make_clearings(3, seed=4))
+        store.clearings.set_drivers(
+            conn, ids[:2], ["coca", "airstrip"], np.array([0.7, 0.9]),
+            [{"coca": 0.7, "other": 0.3}, {"airstrip": 0.9, "other": 0.1}],
+            [[{"code": "near_river", "params": {"distance_m": 300.0}}], []], "rules-1")
+    stored = store.clearings.columns(clearing_ids=ids)
+    found = store.clearings.details([int(ids[2]), int(ids[0]), 10_000])
+    assert [d.id for d in found] == [int(ids[0]), int(ids[2])]
+    first, last = found
+    assert first.product == new_batch().product and first.source == new_batch().source
+    assert first.driver == "coca" and first.driver_probability == 0.7
+    assert first.driver_probs == {"coca": 0.7, "other": 0.3}
+    assert first.driver_reasons == [{"code": "near_river", "params": {"distance_m": 300.0}}]
+    assert first.model_version == "rules-1"
+    assert first.area_ha == pytest.approx(float(stored.area_ha[0]))
+    assert first.pixels_low + first.pixels_high + first.pixels_highest == stored.pixel_count[0]
+    assert last.driver is None and last.driver_probs == {} and last.driver_reasons == []
+    assert store.clearings.details([]) == []
+
+
 def test_predictions_need_one_entry_per_clearing(store):
     with store.transaction() as conn:
         bid = store.batches.add(conn, new_batch())

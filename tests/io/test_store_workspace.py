@@ -72,6 +72,14 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "patrol_plans": 0,
             "field_files": 0,
             "field_observations": 0,
+            "users": 0,
+            "sessions": 0,
+            "login_attempts": 0,
+            "audit_log": 0,
+            "clearing_map": 0,
+            "custody_keys": 0,
+            "custody_log": 0,
+            "derived_files": 0,
         }
     with store_factory.open(wdir) as st:
         assert st.name == "Federación"

@@ -26,8 +26,8 @@ from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.package import build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.territories import import_territories
-from vigilancia.services.workspace import set_area_of_interest
 from vigilancia.services.texts.cases import outside_text
+from vigilancia.services.workspace import set_area_of_interest
 
 SETTINGS = Settings(language="en", buffer_km=1.0)
 

@@ -54,6 +54,11 @@ KILLS = int(os.environ.get("VIGILANCIA_TEST_KILLS", "30"))
 PHOTOS = 16
 #: Columns that hold the wall-clock time of the run (they differ between any two runs).
 RUN_TIMES = {"imported_at", "at", "created_at", "updated_at"}
+#: Each workspace signs its custody log with a key of its own: what the key and the time
+#: make differ between two runs (the entries themselves must be the same).
+RUN_SIGNED = {"prev_hash", "entry_hash", "signature", "key_id", "public_key"}
+#: The workspace's signing key (owner-only, 0600), a different one in each workspace.
+KEY_FILE = "custodia/clave_firma.pem"
 RUN_STAMP = re.compile(r"@\d{8}T\d{6,12}")
 
 
@@ -186,7 +191,7 @@ def snapshot(ws: Path) -> dict:
     engine = sa.create_engine(f"sqlite:///{ws / 'vigilancia.sqlite'}")
     with engine.connect() as conn:
         for table in s.metadata.sorted_tables:
-            cols = [c for c in table.columns if c.name not in RUN_TIMES]
+            cols = [c for c in table.columns if c.name not in RUN_TIMES | RUN_SIGNED]
             found = conn.execute(sa.select(*cols)).all()
             # a label's source names the case and the run's clock: case:C-0001@20240603T...
             rows[table.name] = sorted(RUN_STAMP.sub("@<run>", repr(tuple(r))) for r in found)
@@ -198,6 +203,9 @@ def snapshot(ws: Path) -> dict:
         if rel.startswith("vigilancia.sqlite"):
             continue
         mode = stat.S_IMODE(p.lstat().st_mode)
+        if rel == KEY_FILE:  # its presence and mode, not its bytes
+            files[rel] = ("signing key", oct(mode))
+            continue
         files[rel] = (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None,
                       oct(mode))
     return {"rows": rows, "files": files}
@@ -216,7 +224,11 @@ def test_killed_imports_end_as_a_clean_run(field_data):
     assert result["verdicts_applied"] == 1 and result["files_kept"] >= PHOTOS + 3
     clean = snapshot(clean_ws)
     assert sum(1 for name in clean["files"] if name.startswith("evidencia/")) >= PHOTOS + 3
-    assert all(mode in ("0o700", "0o400") for _h, mode in clean["files"].values())
+    assert all(mode in ("0o700", "0o400") for name, (_h, mode) in clean["files"].items()
+               if name != KEY_FILE)
+    assert clean["files"][KEY_FILE] == ("signing key", "0o600")
+    # one signed intake entry per kept file
+    assert len(clean["rows"]["custody_log"]) == result["files_kept"]
 
     rng = random.Random(14)
     ws = root / "matado"

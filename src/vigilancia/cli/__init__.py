@@ -19,13 +19,17 @@ from vigilancia.cli.classifier import classifier_app, labels_app
 from vigilancia.cli.clearings import clearings_app
 from vigilancia.cli.corridors import routes_command
 from vigilancia.cli.demo import demo_command
+from vigilancia.cli.evidence import evidence_app
 from vigilancia.cli.field import field_app
 from vigilancia.cli.layers import layers_app
 from vigilancia.cli.monitor import monitor_command
 from vigilancia.cli.package import package_command
 from vigilancia.cli.patrol import patrol_app
+from vigilancia.cli.report import report_app
 from vigilancia.cli.risk import risk_app
+from vigilancia.cli.serve import serve_command
 from vigilancia.cli.territories import territories_app
+from vigilancia.cli.users import users_app
 from vigilancia.cli.workspace import init_command
 from vigilancia.i18n import N_
 
@@ -49,11 +53,15 @@ app.add_typer(airstrips_app, name="airstrips")
 app.add_typer(risk_app, name="risk")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
+app.add_typer(users_app, name="users")
+app.add_typer(report_app, name="report")
+app.add_typer(evidence_app, name="evidence")
 app.command("routes")(routes_command)
 app.command("package")(package_command)
 app.command("init")(init_command)
 app.command("monitor")(monitor_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

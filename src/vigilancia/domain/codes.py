@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from vigilancia.domain.cases import CaseStatus
 from vigilancia.domain.drivers import Driver
+from vigilancia.domain.evidence import CopyKind
 from vigilancia.domain.field import ObservationKind, Verdict
 from vigilancia.domain.risk import Factor, RiskClass
 from vigilancia.domain.territories import Tenure, TerritoryKind
@@ -103,6 +104,10 @@ SPANISH: Mapping[type[StrEnum], Mapping[StrEnum, str]] = {
         ObservationKind.AREA: "area",
         ObservationKind.PHOTO: "foto",
         ObservationKind.FORM: "formulario",
+    },
+    CopyKind: {
+        CopyKind.RESIZED: "reducida",
+        CopyKind.STRIPPED: "sin_metadatos",
     },
     Tenure: {
         Tenure.TITLED: "titulada",

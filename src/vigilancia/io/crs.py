@@ -78,3 +78,31 @@ def centre_of(bounds: tuple[float, float, float, float]) -> tuple[float, float]:
     """Centre (lon, lat) of a lon/lat bounding box, rounded so that runs reuse one frame."""
     minx, miny, maxx, maxy = bounds
     return round((minx + maxx) / 2, 3), round((miny + maxy) / 2, 3)
+
+
+def utm_zone(lon: float, lat: float) -> tuple[int, str, int]:
+    """The UTM zone a point falls in: (zone number, hemisphere "N" or "S", EPSG code of
+    WGS 84 / UTM).
+
+    Zones are the plain 6-degree ones (Peru spans 17S, 18S and 19S); the Norwegian and
+    Svalbard exceptions do not apply in South America.
+
+    >>> utm_zone(-74.96, -9.38), utm_zone(-70.5, -12.6)
+    ((18, 'S', 32718), (19, 'S', 32719))
+    """
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    south = lat < 0
+    return zone, "S" if south else "N", (32700 if south else 32600) + zone
+
+
+def to_utm(lon: float, lat: float) -> tuple[int, str, float, float]:
+    """A lon/lat point (degrees) in the UTM zone it falls in: (zone, hemisphere, easting m,
+    northing m), through pyproj.
+
+    >>> zone, hemisphere, e, n = to_utm(-74.96, -9.38)
+    >>> zone, hemisphere, round(e), round(n)
+    (18, 'S', 504392, 8963135)
+    """
+    zone, hemisphere, epsg = utm_zone(lon, lat)
+    x, y = transformer(WGS84, CRS.from_epsg(epsg)).transform(lon, lat)
+    return zone, hemisphere, float(x), float(y)

@@ -133,12 +133,8 @@ def utm_text(lon: float, lat: float) -> str:
     >>> utm_text(-74.95, -9.47)
     '18L 505488 E 8953185 N'
     """
-    from pyproj import CRS
+    from vigilancia.io.crs import to_utm
 
-    from vigilancia.io.crs import WGS84, transformer
-
-    zone = min(max(int(math.floor((lon + 180.0) / 6.0)) + 1, 1), 60)
-    epsg = (32700 if lat < 0 else 32600) + zone
-    x, y = transformer(WGS84, CRS.from_epsg(epsg)).transform(lon, lat)
+    zone, _hemisphere, x, y = to_utm(lon, lat)
     band = _BANDS[min(max(int(math.floor((lat + 80.0) / 8.0)), 0), len(_BANDS) - 1)]
     return f"{zone}{band} {round(x)} E {round(y)} N"

@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from vigilancia.i18n import _, ngettext, number
+from vigilancia.reports.cartography import fill as _fill
+from vigilancia.reports.cartography import plot_lines as _plot_lines
 from vigilancia.reports.layout import (
     draw_north_arrow,
     draw_scale_bar,
@@ -212,48 +213,6 @@ def _rows(data: PackageMap) -> list[_Row]:
 
 
 # ------------------------------------------------------------------ drawing
-
-
-def _lines(geom: BaseGeometry) -> list[np.ndarray]:
-    """Coordinate arrays of every line (or polygon ring) of ``geom``."""
-    out = []
-    for part in shapely.get_parts(geom):
-        if part.geom_type == "LineString":
-            out.append(np.asarray(part.coords))
-        elif part.geom_type == "Polygon":
-            out.append(np.asarray(part.exterior.coords))
-            out.extend(np.asarray(r.coords) for r in part.interiors)
-        elif part.geom_type.startswith("Multi") or part.geom_type == "GeometryCollection":
-            out.extend(_lines(part))
-    return out
-
-
-def _fill(ax: Any, geom: BaseGeometry, **style: Any) -> None:
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
-    for part in shapely.get_parts(geom):
-        if part.geom_type != "Polygon":
-            if part.geom_type == "MultiPolygon":
-                _fill(ax, part, **style)
-            continue
-        rings = [np.asarray(part.exterior.coords)] + [np.asarray(r.coords)
-                                                      for r in part.interiors]
-        verts = np.concatenate(rings)
-        codes = np.concatenate([
-            [MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
-            for r in rings
-        ])
-        ax.add_patch(PathPatch(MplPath(verts, codes), **style))
-
-
-def _plot_lines(ax: Any, geoms: Any, **style: Any) -> bool:
-    drawn = False
-    for g in geoms:
-        for xy in _lines(g):
-            ax.plot(xy[:, 0], xy[:, 1], **style)
-            drawn = True
-    return drawn
 
 
 def _extent(data: PackageMap, box_ratio: float, kx: float) -> tuple[float, float, float, float]:

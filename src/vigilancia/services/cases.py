@@ -35,6 +35,7 @@ from shapely.geometry import Point
 from sqlalchemy.engine import Connection
 
 from vigilancia.config import Settings
+from vigilancia.domain.access import FULL, Disclosure
 from vigilancia.domain.cases import (
     DRIVER_URGENCY,
     OPEN_STATUSES,
@@ -46,6 +47,7 @@ from vigilancia.domain.cases import (
     case_priority,
     check_transition,
     group_points,
+    shared_position,
     status_after_verdict,
     verdict_driver,
 )
@@ -138,18 +140,28 @@ class OpenCasesResult:
 @dataclass(frozen=True)
 class CaseSummary:
     """A case as listed: the case and the name of its territory (None outside every
-    territory)."""
+    territory). ``disclosure``: what the reader sees of the sensitive data (see
+    :mod:`vigilancia.domain.access`); without ``people`` the assignee stays out and
+    ``assigned`` only says whether there is one; without ``exact_points`` a case opened
+    by a field report is at the centre of its grid cell."""
 
     case: Case
     territory: str | None
+    disclosure: Disclosure = FULL
 
     def to_dict(self) -> dict[str, Any]:
-        """The case's plain data (:meth:`Case.to_dict`) with ``territory`` (its name)."""
+        """The case's plain data (:meth:`Case.to_dict`) with ``territory`` (its name)
+        and ``assigned`` (whether it has an assignee)."""
         out: dict[str, Any] = {}
         for key, value in self.case.to_dict().items():
             out[key] = value
             if key == "territory_id":
                 out["territory"] = self.territory
+        out["assigned"] = bool(self.case.assignee)
+        if not self.disclosure.people:
+            out["assignee"] = None
+        if not self.disclosure.exact_points:  # a field report's case: where a monitor stood
+            out["lon"], out["lat"] = shared_position(self.case, self.disclosure.cell_deg)
         return out
 
 
@@ -187,15 +199,29 @@ class CaseDetail:
     history: tuple[CaseEvent, ...]
     observations: tuple[StoredObservation, ...]
     evidence: tuple[EvidenceFile, ...]
+    disclosure: Disclosure = FULL
 
     def to_dict(self) -> dict[str, Any]:
         """The listed case (:meth:`CaseSummary.to_dict`, ``clearings`` as ids) with
-        ``clearing_details``, ``history``, ``observations`` and ``evidence``."""
-        return CaseSummary(self.case, self.territory).to_dict() | {
+        ``clearing_details``, ``history``, ``observations`` and ``evidence``.
+
+        Without ``disclosure.people`` no monitor's name is in it: the history's actors
+        and assignees, the observations' file names and the evidence's import paths
+        stay out."""
+        history: list[Any] = list(self.history)
+        observations: list[Any] = list(self.observations)
+        evidence: list[Any] = list(self.evidence)
+        if not self.disclosure.people:
+            history = [e.to_dict() | {"actor": None, "detail": {
+                k: v for k, v in dict(e.detail).items() if k != "assignee"}}
+                for e in self.history]
+            observations = [o.to_dict() | {"source_file": None} for o in self.observations]
+            evidence = [f.to_dict() | {"source": None} for f in self.evidence]
+        return CaseSummary(self.case, self.territory, self.disclosure).to_dict() | {
             "clearing_details": list(self.clearings),
-            "history": list(self.history),
-            "observations": list(self.observations),
-            "evidence": list(self.evidence),
+            "history": history,
+            "observations": observations,
+            "evidence": evidence,
         }
 
 
@@ -769,11 +795,11 @@ def cases_of(store: WorkspaceStore, *, territory: str | int | None = None,
 
 def list_cases(store: WorkspaceStore, *, territory: str | int | None = None,
                statuses: Iterable[CaseStatus] | None = None,
-               open_only: bool = False) -> list[CaseSummary]:
+               open_only: bool = False, disclosure: Disclosure = FULL) -> list[CaseSummary]:
     """Cases of one territory (or all) with their territory's name, highest priority first.
 
     ``statuses``: only those; ``open_only``: only cases still to verify (of ``statuses``
-    when both are given).
+    when both are given); ``disclosure``: what the reader sees of the sensitive data.
     """
     wanted = None if statuses is None else list(statuses)
     if open_only:
@@ -781,14 +807,16 @@ def list_cases(store: WorkspaceStore, *, territory: str | int | None = None,
             s for s in wanted if s in OPEN_STATUSES]
     found = cases_of(store, territory=territory, statuses=wanted)
     names = _territory_names(store)
-    return [CaseSummary(c, names.get(c.territory_id or -1)) for c in found]
+    return [CaseSummary(c, names.get(c.territory_id or -1), disclosure) for c in found]
 
 
-def show_case(store: WorkspaceStore, case: str | int) -> CaseDetail:
+def show_case(store: WorkspaceStore, case: str | int, *,
+              disclosure: Disclosure = FULL) -> CaseDetail:
     """One case (``C-0042``, ``42``...) with its clearings, history, observations and
     evidence files; :class:`~vigilancia.errors.NotFoundError` when there is none.
 
-    Observations carry no position (see :mod:`vigilancia.services.observations`).
+    Observations carry no position (see :mod:`vigilancia.services.observations`);
+    ``disclosure``: what the reader sees of the sensitive data.
     """
     found = store.cases.get(parse_case_id(case))
     cols = store.clearings.columns(clearing_ids=list(found.clearing_ids))
@@ -811,6 +839,7 @@ def show_case(store: WorkspaceStore, case: str | int) -> CaseDetail:
         history=tuple(store.cases.events(found.id)),
         observations=tuple(stored_observations(rows)),
         evidence=tuple(evidence_files(store, rows)),
+        disclosure=disclosure,
     )
 
 

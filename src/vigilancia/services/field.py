@@ -9,7 +9,9 @@ the importers of :mod:`vigilancia.io.field`, and then:
    Each copy is written to a temporary file, flushed to disk, checked against
    its SHA-256, made read-only and only then renamed into place; a file that
    is already there is never overwritten (its hash is checked instead). The
-   files are listed in ``field_files``.
+   files are listed in ``field_files``, and each new one gets a signed intake
+   entry in the custody log (:mod:`vigilancia.services.custody`) in the same
+   transaction.
 2. **Stores each observation once**, under a stable key: the SHA-256 of its
    format, the data file it came in and its record id. CoMapeo document ids and
    ODK/Kobo instance ids are unique world-wide, so for those the key leaves the
@@ -55,7 +57,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,12 +89,13 @@ from vigilancia.domain.field import (
     Verdict,
 )
 from vigilancia.domain.territories import StoredTerritory, unit_order, units
-from vigilancia.errors import ConflictError, InputError, NotFoundError, StoreError
+from vigilancia.errors import ConflictError, InputError, NotFoundError
 from vigilancia.i18n import _, ngettext, number
 from vigilancia.io.crs import WGS84, local_equal_area, transform_geometries
+from vigilancia.io.evidence import EVIDENCE_DIR, check_kept, keep_bytes
 from vigilancia.io.field import ImportOptions, read_field_file, read_many
-from vigilancia.io.field.common import ImportBudget, file_digest, parse_utc_offset
-from vigilancia.io.files import make_private, private_dir, remove_leftovers, temp_file
+from vigilancia.io.field.common import ImportBudget, parse_utc_offset
+from vigilancia.io.files import remove_leftovers
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.progress import Progress, no_progress
 from vigilancia.services.cases import (
@@ -101,6 +103,7 @@ from vigilancia.services.cases import (
     territory_risk_scores,
     update_case,
 )
+from vigilancia.services.custody import record_intake, start_custody
 from vigilancia.services.observations import StoredObservation, stored_observations
 
 __all__ = [
@@ -118,8 +121,6 @@ __all__ = [
     "observation_key",
 ]
 
-#: Folder of the workspace where field files are kept, content-addressed.
-EVIDENCE_DIR = "evidencia"
 #: Attribute names (case and accents as written, compared case-insensitively) that name a case.
 CASE_KEYS = ("case_id", "caso", "case", "codigo_caso", "case_code", "id_caso")
 #: Statuses of cases that take field evidence when no open case is near (never reopened).
@@ -285,8 +286,6 @@ def evidence_path(sha256: str, name: str) -> PurePosixPath:
     return PurePosixPath(EVIDENCE_DIR) / sha256[:2] / f"{sha256}{suffix}"
 
 
-#: Mode of a kept evidence file: read-only, for its owner only.
-EVIDENCE_MODE = 0o400
 #: Temporary copies that versions before the owner-only evidence made (``.tmp-XXXXXXXX.part``).
 _OLD_PART = re.compile(r"^\.tmp-[A-Za-z0-9_]{8}\.part$")
 
@@ -311,21 +310,14 @@ def _evidence_leftovers(workspace: Path) -> int:
 def _keep_file(workspace: Path, ref: FieldFile) -> str:
     """Copy one file into the evidence folder (unless it is there); its path in the workspace.
 
-    The copy is owner-only and read-only (0400) in owner-only folders (0700). Raises
-    :class:`InputError` when the source bytes no longer match the hash the importer
-    took (the file changed during the import) and :class:`StoreError` when the copy
-    cannot be written or an existing copy does not match its name.
+    The copy is owner-only and read-only (0400) in owner-only folders (0700), written by
+    :func:`vigilancia.io.evidence.keep_bytes`. Raises :class:`InputError` when the source
+    bytes no longer match the hash the importer took (the file changed during the
+    import) and :class:`StoreError` when the copy cannot be written or an existing copy
+    does not match its name.
     """
     rel = evidence_path(ref.sha256, ref.name)
-    target = workspace / rel
-    if target.exists():
-        if file_digest(target)[0] != ref.sha256:
-            raise StoreError(
-                _("the kept copy {path} does not match its SHA-256: it was altered or damaged",
-                  path=str(rel)),
-                hint=_("restore it from a backup; vigilancia never overwrites kept evidence"),
-            )
-        make_private(target)
+    if check_kept(workspace, rel, ref.sha256):
         return str(rel)
     data = read_field_file(ref)
     if hashlib.sha256(data).hexdigest() != ref.sha256:
@@ -334,55 +326,8 @@ def _keep_file(workspace: Path, ref: FieldFile) -> str:
             hint=_("wait until the copy from the phone or card has finished, then import again"),
             source=ref.name if ref.member is None else f"{ref.path}/{ref.member}",
         )
-    tmp: Path | None = None
-    try:
-        private_dir(workspace / EVIDENCE_DIR)
-        private_dir(target.parent)
-        fd, tmp = temp_file(target.parent, suffix=".part", sweep=False)  # swept at the start
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if file_digest(tmp)[0] != ref.sha256:
-            raise StoreError(
-                _("the copy of {name} in the workspace does not match the original",
-                  name=ref.name),
-                hint=_("check the disk of the workspace (it may be full or failing), "
-                       "then import again"),
-            )
-        os.chmod(tmp, EVIDENCE_MODE)
-        if target.exists():  # a concurrent import kept the same bytes meanwhile
-            tmp.unlink()
-            return str(rel)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise StoreError(
-            _("could not write {path} in the workspace: {reason}", path=str(rel),
-              reason=exc.strerror or type(exc).__name__),
-            hint=_("check that the workspace folder is writable and the disk has room"),
-        ) from exc
-    except BaseException:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise
+    keep_bytes(workspace, rel, data, ref.sha256, sweep=False)  # swept at the start
     return str(rel)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------
@@ -729,6 +674,26 @@ class _Run:
             self.settled = [c for c in self.settled if c.id != case.id] + [after]
 
 
+def _intake(kept: Mapping[str, tuple[FieldFile, str, str]], known: set[str],
+            pending: Sequence[_Pending]) -> list[tuple[str, int | None, str]]:
+    """The custody intake of the files this import kept anew: (sha256, the one case they
+    are evidence of or None, name), in the order they were kept."""
+    cases: dict[str, set[int]] = {}
+    for item in pending:
+        if item.case_id is None:
+            continue
+        for sha in [item.file_sha, *(item.shas.get(a) for a in item.obs.attachments)]:
+            if sha:
+                cases.setdefault(sha, set()).add(item.case_id)
+    out = []
+    for sha, (ref, _rel, _source) in kept.items():
+        if sha in known:
+            continue
+        found = cases.get(sha, set())
+        out.append((sha, next(iter(found)) if len(found) == 1 else None, ref.name))
+    return out
+
+
 def _observation_row(item: _Pending, imported_at: datetime) -> dict[str, Any]:
     obs = item.obs
     geom = obs.geometry
@@ -831,6 +796,10 @@ def import_field(
     # 2. the database, in one transaction
     now = datetime.now(UTC)
     with store.transaction() as conn:
+        # the custody log: started (files kept before it) before this import's files join
+        if kept:
+            start_custody(store, conn, settings, actor=actor)
+        known = {f.sha256 for f in store.field_files.list(kept, conn=conn)}
         added_files = store.field_files.add(conn, [
             {"sha256": sha, "size": ref.size, "name": ref.name, "stored_path": rel,
              "role": ref.role.value, "source": source, "imported_at": now}
@@ -902,6 +871,7 @@ def import_field(
             tick("Attaching observations", done, len(pending))
         store.cases.add_events(conn, events)
         store.observations.add(conn, [_observation_row(p, now) for p in pending])
+        record_intake(store, conn, settings, actor=actor, files=_intake(kept, known, pending))
         touched = store.cases.list(ids=sorted(run.touched), conn=conn) if run.touched else []
 
     cases = tuple(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import shapely
+from sqlalchemy.engine import Connection
 
 from vigilancia.domain.field import ObservationKind, Verdict
 from vigilancia.io.store import ObservationRecord, WorkspaceStore
@@ -106,10 +107,11 @@ def stored_observations(rows: Iterable[ObservationRecord]) -> list[StoredObserva
     return sorted(out, key=lambda o: (o.observed_at or far, o.id))
 
 
-def evidence_files(store: WorkspaceStore, rows: Sequence[ObservationRecord]
-                   ) -> list[EvidenceFile]:
+def evidence_files(store: WorkspaceStore, rows: Sequence[ObservationRecord], *,
+                   conn: Connection | None = None) -> list[EvidenceFile]:
     """The kept files of the observations ``rows`` (from ``store.observations``): the
-    files they came in and their attachments, by import time then name."""
+    files they came in and their attachments, by import time then name (read in
+    ``conn``'s transaction when given)."""
     shas = {r.file_sha256 for r in rows if r.file_sha256}
     for r in rows:
         shas.update(str(a["sha256"]) for a in r.attachments or [] if a.get("sha256"))
@@ -118,5 +120,5 @@ def evidence_files(store: WorkspaceStore, rows: Sequence[ObservationRecord]
     return [
         EvidenceFile(sha256=f.sha256, name=f.name, size=f.size, role=f.role,
                      stored_path=f.stored_path, source=f.source, imported_at=f.imported_at)
-        for f in store.field_files.list(sorted(shas))
+        for f in store.field_files.list(sorted(shas), conn=conn)
     ]

@@ -104,8 +104,12 @@ def plan_patrol(
     assign: str | None = None,
     actor: str = "vigilancia",
     returns: bool = True,
+    save: bool = True,
 ) -> PatrolPlan:
     """Plan, store and return (with its id) a patrol of one community's open cases.
+
+    With ``save=False`` the plan is only computed (a preview: id 0, nothing stored,
+    nobody assigned); a stored plan is recorded in the audit log under ``actor``.
 
     - ``territory``: the community territory or reserve (name or id);
     - ``max_km``: the whole round trip (back to the start when ``returns``);
@@ -195,11 +199,17 @@ def plan_patrol(
         "route": params.as_dict(),
         "assigned": assign is not None,
     }
+    if not save:
+        return plan
     with store.transaction() as conn:
         plan_id = store.patrol_plans.add(
             conn, territory_id=terr.id, params=stored_params, plan=plan_to_json(plan),
             route_wkb=None if plan.route is None else bytes(shapely.to_wkb(plan.route)),
         )
+        store.audit.add(conn, actor=actor, action="patrol.plan", at=datetime.now(UTC),
+                        target=f"plan:{plan_id}",
+                        detail={"territory": terr.name, "stops": len(plan.stops),
+                                "assigned": assign is not None})
         if assign:
             for stop in plan.stops:
                 update_case(store, stop.case_id, actor=actor, assignee=assign,

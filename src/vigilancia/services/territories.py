@@ -73,6 +73,7 @@ __all__ = [
     "import_territories",
     "list_territories",
     "match_layer",
+    "parse_kinds",
     "remove_territories",
 ]
 
@@ -151,13 +152,30 @@ class ListedTerritory:
 
 def list_territories(store: Any, kinds: Iterable[TerritoryKind | str] | None = None
                      ) -> list[ListedTerritory]:
-    """The stored territories (all, or those of ``kinds``), by id, without their polygons."""
-    wanted = None if kinds is None else [TerritoryKind(k) for k in kinds]
+    """The stored territories (all, or those of ``kinds``), by id, without their polygons.
+
+    An unknown kind raises :class:`~vigilancia.errors.InputError`."""
+    wanted = None if kinds is None else parse_kinds(kinds)
     return [
         ListedTerritory(id=t.id, name=t.name, kind=t.kind, people=t.people, tenure=t.tenure,
                         title_date=t.title_date, area_ha=t.area_ha, source=t.source)
         for t in store.territories.list(wanted)
     ]
+
+
+def parse_kinds(kinds: Iterable[TerritoryKind | str]) -> list[TerritoryKind]:
+    """Kinds of territory from their codes; :class:`~vigilancia.errors.InputError` naming
+    the first unknown one."""
+    out = []
+    for k in kinds:
+        try:
+            out.append(TerritoryKind(k))
+        except ValueError:
+            raise InputError(_("Unknown kind of territory {value!r}", value=k),
+                             hint=_("use one of: {names}",
+                                    names=", ".join(t.value for t in TerritoryKind)),
+                             inputs="kind") from None
+    return out
 
 
 def import_territories(

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["COORD_DECIMALS", "MapFeature", "geojson_geometry", "rounded"]
+from vigilancia.results import Plain
+
+__all__ = [
+    "COORD_DECIMALS",
+    "MapFeature",
+    "geojson_geometries",
+    "geojson_geometry",
+    "rounded",
+]
 
 #: Decimal places of written lon/lat (1e-7 degree is about 1 cm).
 COORD_DECIMALS = 7
@@ -34,13 +42,16 @@ def rounded(geometry: BaseGeometry, decimals: int = COORD_DECIMALS) -> BaseGeome
 
 def geojson_geometry(geometry: BaseGeometry, decimals: int = COORD_DECIMALS) -> dict[str, Any]:
     """The GeoJSON geometry object of ``geometry`` (coordinates rounded, lists not tuples)."""
-    return dict(_plain(mapping(rounded(geometry, decimals))))
+    return geojson_geometries([geometry], decimals)[0]
 
 
-def _plain(value: Any) -> Any:
-    """Tuples (as shapely's ``mapping`` gives them) to lists, recursively."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
+def geojson_geometries(geometries: Sequence[BaseGeometry] | np.ndarray,
+                       decimals: int = COORD_DECIMALS) -> list[dict[str, Any]]:
+    """The GeoJSON geometry objects of many geometries at once (coordinates rounded, lists
+    not tuples): rounded and written by GEOS in one call each, for pages of hundreds.
+    Each is a :class:`~vigilancia.results.Plain` dict (JSON values only)."""
+    arr = np.asarray(list(geometries), dtype=object)
+    if not len(arr):
+        return []
+    texts = shapely.to_geojson(shapely.transform(arr, lambda xy: np.round(xy, decimals)))
+    return [Plain(json.loads(t)) for t in texts.tolist()]

@@ -10,16 +10,22 @@ one repository per aggregate (``store.territories``, ``store.clearings``,
 - ``territories``, ``context`` (context layers, import ledger), ``clearings``
   (batches, clearings), ``series`` (a product's clearings across downloads: history,
   aliases), ``training`` (models, labels), ``risk``, ``corridors``,
-  ``cases`` (cases, events, patrol plans), ``field`` (observations, files):
-  one module per aggregate;
+  ``cases`` (cases, events, patrol plans), ``field`` (observations, files),
+  ``clearing_map`` (the map's index of clearings and its reads), ``accounts``
+  (accounts, sessions, login attempts, the audit log),
+  ``custody`` (the custody log, its keys, derived copies): one module per aggregate;
 - ``workspace``: the store itself; ``schema``: the tables; ``migrations``.
 
 >>> from vigilancia.io.store import WorkspaceStore, NewBatch, BatchRecord, TerritorySummary
 """
 
 from vigilancia.io.store.records import (
+    AuditRecord,
     BatchRecord,
+    ClearingCard,
     ClearingColumns,
+    ClearingDetail,
+    ClearingFilter,
     ClearingHistoryRecord,
     ClearingOverlaps,
     ClearingPlacements,
@@ -27,8 +33,11 @@ from vigilancia.io.store.records import (
     ClearingPolygons,
     ClearingPositions,
     CoverageRecord,
+    CustodyKeyRecord,
+    DerivedFileRecord,
     DriverCounts,
     FieldFileRecord,
+    MapClearings,
     ModelRecord,
     NewBatch,
     ObservationRecord,
@@ -36,15 +45,21 @@ from vigilancia.io.store.records import (
     RiskAssessmentRecord,
     RiskScoreRecord,
     SeriesClearings,
+    SessionRecord,
     TerritorySummary,
     UncasedClearings,
+    UserRecord,
 )
 from vigilancia.io.store.workspace import DB_FILENAME, WorkspaceStore
 
 __all__ = [
     "DB_FILENAME",
+    "AuditRecord",
     "BatchRecord",
+    "ClearingCard",
     "ClearingColumns",
+    "ClearingDetail",
+    "ClearingFilter",
     "ClearingHistoryRecord",
     "ClearingOverlaps",
     "ClearingPlacements",
@@ -52,8 +67,11 @@ __all__ = [
     "ClearingPolygons",
     "ClearingPositions",
     "CoverageRecord",
+    "CustodyKeyRecord",
+    "DerivedFileRecord",
     "DriverCounts",
     "FieldFileRecord",
+    "MapClearings",
     "ModelRecord",
     "NewBatch",
     "ObservationRecord",
@@ -61,7 +79,9 @@ __all__ = [
     "RiskAssessmentRecord",
     "RiskScoreRecord",
     "SeriesClearings",
+    "SessionRecord",
     "TerritorySummary",
     "UncasedClearings",
+    "UserRecord",
     "WorkspaceStore",
 ]

@@ -35,6 +35,9 @@ read inside a running transaction:
   :class:`ClearingPositions`, centroid and bounding box. Seven numbers per
   clearing, no polygon: to cut a large selection into parts before reading each
   part with ``columns`` (the driver features).
+- :meth:`~ClearingRepository.details` (``clearing_ids``): a :class:`ClearingDetail`
+  per clearing, with the alert product, pixels by confidence and the driver's reasons
+  and model. One row object per clearing: for the few clearings of one case (reports).
 - :meth:`~ClearingRepository.points`: :class:`ClearingPoints` of every clearing,
   centroid, area, first date and each driver's probability. No polygon; the JSON
   of the probabilities is parsed once per clearing. For the risk score and its
@@ -90,6 +93,7 @@ from vigilancia.io.store import schema as s
 from vigilancia.io.store.records import (
     BatchRecord,
     ClearingColumns,
+    ClearingDetail,
     ClearingOverlaps,
     ClearingPlacements,
     ClearingPoints,
@@ -941,6 +945,45 @@ class ClearingRepository(Repository):
                 sa.select(self.db.date_text(sa.func.max(c.c.last_date)))
             ).scalar()
         return None if value is None else date.fromisoformat(str(value)[:10])
+
+    def details(
+        self, clearing_ids: Sequence[int], *, conn: Connection | None = None
+    ) -> list[ClearingDetail]:
+        """A :class:`ClearingDetail` of each of ``clearing_ids`` that is stored, by id."""
+        c, b = s.clearings, s.alert_batches
+        stmt = (
+            sa.select(
+                c.c.id, b.c.product, b.c.source, self.db.date_text(c.c.first_date),
+                self.db.date_text(c.c.last_date), c.c.area_ha, c.c.pixels_low,
+                c.c.pixels_high, c.c.pixels_highest, c.c.driver, c.c.driver_probability,
+                sa.type_coerce(c.c.driver_probs, sa.Text),
+                sa.type_coerce(c.c.driver_reasons, sa.Text), c.c.model_version,
+            )
+            .select_from(c.join(b, b.c.id == c.c.batch_id))
+            .order_by(c.c.id)
+        )
+        wanted = sorted({int(v) for v in clearing_ids})
+        rows: list[Any] = []
+        with self.db.reader(conn) as rc:
+            for chunk in in_chunks(wanted):
+                rows.extend(rc.execute(stmt.where(c.c.id.in_(chunk))).all())
+
+        def parsed(value: Any, empty: Any) -> Any:
+            if value is None:
+                return empty
+            return json.loads(value) if isinstance(value, str) else value
+
+        return [
+            ClearingDetail(
+                id=int(r[0]), product=str(r[1]), source=str(r[2]), first_date=as_date(r[3]),
+                last_date=as_date(r[4]), area_ha=float(r[5] or 0.0), pixels_low=int(r[6]),
+                pixels_high=int(r[7]), pixels_highest=int(r[8]), driver=r[9],
+                driver_probability=None if r[10] is None else float(r[10]),
+                driver_probs={str(k): float(v) for k, v in parsed(r[11], {}).items()},
+                driver_reasons=list(parsed(r[12], [])), model_version=r[13],
+            )
+            for r in sorted(rows, key=lambda r: int(r[0]))
+        ]
 
     def _read(
         self,

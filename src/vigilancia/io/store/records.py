@@ -18,6 +18,7 @@ dtype('int64')
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, PriorityTerm
 from vigilancia.domain.drivers import Driver
+from vigilancia.domain.evidence import CustodyEntry, format_at, parse_at
 from vigilancia.domain.field import Verdict
 from vigilancia.domain.series import SeriesState
 from vigilancia.domain.territories import TerritoryKind
@@ -235,6 +237,29 @@ class ClearingPoints:
 
 
 @dataclass(frozen=True)
+class ClearingDetail:
+    """What a report says of one clearing: the alert product and the file it came from
+    (``source``), its dates, area (ha), pixels by confidence (low, high, highest), the
+    likely driver with its probability, every driver's probability, the reasons
+    (``[{code, params}]``) and the model version that gave them (None until classified)."""
+
+    id: int
+    product: str
+    source: str
+    first_date: date | None
+    last_date: date | None
+    area_ha: float
+    pixels_low: int
+    pixels_high: int
+    pixels_highest: int
+    driver: str | None
+    driver_probability: float | None
+    driver_probs: dict[str, float]
+    driver_reasons: list[dict[str, Any]]
+    model_version: str | None
+
+
+@dataclass(frozen=True)
 class ClearingPositions:
     """Where stored clearings are, without their polygons (one entry per clearing, by id).
 
@@ -327,6 +352,145 @@ class UncasedClearings:
 
     def __len__(self) -> int:
         return len(self.id)
+
+
+# ----------------------------------------------------------------- the map
+
+
+@dataclass(frozen=True)
+class ClearingFilter:
+    """Which clearings a map read takes (every filter given must hold).
+
+    ``since``/``until``: the clearing's alerts (first to last date) meet the period;
+    ``drivers``: its likely driver is one of these (``"unclassified"`` for none yet);
+    ``min_confidence``: 1 (low: any), 2 (some pixel of high or highest confidence) or 3
+    (some of the highest); ``territory_id``: it overlaps that territory; ``statuses``:
+    the status of the case it is in (``"none"``: in no case).
+    """
+
+    since: date | None = None
+    until: date | None = None
+    drivers: tuple[str, ...] | None = None
+    min_confidence: int = 1
+    territory_id: int | None = None
+    statuses: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MapClearings:
+    """Clearings as a map draws or lists them, one entry per clearing.
+
+    Dates are ISO text (None when unknown); ``confidence`` is the highest confidence
+    of the clearing's pixels (1 low, 2 high, 3 highest); ``case_id`` and
+    ``case_status`` say which case it is in (None: none); ``nearest_territory_id`` and
+    ``boundary_distance_m`` its placement; ``geometry`` is WKB lon/lat (None when the
+    read left it out); ``bounds`` is (n, 4) lon/lat.
+    """
+
+    id: list[int]
+    first_date: list[str | None]
+    last_date: list[str | None]
+    area_ha: list[float | None]
+    driver: list[str | None]
+    driver_probability: list[float | None]
+    confidence: list[int]
+    lon: list[float | None]
+    lat: list[float | None]
+    case_id: list[int | None]
+    case_status: list[str | None]
+    nearest_territory_id: list[int | None]
+    boundary_distance_m: list[float | None]
+    bounds: NDArray[np.float64]
+    geometry: list[bytes | None]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def take(self, rows: list[int]) -> MapClearings:
+        """The clearings at positions ``rows``, in that order."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            col = getattr(self, f.name)
+            values[f.name] = col[rows] if isinstance(col, np.ndarray) else [col[i] for i in rows]
+        return MapClearings(**values)
+
+
+@dataclass(frozen=True)
+class ClearingCard:
+    """One stored clearing with everything a person reads about it: its shape features
+    (ha, m), alert dates and pixel counts by confidence, likely driver with every
+    driver's probability and the reasons (``[{code, params}]``), placement (the
+    nearest territory, the distance to its boundary, the territories it overlaps as
+    ``(territory id, name, kind, share)``), the case it is in and its polygon (WKB)."""
+
+    id: int
+    batch_id: int
+    product: str
+    first_date: date | None
+    last_date: date | None
+    features: dict[str, float | None]
+    pixels: dict[str, int]
+    driver: str | None
+    driver_probability: float | None
+    driver_probs: dict[str, float]
+    driver_reasons: list[dict[str, Any]]
+    model_version: str | None
+    nearest_territory_id: int | None
+    nearest_territory: str | None
+    boundary_distance_m: float | None
+    within_buffer: bool
+    overlaps: list[tuple[int, str, str, float]]
+    case_id: int | None
+    case_status: str | None
+    geometry: bytes
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An account of the workspace's web app: its name (as typed), role, Argon2id hash
+    (PHC string), whether it may log in, and when and by whom it was made (UTC)."""
+
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    active: bool
+    created_at: datetime
+    created_by: str
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A server-side session: the SHA-256 of its token (the token is never stored), its
+    account, CSRF token, when it began, was last used and ends (UTC), and the client
+    address it began from."""
+
+    token_hash: str
+    user: UserRecord
+    csrf_token: str
+    created_at: datetime
+    last_seen: datetime
+    expires_at: datetime
+    address: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One write that is not a case event: who (``actor``), when (UTC), what
+    (``action``, e.g. ``patrol.plan``), on what (``target``), details and the client
+    address (None from the command line)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    address: str | None
 
 
 # ---------------------------------------------------------------- context
@@ -439,6 +603,38 @@ class FieldFileRecord:
     role: str
     source: str
     imported_at: datetime
+
+
+# ------------------------------------------------------------------- custody
+
+
+@dataclass(frozen=True)
+class CustodyKeyRecord:
+    """A public key that signs the custody log: its id, algorithm ("ed25519"), the key
+    (32 bytes as hex) and when the workspace first used it (UTC)."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DerivedFileRecord:
+    """A copy made from a kept field file: the original's SHA-256, the kind of copy
+    ("resized", "stripped"), its longest side in pixels (``max_px``; 0 = full size),
+    the copy's SHA-256, size (bytes), width and height (pixels), where it is kept
+    (relative to the workspace folder) and when it was made (UTC)."""
+
+    original_sha256: str
+    kind: str
+    max_px: int
+    sha256: str
+    size: int
+    width: int
+    height: int
+    stored_path: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -701,4 +897,96 @@ def observation(row: sa.Row[Any]) -> ObservationRecord:
         attributes=row.attributes,
         attachments=row.attachments,
         imported_at=aware(row.imported_at),
+    )
+
+
+def user_record(row: sa.Row[Any]) -> UserRecord:
+    return UserRecord(
+        id=int(row.id),
+        name=str(row.name),
+        role=str(row.role),
+        password_hash=str(row.password_hash),
+        active=bool(row.active),
+        created_at=aware(row.created_at),
+        created_by=str(row.created_by),
+        disabled_at=None if row.disabled_at is None else aware(row.disabled_at),
+    )
+
+
+def audit_record(row: sa.Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=int(row.id),
+        at=aware(row.at),
+        actor=str(row.actor),
+        action=str(row.action),
+        target=row.target,
+        detail=dict(row.detail or {}),
+        address=row.address,
+    )
+
+
+def custody_entry_values(entry: CustodyEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": format_at(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "case_id": entry.case_id,
+        "sha256s": json.dumps(list(entry.sha256s), separators=(",", ":")),
+        "reason": entry.reason,
+        "recipient": entry.recipient,
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+        "signature": entry.signature,
+        "key_id": entry.key_id,
+    }
+
+
+def custody_entry(row: sa.Row[Any]) -> CustodyEntry:
+    """An entry as stored, whatever it holds (a damaged row reads as an altered entry)."""
+    try:
+        shas = json.loads(row.sha256s)
+        sha256s = tuple(str(v) for v in shas) if isinstance(shas, list) else (str(shas),)
+    except ValueError:
+        sha256s = (str(row.sha256s),)
+    try:
+        at = parse_at(str(row.at))
+    except ValueError:
+        at = datetime.min.replace(tzinfo=UTC)
+    return CustodyEntry(
+        seq=int(row.seq),
+        at=at,
+        actor=str(row.actor),
+        action=str(row.action),
+        case_id=None if row.case_id is None else int(row.case_id),
+        sha256s=sha256s,
+        reason=str(row.reason),
+        prev_hash=str(row.prev_hash),
+        entry_hash=str(row.entry_hash),
+        signature=str(row.signature),
+        key_id=str(row.key_id),
+        recipient=None if row.recipient is None else str(row.recipient),
+    )
+
+
+def custody_key(row: sa.Row[Any]) -> CustodyKeyRecord:
+    return CustodyKeyRecord(
+        key_id=str(row.key_id),
+        algorithm=str(row.algorithm),
+        public_key=str(row.public_key),
+        created_at=aware(row.created_at),
+    )
+
+
+def derived_file(row: sa.Row[Any]) -> DerivedFileRecord:
+    return DerivedFileRecord(
+        original_sha256=str(row.original_sha256),
+        kind=str(row.kind),
+        max_px=int(row.max_px),
+        sha256=str(row.sha256),
+        size=int(row.size),
+        width=int(row.width),
+        height=int(row.height),
+        stored_path=str(row.stored_path),
+        created_at=aware(row.created_at),
     )

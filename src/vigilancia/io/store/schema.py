@@ -127,7 +127,7 @@ alert_batches = sa.Table(
     sa.Column("area_ha", sa.Float, nullable=False),
     sa.Column("stats", sa.JSON, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    # (0007) the series its clearings belong to (the product unless named), and the
+    # (0013) the series its clearings belong to (the product unless named), and the
     # steps of the run that have finished: ["ingest", "placement", "classification"]
     sa.Column("series", sa.String(64), nullable=True),
     sa.Column("steps", sa.JSON, nullable=True),
@@ -177,7 +177,7 @@ clearings = sa.Table(
     sa.Column("driver_probs", sa.JSON, nullable=True),
     sa.Column("driver_reasons", sa.JSON, nullable=True),
     sa.Column("model_version", sa.String(64), nullable=True),
-    # (0007) a point inside the footprint: the centre of a raster clearing's first pixel
+    # (0013) a point inside the footprint: the centre of a raster clearing's first pixel
     # (top row, leftmost), how a later download of the product finds it again
     sa.Column("anchor_lon", sa.Float, nullable=True),
     sa.Column("anchor_lat", sa.Float, nullable=True),
@@ -214,7 +214,7 @@ clearing_territories = sa.Table(
     sqlite_with_rowid=False,  # rows live in the primary-key B-tree (0002)
 )
 
-# -- the series of a product's clearings across downloads (0007) --------------------
+# -- the series of a product's clearings across downloads (0013) --------------------
 
 clearing_history = sa.Table(
     "clearing_history",
@@ -508,6 +508,127 @@ field_observations = sa.Table(
     sa.Index(None, "case_id"),
 )
 
+# -- the web app: accounts, sessions, login attempts, audit log, the map index (0012) -------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(64), nullable=False),  # as typed; sensitive (a person)
+    sa.Column("name_key", sa.String(64), nullable=False, unique=True),  # case-folded
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),  # Argon2id, PHC string
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie's token
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Index(None, "user_id"),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("name_key", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Index(None, "name_key", "at"),
+    sa.Index(None, "address", "at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),  # "patrol.plan", "user.add"...
+    sa.Column("target", sa.Text, nullable=True),  # "plan:3", "user:ana", "C-0042"
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Index(None, "at"),
+)
+
+# The map's index of clearings: a Morton key of each centroid and the lowest zoom a
+# clearing is drawn at. Kept beside the clearings and rebuilt when the batches change,
+# never on the monitor's write path (see vigilancia.io.store.clearing_map).
+clearing_map = sa.Table(
+    "clearing_map",
+    metadata,
+    sa.Column(
+        "id",
+        BigId,
+        sa.ForeignKey("clearings.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("qkey", sa.BigInteger, nullable=False),
+    sa.Column("minzoom", sa.SmallInteger, nullable=False),
+    sa.Index(None, "minzoom", "qkey", postgresql_include=["id"]),
+)
+
+custody_keys = sa.Table(
+    "custody_keys",
+    metadata,
+    sa.Column("key_id", sa.String(16), primary_key=True),  # first 16 hex of SHA-256(public)
+    sa.Column("algorithm", sa.String(16), nullable=False),  # "ed25519"
+    sa.Column("public_key", sa.String(64), nullable=False),  # 32 bytes as hex
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Append-only (triggers refuse UPDATE and DELETE, see migration 0011). Every value is
+# kept as the text the entry's hash was taken over, so that it reads back unchanged.
+custody_log = sa.Table(
+    "custody_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),  # YYYY-MM-DDTHH:MM:SS.ffffffZ
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("case_id", sa.Integer, nullable=True),  # no foreign key: the log outlives all
+    sa.Column("sha256s", sa.Text, nullable=False),  # JSON list of hex SHA-256
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("recipient", sa.Text, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("entry_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+derived_files = sa.Table(
+    "derived_files",
+    metadata,
+    sa.Column(
+        "original_sha256", sa.String(64),
+        sa.ForeignKey("field_files.sha256", ondelete="RESTRICT"), primary_key=True,
+    ),
+    sa.Column("kind", sa.String(16), primary_key=True),  # resized, stripped
+    sa.Column("max_px", sa.Integer, primary_key=True),  # longest side; 0 = full size
+    sa.Column("sha256", sa.String(64), nullable=False),  # the copy's bytes
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("stored_path", sa.Text, nullable=False),  # relative to the workspace folder
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "sha256"),
+)
+
 #: Tables that PostGIS keeps in the schema it is installed in; never the workspace's.
 POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
 
@@ -547,4 +668,12 @@ TABLES: tuple[sa.Table, ...] = (
     patrol_plans,
     field_files,
     field_observations,
+    users,
+    sessions,
+    login_attempts,
+    audit_log,
+    clearing_map,
+    custody_keys,
+    custody_log,
+    derived_files,
 )

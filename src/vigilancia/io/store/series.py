@@ -249,7 +249,8 @@ class SeriesRepository(Repository):
     ) -> None:
         """Clearings ``merged[k]`` joined ``into[k]``: keep their last state in the history,
         make their ids aliases of the survivor (earlier aliases of them too) and remove
-        them with their overlap rows. Move their case links and labels first."""
+        them with their overlap rows and their rows in the map's index. Move their case
+        links and labels first."""
         require_tx(conn)
         old = np.asarray(merged, np.int64)
         new = np.asarray(into, np.int64)
@@ -268,6 +269,8 @@ class SeriesRepository(Repository):
         for chunk in in_chunks(old.tolist()):
             conn.execute(sa.delete(s.clearing_territories).where(
                 s.clearing_territories.c.clearing_id.in_(chunk)))
+            # (the map's index row too: a bulk SQLite transaction does not cascade)
+            conn.execute(sa.delete(s.clearing_map).where(s.clearing_map.c.id.in_(chunk)))
             conn.execute(sa.delete(s.clearings).where(s.clearings.c.id.in_(chunk)))
 
     def _keep_history(

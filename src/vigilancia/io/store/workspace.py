@@ -24,6 +24,13 @@ repository per aggregate, each over the same engine:
 ``store.patrol_plans``      patrol plans (:mod:`.cases`)
 ``store.observations``      field observations (:mod:`.field`)
 ``store.field_files``       field files kept as evidence (:mod:`.field`)
+``store.clearing_map``      the map's index of clearings and its reads (:mod:`.clearing_map`)
+``store.users``             accounts of the web app (:mod:`.accounts`)
+``store.sessions``          their server-side sessions (:mod:`.accounts`)
+``store.logins``            login attempts, for the rate limit (:mod:`.accounts`)
+``store.audit``             who wrote what, beside the case events (:mod:`.accounts`)
+``store.custody``           the signed custody log of evidence and its keys (:mod:`.custody`)
+``store.derived_files``     copies made from field files: resized, stripped (:mod:`.custody`)
 ==========================  ================================================================
 
 Their methods share a vocabulary: ``add`` inserts new rows (and returns their
@@ -76,10 +83,18 @@ from vigilancia.i18n import _
 from vigilancia.io.files import FOLDER_MODE, make_private, private_dir, remove_leftovers
 from vigilancia.io.store import engine as engine_config
 from vigilancia.io.store import schema as s
+from vigilancia.io.store.accounts import (
+    AuditRepository,
+    LoginAttempts,
+    SessionRepository,
+    UserRepository,
+)
 from vigilancia.io.store.cases import CaseRepository, PatrolPlanRepository
+from vigilancia.io.store.clearing_map import ClearingMapRepository
 from vigilancia.io.store.clearings import BatchRepository, ClearingRepository
 from vigilancia.io.store.context import ContextRepository, ImportLedger
 from vigilancia.io.store.corridors import CorridorRepository
+from vigilancia.io.store.custody import CustodyRepository, DerivedFileRepository
 from vigilancia.io.store.engine import (
     BEGIN_OPTION,
     alembic_config,
@@ -131,6 +146,13 @@ class WorkspaceStore:
         self.patrol_plans = PatrolPlanRepository(self.db)
         self.observations = ObservationRepository(self.db)
         self.field_files = FieldFileRepository(self.db)
+        self.clearing_map = ClearingMapRepository(self.db)
+        self.users = UserRepository(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.logins = LoginAttempts(self.db)
+        self.audit = AuditRepository(self.db)
+        self.custody = CustodyRepository(self.db)
+        self.derived_files = DerivedFileRepository(self.db)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -309,7 +331,8 @@ class WorkspaceStore:
     # ----------------------------------------------------------- transactions
 
     @contextlib.contextmanager
-    def transaction(self, *, bulk: bool = False) -> Iterator[Connection]:
+    def transaction(self, *, bulk: bool = False, wait_s: float | None = None
+                    ) -> Iterator[Connection]:
         """One atomic unit of writes: commit at the end of the block, roll back on any exception.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` (write lock held for the
@@ -321,14 +344,20 @@ class WorkspaceStore:
         for this transaction; ``store.clearings.add`` checks the batch and every
         territory id once per call instead, inside the write lock, so no row
         can reference a missing parent. Atomicity and durability are unchanged.
+
+        ``wait_s``: how long to wait for another writer's lock (default
+        :data:`~vigilancia.io.store.engine.BUSY_TIMEOUT_S`); housekeeping writes that
+        may be skipped pass 0 and get a :class:`~vigilancia.errors.StoreError` at once
+        while a monitoring run writes.
         """
         try:
             with self.engine.connect() as conn:
                 if self.is_sqlite:
                     conn.execution_options(**{BEGIN_OPTION: "immediate"})
-                with self._foreign_keys_off(conn, bulk and self.is_sqlite), conn.begin():
+                with self._foreign_keys_off(conn, bulk and self.is_sqlite), \
+                        self._sqlite_wait(conn, wait_s), conn.begin():
                     if conn.dialect.name == "postgresql":
-                        self._pg_writer_lock(conn)
+                        self._pg_writer_lock(conn, wait_s)
                     yield conn
         except sa.exc.OperationalError as exc:
             raise self._store_error(exc) from exc
@@ -377,6 +406,28 @@ class WorkspaceStore:
         finally:
             os.close(fd)  # (closing the descriptor releases the flock)
 
+    def _sqlite_wait(self, conn: Connection, wait_s: float | None
+                     ) -> contextlib.AbstractContextManager[None]:
+        """SQLite: wait at most ``wait_s`` for the write lock in this block (then restore)."""
+        if wait_s is None or not self.is_sqlite:
+            return contextlib.nullcontext()
+        return self._busy_timeout(conn, wait_s)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _busy_timeout(conn: Connection, wait_s: float) -> Iterator[None]:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout={max(0, int(wait_s * 1000))}")
+        try:
+            yield
+        finally:
+            try:
+                raw.execute(f"PRAGMA busy_timeout={int(engine_config.BUSY_TIMEOUT_S * 1000)}")
+            except Exception:  # the pooled connection must never keep a short timeout
+                conn.invalidate()
+                raise
+
     @staticmethod
     @contextlib.contextmanager
     def _foreign_keys_off(conn: Connection, off: bool) -> Iterator[None]:
@@ -404,12 +455,14 @@ class WorkspaceStore:
                 raise
 
     @staticmethod
-    def _pg_writer_lock(conn: Connection) -> None:
-        """Take the workspace's write lock for this transaction, waiting at most BUSY_TIMEOUT_S.
+    def _pg_writer_lock(conn: Connection, wait_s: float | None = None) -> None:
+        """Take the workspace's write lock for this transaction, waiting at most ``wait_s``
+        (default BUSY_TIMEOUT_S).
 
         The wait limit (``lock_timeout``) holds for every lock of the transaction.
         """
-        timeout_ms = max(1, int(engine_config.BUSY_TIMEOUT_S * 1000))
+        wait = engine_config.BUSY_TIMEOUT_S if wait_s is None else wait_s
+        timeout_ms = max(1, int(wait * 1000))
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 

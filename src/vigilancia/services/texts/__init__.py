@@ -7,7 +7,8 @@
 - :mod:`~vigilancia.services.texts.risk`: risk classes, factor names and the sentence that
   explains a score;
 - :mod:`~vigilancia.services.texts.territories`: kinds of territory, and what re-placing
-  the clearings after a change of territories did.
+  the clearings after a change of territories did;
+- :mod:`~vigilancia.services.texts.custody`: the names of the custody log's actions.
 
 They only turn result objects into text: no store, no files.
 """

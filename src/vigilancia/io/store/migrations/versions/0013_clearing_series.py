@@ -1,7 +1,7 @@
 """The clearings of a product as one series across downloads, and the steps of each batch.
 
-Revision ID: 0007
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 
 Alert products are cumulative: each download holds every earlier alert, and
@@ -33,8 +33,8 @@ import shapely
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
