@@ -153,6 +153,56 @@ def test_v1_then_v2_equals_a_fresh_v2(store_factory, tmp_path, tiles):
         fresh.close()
 
 
+def test_a_territory_imported_after_two_downloads_places_them_as_a_fresh_ingest(
+        store_factory, tmp_path, tiles):
+    """v1, v2 (new, grown and merged clearings), then a community imported late: the
+    clearings are re-placed (on each batch's grid) as a fresh ingest of v2 with every
+    territory places them, and the counts per territory agree."""
+    import json
+
+    from shapely.geometry import mapping
+
+    from vigilancia.services.territories import import_territories
+
+    _t1, t2, _edits = tiles
+    x0, y0 = ORIGIN
+    span = 384 * PIX
+    late = tmp_path / "gamma.geojson"
+    late.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "CN Gamma"},
+        "geometry": mapping(shapely.box(x0 + span * 0.55, y0 - span * 0.95,
+                                        x0 + span * 0.9, y0 - span * 0.62))}]}))
+    ws = store_factory.create(tmp_path / "ws")
+    fresh = store_factory.create(tmp_path / "fresh")
+    try:
+        _territories(ws)
+        run_monitor(ws, MonitorRequest(str(tiles[0]), "gfw", classify=False), SETTINGS)
+        run_monitor(ws, MonitorRequest(str(t2), "gfw", classify=False), SETTINGS)
+        moved = import_territories(ws, str(late), kind="community", settings=SETTINGS)
+        assert moved.placement.moved > 0
+        _territories(fresh)
+        import_territories(fresh, str(late), kind="community", settings=SETTINGS)
+        run_monitor(fresh, MonitorRequest(str(t2), "gfw", classify=False), SETTINGS)
+
+        assert footprints(ws) == footprints(fresh)
+        got, want = ws.clearings.placements(), fresh.clearings.placements()
+        assert len(got.id) == len(want.id)
+        got_rows = sorted(zip(got.nearest_territory_id.tolist(),
+                              np.round(got.boundary_distance_m, 6).tolist(),
+                              got.within_buffer.tolist(), strict=True))
+        want_rows = sorted(zip(want.nearest_territory_id.tolist(),
+                               np.round(want.boundary_distance_m, 6).tolist(),
+                               want.within_buffer.tolist(), strict=True))
+        assert got_rows == want_rows
+        by = {r.name: (r.clearings, round(r.area_ha, 9)) for r in ws.clearings.by_territory()}
+        assert by == {r.name: (r.clearings, round(r.area_ha, 9))
+                      for r in fresh.clearings.by_territory()}
+        assert by["CN Gamma"][0] > 0
+    finally:
+        ws.close()
+        fresh.close()
+
+
 def test_an_unchanged_download_costs_only_the_read(store_factory, tmp_path, tiles):
     """The same file: skipped by its fingerprint. The same alerts in other bytes (another
     compression): read, every clearing unchanged, nothing written."""

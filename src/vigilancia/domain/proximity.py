@@ -10,9 +10,12 @@ exact distance from the clearing polygon to the nearest boundary segment:
   climbs a level while a closer segment could still lie outside the cells
   already searched, so a clearing far from every territory costs a few dozen
   cells per level, not a scan of the whole grid;
-- a segment is measured only when its bounding box is closer than the best
+- a segment is measured only when its bounding box is not farther than the best
   distance so far; the exact distance is the minimum over the clearing's
-  edges (0 where they cross), and 0 when a boundary lies inside the clearing.
+  edges (0 where they cross), and 0 when a boundary lies inside the clearing;
+- of two territories at the same distance (neighbours sharing a boundary) the
+  one of the lower id is the nearest, whatever else the index holds: placing a
+  clearing again after other territories came gives the same answer.
 
 Distances are in metres, measured in the clearing's local metric frame: one
 pixel is ``mx`` metres along a row and ``my`` metres along a column at the
@@ -256,7 +259,7 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                                  qx0 - (ox + (i + 1) * cs - cx) * sx)
                         gy = max(0.0, (oy + j * cs - cy) * sy - qy1,
                                  qy0 - (oy + (j + 1) * cs - cy) * sy)
-                        if gx * gx + gy * gy >= best:
+                        if gx * gx + gy * gy > best:
                             continue
                         q_lo = starts[base + j * nx + i]
                         q_hi = starts[base + j * nx + i + 1]
@@ -272,12 +275,12 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                         gx = max(0.0, min(ax, bx) - qx1, qx0 - max(ax, bx))
                         gy = max(0.0, min(ay, by) - qy1, qy0 - max(ay, by))
                         lb = gx * gx + gy * gy
-                        if lb >= best:
+                        if lb > best or (lb == best and stid[s] >= best_t):
                             continue
                         if rect:  # four edges: measure now, no need to sort
                             d = _exact(ax, ay, bx, by, sx0[s], sy0[s], xs, ys, ring_start,
                                        r0, r1, cx, cy, sx, sy, lb == 0.0)
-                            if d < best:
+                            if d < best or (d == best and stid[s] < best_t):
                                 best = d
                                 best_t = stid[s]
                             continue
@@ -291,19 +294,21 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
             order = np.argsort(cand_lb[:nc])
             for k in range(nc):
                 lb = cand_lb[order[k]]
-                if lb >= best:
+                if lb > best:
                     break
                 s = cand[order[k]]
+                if lb == best and stid[s] >= best_t:
+                    continue
                 d = _exact((sx0[s] - cx) * sx, (sy0[s] - cy) * sy, (sx1[s] - cx) * sx,
                            (sy1[s] - cy) * sy, sx0[s], sy0[s], xs, ys, ring_start, r0, r1,
                            cx, cy, sx, sy, lb == 0.0)
-                if d < best:
+                if d < best or (d == best and stid[s] < best_t):
                     best = d
                     best_t = stid[s]
             if best == 0.0 or whole:
                 break
             reach = rings_k * cs * min(sx, sy)
-            if best <= reach * reach:
+            if best < reach * reach:
                 break
         if best_t >= 0:
             out_t[c] = best_t
