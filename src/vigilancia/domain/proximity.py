@@ -13,9 +13,10 @@ exact distance from the clearing polygon to the nearest boundary segment:
 - a segment is measured only when its bounding box is not farther than the best
   distance so far; the exact distance is the minimum over the clearing's
   edges (0 where they cross), and 0 when a boundary lies inside the clearing;
-- of two territories at the same distance (neighbours sharing a boundary) the
-  one of the lower id is the nearest, whatever else the index holds: placing a
-  clearing again after other territories came gives the same answer.
+- of two territories at the same distance (neighbours sharing a boundary, a
+  clearing across both) the one listed first is the nearest, whatever else the
+  index holds: placing a clearing again after other territories came gives the
+  same answer as placing it with all of them at once.
 
 Distances are in metres, measured in the clearing's local metric frame: one
 pixel is ``mx`` metres along a row and ``my`` metres along a column at the
@@ -321,11 +322,18 @@ class BoundaryIndex:
 
     ``rings``: (territory id, array of (column, row) vertices) per ring, outer
     rings and holes alike, in the raster's pixel coordinates (they may lie
-    beyond the raster). ``cell``: side of the finest cell in pixels.
+    beyond the raster); of territories at the same distance, the one whose
+    rings come first is the nearest. ``cell``: side of the finest cell in pixels.
     """
 
     def __init__(self, rings: list[tuple[int, NDArray[np.float64]]], cell: int = 64):
         x0s, y0s, x1s, y1s, owners = [], [], [], [], []
+        # segments carry their territory's rank (the order of first appearance), which
+        # breaks ties; ``tids`` turns a rank back into the territory id
+        rank: dict[int, int] = {}
+        for tid, _pts in rings:
+            rank.setdefault(int(tid), len(rank))
+        self.tids = np.fromiter(rank, np.int64, len(rank))
         for tid, pts in rings:
             p = np.asarray(pts, np.float64)
             if len(p) < 2:
@@ -336,7 +344,7 @@ class BoundaryIndex:
             y0s.append(p[:-1, 1])
             x1s.append(p[1:, 0])
             y1s.append(p[1:, 1])
-            owners.append(np.full(len(p) - 1, tid, np.int64))
+            owners.append(np.full(len(p) - 1, rank[int(tid)], np.int64))
         if not x0s:
             self._empty()
             return
@@ -347,7 +355,7 @@ class BoundaryIndex:
         wx = max(x0.max(), x1.max()) - ox
         wy = max(y0.max(), y1.max()) - oy
         cs = float(max(cell, math.ceil(math.sqrt(max(wx * wy, 1.0) / MAX_CELLS))))
-        self.x0, self.y0, self.x1, self.y1, self.tid = _split_segments(x0, y0, x1, y1, owner, cs)
+        self.x0, self.y0, self.x1, self.y1, self.rank = _split_segments(x0, y0, x1, y1, owner, cs)
         sizes: list[float] = []
         nxs: list[int] = []
         nys: list[int] = []
@@ -379,7 +387,7 @@ class BoundaryIndex:
     def _empty(self) -> None:
         f = np.empty(0, np.float64)
         self.x0 = self.y0 = self.x1 = self.y1 = f
-        self.tid = np.empty(0, np.int64)
+        self.rank = np.empty(0, np.int64)
         self.ox = self.oy = 0.0
         self.sizes = np.ones(1, np.float64)
         self.nxs = self.nys = np.ones(1, np.int64)
@@ -405,9 +413,11 @@ class BoundaryIndex:
         """
         ncomp = len(centroid_row)
         comp_ring = np.searchsorted(np.asarray(ring_comp, np.int64), np.arange(ncomp + 1))
-        return _nearest(np.asarray(xs, np.float64), np.asarray(ys, np.float64),
+        found, dist = _nearest(np.asarray(xs, np.float64), np.asarray(ys, np.float64),
                         np.asarray(ring_start, np.int64), comp_ring.astype(np.int64),
                         np.asarray(centroid_row, np.float64), np.asarray(mx, np.float64),
                         np.asarray(my, np.float64), self.x0, self.y0, self.x1, self.y1,
-                        self.tid, self.ox, self.oy, self.sizes, self.nxs, self.nys,
+                        self.rank, self.ox, self.oy, self.sizes, self.nxs, self.nys,
                         self.starts, self.segs, self.offsets, SEARCH_RINGS)
+        tid = np.where(found >= 0, self.tids[np.maximum(found, 0)] if len(self.tids) else -1, -1)
+        return tid.astype(np.int64), dist

@@ -262,6 +262,8 @@ def place_shapes(
     lon = np.asarray(lon, np.float64)
     lat = np.asarray(lat, np.float64)
     flag = np.asarray(use_point, bool).reshape(-1)
+    # (in the order that breaks a tie of nearest boundaries)
+    territories = sorted(territories, key=lambda t: t.nearest_order)
     ids = np.array([t.id for t in territories], dtype=np.int64)
     geoms = np.empty(len(territories), dtype=object)
     geoms[:] = [t.geometry for t in territories]
