@@ -24,7 +24,8 @@ def test_demo_runs_every_step_and_says_where_outputs_are(demo_run):
     assert res.exit_code == 0, res.output
     for name in ("claros.gpkg", "claros.geojson", "pistas_candidatas.gpkg",
                  "corredores/corredores.gpkg", "corredores/densidad_corredores.tif",
-                 "riesgo/riesgo.csv", "riesgo/riesgo.png", "paquete_patrulla.zip"):
+                 "riesgo/riesgo.csv", "riesgo/riesgo.png", "paquete_patrulla.zip",
+                 "informe_caso.pdf"):
         assert (out / name).is_file(), name
         assert str(out / name) in res.output.replace("\n", "")
     assert "Riesgo de las comunidades" in res.output

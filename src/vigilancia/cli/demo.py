@@ -26,6 +26,7 @@ def demo_command(
 
     Example: vigilancia demo --output demo-output
     """
+    from vigilancia.reports.case_report import render_case_report
     from vigilancia.reports.package_map import render_package_map
     from vigilancia.reports.risk_map import render_risk_map
     from vigilancia.services.demo import run_demo
@@ -35,7 +36,8 @@ def demo_command(
     def go() -> Any:
         with progress_bar(True) as tick:
             return run_demo(output, settings, tick, render_risk_map=render_risk_map,
-                            render_package_map=render_package_map)
+                            render_package_map=render_package_map,
+                            render_case_report=render_case_report)
 
     res = run_reported(go)
     out.print(f"[bold]{_('Sample region')}[/]: {res.region.description}", highlight=False)
@@ -79,6 +81,10 @@ def demo_command(
     out.print(ngettext("Offline package: {n} file, {size}",
                        "Offline package: {n} files, {size}",
                        len(res.package.files), size=human_size(res.package.total_bytes)))
+    out.print(_("Case report for the environmental prosecutor: content hash {hash}, "
+                "recorded in the custody log as entry {seq}",
+                hash=res.report.content_hash[:16], seq=res.report.custody_seq),
+              highlight=False)
     out.print(f"[bold]{_('Outputs')}[/]:")
     out.print(f"  {_('workspace')}: {res.workspace}")
     for p in res.exports:

@@ -33,6 +33,7 @@ from vigilancia.io.files import is_temp_name, replace_bytes
 from vigilancia.progress import Progress
 from vigilancia.sample import SampleRegion, build_sample_region
 from vigilancia.services.airstrips import find_runways
+from vigilancia.services.case_report import case_report
 from vigilancia.services.cases import OpenCasesResult, open_cases
 from vigilancia.services.corridors import CorridorResult, build_corridors, export_corridors
 from vigilancia.services.export import export_clearings
@@ -40,6 +41,7 @@ from vigilancia.services.layers import LayerImportResult, import_layer
 from vigilancia.services.monitor import MonitorRequest, MonitorResult, run_monitor
 from vigilancia.services.package import PackageMapRenderer, PackageResult, build_package
 from vigilancia.services.patrol import plan_patrol
+from vigilancia.services.reporting import IssuedReport, Renderer, issue_report
 from vigilancia.services.risk import RiskAssessment, assess_risk
 from vigilancia.services.risk_export import RiskMapRenderer, export_risk
 from vigilancia.services.territories import TerritoryImportResult, import_territories
@@ -69,6 +71,7 @@ class DemoResult:
     cases: OpenCasesResult
     plan: PatrolPlan
     package: PackageResult
+    report: IssuedReport
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the region's description and extent, the workspace, the files
@@ -86,6 +89,7 @@ class DemoResult:
             "cases": self.cases,
             "plan": self.plan,
             "package": self.package,
+            "report": self.report,
         }
 
 
@@ -96,14 +100,17 @@ def run_demo(
     *,
     render_risk_map: RiskMapRenderer,
     render_package_map: PackageMapRenderer,
+    render_case_report: Renderer,
 ) -> DemoResult:
     """Build the sample region under ``output``; import territories and context layers
     (rivers, roads, exits, known airstrips); run ingest → clearings → placement → likely
     driver; export the clearings and the runway candidates; route the coca zones and
     runways to the exits (corridors); score community risk; open cases;
-    plan a patrol of the community most at risk and build its offline package.
-    ``render_risk_map`` draws ``riesgo/riesgo.png`` and ``render_package_map`` the
-    package's ``mapa.pdf``.
+    plan a patrol of the community most at risk and build its offline package; write the
+    case report of the plan's first stop for the environmental prosecutor (no satellite
+    images: the demo runs offline). ``render_risk_map`` draws ``riesgo/riesgo.png``,
+    ``render_package_map`` the package's ``mapa.pdf`` and ``render_case_report``
+    ``informe_caso.pdf``.
 
     ``output`` must be a new or empty folder, or one an earlier demo made (its files
     are removed first, so the demo gives the same answer every time); see the module
@@ -158,11 +165,15 @@ def run_demo(
                                 output=output / "paquete_patrulla.zip",
                                 render_map=render_package_map, progress=progress)
         exports.append(package.output)
+        report, _data = issue_report(
+            store, settings, case_report(store, settings, plan.stops[0].case_id, imagery="none"),
+            render=render_case_report, output=output / "informe_caso.pdf", actor="demo")
+        exports.append(output / "informe_caso.pdf")
     finally:
         store.close()
     _write_marker(output, finished=True)
     return DemoResult(region, ws, imports, layers, result, exports, corridors, risk, cases, plan,
-                      package)
+                      package, report)
 
 
 # --------------------------------------------------------------------------------------
