@@ -173,6 +173,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from web_helpers import ROLES, password_of
 
     from vigilancia.config import Settings
+    from vigilancia.reports.case_report import render_case_report
     from vigilancia.reports.package_map import render_package_map
     from vigilancia.reports.risk_map import render_risk_map
     from vigilancia.services.accounts import add_user
@@ -183,7 +184,8 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("web-demo") / "demo"
     settings = Settings()
     result = run_demo(out, settings, render_risk_map=render_risk_map,
-                      render_package_map=render_package_map)
+                      render_package_map=render_package_map,
+                      render_case_report=render_case_report)
     ws = result.workspace
     with open_workspace(ws, settings) as store:
         case = sorted(store.cases.list(), key=lambda c: c.id)[0]

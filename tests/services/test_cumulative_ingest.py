@@ -22,6 +22,7 @@ from vigilancia.domain.territories import Territory, TerritoryKind
 from vigilancia.i18n import set_language
 from vigilancia.io.store import WorkspaceStore
 from vigilancia.services.cases import open_cases, show_case
+from vigilancia.services.map import clearing_detail, ensure_clearing_map
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.placement import RasterGrid
 
@@ -70,6 +71,7 @@ def test_v1_then_v2_equals_a_fresh_v2(store_factory, tmp_path, tiles):
         _territories(ws)
         _territories(fresh)
         first = run_monitor(ws, MonitorRequest(str(t1), "gfw"), SETTINGS)
+        ensure_clearing_map(ws)  # the web map's index of v1's clearings
         opened = open_cases(ws, SETTINGS)
         assert opened.opened
         before = {c.id: (c.clearing_ids, c.area_ha) for c in ws.cases.list()}
@@ -148,6 +150,9 @@ def test_v1_then_v2_equals_a_fresh_v2(store_factory, tmp_path, tiles):
         labels.write_text(f"clearing_id,driver\n{old},coca\n", encoding="utf-8")
         assert import_labels(ws, labels).added == 1
         assert [r.clearing_id for r in ws.labels.list()] == [aliases[old]]
+        # and the web map: the merged ids left its index, their detail is the survivor's
+        assert not set(aliases) & set(ws.clearing_map.rows()[0].tolist())
+        assert clearing_detail(ws, old).detail.id == aliases[old]
     finally:
         ws.close()
         fresh.close()
