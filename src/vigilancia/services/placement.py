@@ -2,8 +2,11 @@
 
 A clearing's placement is the territories it overlaps (area and share of it
 inside each), its nearest community or reserve boundary (and the distance), and
-whether it is within the buffer of one. It is computed at ingest
-(:mod:`vigilancia.services.monitor`) and recomputed, in the same transaction as
+whether it is within the buffer of one. It is computed at ingest, for the new
+clearings and those a later download updated (:mod:`vigilancia.services.raster_ingest`,
+:func:`vigilancia.services.vector_alerts.reconcile_vector`; an updated clearing
+joins the batch that updated it, and so its grid or frame), and recomputed, in the
+same transaction as
 the change, when territories are imported, replaced or removed
 (:mod:`vigilancia.services.territories`), so that cases, risk and exports see
 it. Recomputing gives exactly what the ingest would have given with the
