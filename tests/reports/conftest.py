@@ -16,8 +16,10 @@ collect_ignore = ["conftest.py"]
 
 
 def _weasyprint_ok() -> str | None:
+    from vigilancia.reports.document import load_weasyprint
+
     try:
-        import weasyprint  # noqa: F401
+        load_weasyprint()
     except (ImportError, OSError) as exc:  # the Python package or its Debian libraries
         return f"WeasyPrint cannot be loaded ({exc}); run scripts/system-packages"
     return None

@@ -33,6 +33,7 @@ __all__ = [
     "environment",
     "filters",
     "install_templates",
+    "load_weasyprint",
     "render_template",
     "write_pdf",
 ]
@@ -165,10 +166,25 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _fetcher() -> Any:
-    from weasyprint.urls import URLFetcher
+def load_weasyprint() -> Any:
+    """The ``weasyprint`` module, imported without its process-wide change to Pillow.
 
-    return URLFetcher(allowed_protocols=["data"], timeout=1)
+    Importing WeasyPrint lets Pillow load truncated images anywhere in the process
+    (``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``); a truncated field photo would then
+    read as whole (:mod:`vigilancia.io.field.photos` refuses it). The setting is put
+    back as it was; WeasyPrint leaves out an image it cannot load.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
+def _fetcher() -> Any:
+    return load_weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
 
 
 def write_pdf(html: str, *, issued_at: datetime, identifier: str,
@@ -176,7 +192,8 @@ def write_pdf(html: str, *, issued_at: datetime, identifier: str,
     """``html`` as PDF bytes (see the module text). ``identifier``: hex text whose first 32
     characters become the PDF's file identifier; ``attachments``: (name, bytes,
     description) of files to embed, dated ``issued_at``."""
-    from weasyprint import HTML, Attachment
+    weasyprint = load_weasyprint()
+    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806
 
     when = issued_at.replace(tzinfo=None)
     fetcher = _fetcher()
