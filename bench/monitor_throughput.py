@@ -15,7 +15,12 @@ For each tile size, in the same run:
    the territories already imported (setup is not timed), as a subprocess whose
    peak memory is measured by a wrapper process (``RUSAGE_CHILDREN``) and by
    sampling the whole process tree's RSS in ``/proc``;
-3. **anchor chain**: the same job with standard tools: threshold to a mask,
+3. **re-ingest**: in the workspace of the cycle, the same command on a later
+   download of the tile (the same alerts plus new patches, grown clearings and
+   pixels upgraded from low to high, as a cumulative product changes from one week
+   to the next): only what changed is written; and the same file again (skipped by
+   its fingerprint);
+4. **anchor chain**: the same job with standard tools: threshold to a mask,
    ``rasterio.features.shapes`` (8-connectivity) per strip, areas in an
    equal-area CRS, the mask written to disk and ``rasterstats.zonal_stats`` of
    alert pixels per territory.
@@ -344,6 +349,62 @@ def generate_territories(path: Path, size: int, seed: int, n: int = N_TERRITORIE
     return len(feats)
 
 
+#: Changes per strip of 400 rows in the later download: clearings grown, clearings whose
+#: low-confidence pixels are confirmed, new patches.
+CHANGES_PER_STRIP = (2, 2, 1)
+DAY_LATER = DAY_LAST + 7  # a week after the last alert of the tile
+
+
+def generate_changed_tile(tile: Path, path: Path, seed: int) -> dict[str, int]:
+    """Write the next week's download of ``tile``: every alert of it, plus, in each strip
+    of 400 rows, clearings grown by a ring of new pixels, clearings whose low pixels are
+    confirmed (high), and new 3 x 3 patches. Strip by strip (bounded memory)."""
+    rng = _rng(seed, 0, 20)
+    counts = {"grown": 0, "upgraded": 0, "new": 0}
+    with rasterio.open(tile) as src:
+        profile = {**src.profile, "num_threads": "ALL_CPUS", "bigtiff": "IF_SAFER"}
+        tmp = path.with_name(path.name + ".part")
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for r0 in range(0, src.height, BLOCK):
+                h = min(BLOCK, src.height - r0)
+                win = Window(0, r0, src.width, h)
+                a = src.read(1, window=win)
+                rows, cols = np.nonzero(a)
+                n_grow, n_up, n_new = CHANGES_PER_STRIP
+                for k in rng.integers(0, len(rows), n_grow) if len(rows) else []:
+                    r, c = int(rows[k]), int(cols[k])
+                    block = a[max(0, r - 2) : r + 3, max(0, c - 2) : c + 3]
+                    block[block == 0] = 3 * 10_000 + DAY_LATER
+                    counts["grown"] += 1
+                low = np.flatnonzero((a.ravel() // 10_000) == 2)
+                for k in rng.choice(low, min(n_up, len(low)), replace=False) if len(low) else []:
+                    r, c = divmod(int(k), src.width)
+                    block = a[max(0, r - 3) : r + 4, max(0, c - 3) : c + 4]
+                    block[(block // 10_000) == 2] += 10_000
+                    counts["upgraded"] += 1
+                for _ in range(n_new):
+                    r, c = int(rng.integers(2, h - 2)), int(rng.integers(2, src.width - 2))
+                    if not a[r - 3 : r + 4, c - 3 : c + 4].any():
+                        a[r - 1 : r + 2, c - 1 : c + 2] = 3 * 10_000 + DAY_LATER
+                        counts["new"] += 1
+                dst.write(a, 1, window=win)
+    os.replace(tmp, path)
+    return counts
+
+
+def ensure_changed_tile(tile: Path, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The cached later download of ``tile`` (generated when missing)."""
+    path = tile.with_name(tile.stem + "_next.tif")
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        return path, {**json.loads(meta_path.read_text()), "cached": True}
+    t0 = time.perf_counter()
+    meta: dict[str, Any] = {**generate_changed_tile(tile, path, seed),
+                            "seconds": round(time.perf_counter() - t0, 2)}
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return path, {**meta, "cached": False}
+
+
 def workload_paths(out: Path, size: int, seed: int) -> tuple[Path, Path]:
     base = out / "tiles"
     stem = f"v{GENERATOR_VERSION}_{size}_s{seed}"
@@ -463,6 +524,43 @@ def _parse_json(text: str) -> Any:
         return json.loads(text[start:]) if start >= 0 else None
 
 
+def _timed_monitor(ws: Path, tile: Path, *, classify: bool) -> tuple[dict[str, Any], Any]:
+    """``vigilancia monitor`` on ``ws`` through the measuring wrapper: its measures and
+    its JSON output."""
+    cmd = _vigilancia(
+        "monitor", str(ws), "--alerts", str(tile), "--product", "gfw",
+        "--since", SINCE, "--min-confidence", "low", "--json",
+        "--classify" if classify else "--no-classify",
+    )  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError(f"measurement wrapper failed:\n{p.stderr[-3000:]}")
+    m = json.loads(p.stdout)
+    if m["rc"]:
+        raise RuntimeError(f"vigilancia monitor failed (exit {m['rc']}):\n{m['stderr']}")
+    return m, _parse_json(m["stdout"])
+
+
+def measure_reingest(workdir: Path, tile: Path, changed: Path) -> dict[str, Any]:
+    """In the workspace the cycle left: the same tile again (skipped by its fingerprint),
+    then the later download (only what changed is written)."""
+    ws = workdir / "ws"
+    same, _res = _timed_monitor(ws, tile, classify=False)
+    m, result = _timed_monitor(ws, changed, classify=False)
+    batch = (result or {}).get("batches", [{}])[0]
+    return {
+        "rerun_same_s": same["seconds"],
+        "reingest_s": m["seconds"],
+        "reingest_cpu_s": m["user_s"] + m["sys_s"],
+        "reingest_peak_rss_mib": m["maxrss_kib"] / 1024,
+        "reingest_new": batch.get("new"),
+        "reingest_updated": batch.get("updated"),
+        "reingest_upgraded": batch.get("upgraded"),
+        "reingest_merged": batch.get("merged"),
+        "reingest_unchanged": batch.get("unchanged"),
+    }
+
+
 def measure_cycle(
     tile: Path, territories: Path, workdir: Path, *, classify: bool = False
 ) -> dict[str, Any]:
@@ -484,18 +582,7 @@ def measure_cycle(
         if p.returncode:
             raise RuntimeError(f"vigilancia {' '.join(args[:2])} failed:\n{p.stderr[-3000:]}")
     setup_s = time.perf_counter() - t0
-    cmd = _vigilancia(
-        "monitor", str(ws), "--alerts", str(tile), "--product", "gfw",
-        "--since", SINCE, "--min-confidence", "low", "--json",
-        "--classify" if classify else "--no-classify",
-    )  # fmt: skip
-    p = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError(f"measurement wrapper failed:\n{p.stderr[-3000:]}")
-    m = json.loads(p.stdout)
-    if m["rc"]:
-        raise RuntimeError(f"vigilancia monitor failed (exit {m['rc']}):\n{m['stderr']}")
-    result = _parse_json(m["stdout"])
+    m, result = _timed_monitor(ws, tile, classify=classify)
     clearings = result.get("clearings") if isinstance(result, dict) else None
     return {
         "cycle_s": m["seconds"],
@@ -627,6 +714,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
         ("speedup", "speedup_vs_anchor"), ("peak MiB", "peak_rss_mib"),
         ("tree MiB", "peak_tree_rss_mib"), ("clearings", "clearings"),
         ("polygons", "anchor_polygons"), ("+drivers s", "drivers_s"),
+        ("re-ingest s", "reingest_s"), ("re-ingest ratio", "reingest_ratio_to_reference"),
+        ("same file s", "rerun_same_s"),
     )  # fmt: skip
     for name, _ in cols:
         t.add_column(name, justify="right")
@@ -693,6 +782,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     r.update(measure_cycle(tile, terr, work))
                     r["cycle_mpx_s"] = r["mpx"] / r["cycle_s"]
                     r["ratio_to_reference"] = r["cycle_s"] / r["reference_s"]
+                    if not args.skip_reingest:
+                        print(f"[{size}x{size}] re-ingest of a later download ...", flush=True)
+                        changed, changes = ensure_changed_tile(tile, args.seed)
+                        r["changes"] = changes
+                        r.update(measure_reingest(work, tile, changed))
+                        r["reingest_ratio_to_reference"] = r["reingest_s"] / r["reference_s"]
+                        r["reingest_vs_cycle"] = r["reingest_s"] / r["cycle_s"]
                     if not args.skip_drivers:
                         print(f"[{size}x{size}] vigilancia cycle with drivers ...", flush=True)
                         d = measure_cycle(tile, terr, work, classify=True)
@@ -740,6 +836,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--anchor-strip-rows", type=int, default=4000)
     p.add_argument("--skip-cycle", action="store_true", help="measure reference and anchor only")
+    p.add_argument(
+        "--skip-reingest",
+        action="store_true",
+        help="do not time the re-ingest of a later download of the tile",
+    )
     p.add_argument(
         "--skip-drivers",
         action="store_true",

@@ -137,3 +137,20 @@ def test_workload_is_cached_by_size_and_seed(
     assert meta2["cached"] and tile2 == tile and tile.stat().st_mtime_ns == mtime
     tile3, _, _ = mt.ensure_workload(tmp_path, 800, 6)
     assert tile3 != tile
+
+
+def test_the_later_download_keeps_every_alert_and_adds_some(
+    mt: ModuleType, tile: tuple[Path, object], pixels: np.ndarray, tmp_path: Path
+) -> None:
+    """The re-ingest workload: a cumulative product's next week (nothing lost; new, grown
+    and confirmed pixels)."""
+    later = tmp_path / "later.tif"
+    changes = mt.generate_changed_tile(tile[0], later, 42)
+    with rasterio.open(later) as src:
+        after = src.read(1)
+    kept = pixels > 0
+    assert (after[kept] > 0).all()  # cumulative: every earlier alert is still there
+    assert ((after // 10_000) >= (pixels // 10_000))[kept].all()  # confidence only rises
+    assert changes["grown"] > 0 and changes["new"] > 0 and changes["upgraded"] > 0
+    assert (after > 0).sum() > kept.sum()
+    assert ((pixels // 10_000 == 2) & (after // 10_000 == 3)).any()

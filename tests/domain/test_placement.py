@@ -271,3 +271,14 @@ def test_many_clearings_against_many_territories() -> None:
         np.minimum(1.0, shapely.area(shapely.intersection(clearings, box(0, 0, 10_000, 10_000)))
                    / 600.0)
     )
+
+
+def test_of_two_boundaries_at_the_same_distance_the_first_given_is_named():
+    """A clearing below two neighbours, across the line of their shared edge: either order
+    of the territories names the one given first, at the same distance."""
+    west, east = shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)
+    clearing = np.array([shapely.box(990, -60, 1010, -50)], dtype=object)
+    for ids, geoms in (([4, 2], [west, east]), ([2, 4], [east, west])):
+        nearest, dist, _within = nearest_boundaries(clearing, np.array(ids),
+                                                    np.array(geoms, dtype=object), 100.0)
+        assert nearest.tolist() == [ids[0]] and dist.tolist() == [50.0]

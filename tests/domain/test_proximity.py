@@ -112,3 +112,25 @@ def test_no_territories_gives_no_distance():
     codes[1, 1] = 20001
     tid, dist = query(BoundaryIndex([]), components(codes), 1.0, 1.0)
     assert tid.tolist() == [-1] and np.isnan(dist[0])
+
+
+def test_neighbours_at_the_same_distance_give_the_first_listed_whatever_else_is_indexed():
+    """Two territories sharing an edge are at the same distance from a clearing beside it:
+    the one listed first is the nearest, wherever other territories come in the list and
+    whatever the ids (placing a clearing again after a territory came elsewhere gives the
+    same answer)."""
+    codes = np.zeros((80, 80), np.uint16)
+    codes[10:13, 38:42] = 20001  # above both, across the line of their shared edge
+    codes[74:76, 39:41] = 20001  # below both, likewise
+    comps = components(codes)
+    west = np.array([[40.0, 20.0], [40.0, 70.0], [20.0, 70.0], [20.0, 20.0], [40.0, 20.0]])
+    east = np.array([[40.0, 20.0], [60.0, 20.0], [60.0, 70.0], [40.0, 70.0], [40.0, 20.0]])
+    far = np.array([[70.0, 72.0], [78.0, 72.0], [78.0, 78.0], [70.0, 78.0], [70.0, 72.0]])
+    for first, second in (((5, west), (3, east)), ((3, east), (5, west))):
+        answers = set()
+        for rings in ([first, second], [first, (9, far), second], [(9, far), first, second],
+                      [first, second, (1, far)]):
+            for cell in (4, 8, 64):
+                tid, dist = query(BoundaryIndex(rings, cell=cell), comps, 30.0, 30.0)
+                answers.add((tuple(tid.tolist()), tuple(np.round(dist, 9).tolist())))
+        assert answers == {((first[0], first[0]), (7 * 30.0, 4 * 30.0))}

@@ -28,7 +28,7 @@ def test_every_record_is_frozen_and_exported():
         v for v in vars(records).values()
         if isinstance(v, type) and v.__module__ == records.__name__
     ]
-    assert len(made) == 27
+    assert len(made) == 29
     for cls in made:
         assert cls.__dataclass_params__.frozen, cls.__name__  # type: ignore[attr-defined]
         assert getattr(store_package, cls.__name__) is cls

@@ -56,6 +56,8 @@ def test_create_writes_metadata_and_reopens(store_factory, tmp_path: Path):
             "alert_batches": 0,
             "clearings": 0,
             "clearing_territories": 0,
+            "clearing_history": 0,
+            "clearing_aliases": 0,
             "context_features": 0,
             "context_coverages": 0,
             "classifier_models": 0,

@@ -27,6 +27,7 @@ from vigilancia.services.cases import (
 )
 from vigilancia.services.monitor import MonitorRequest, run_monitor
 from vigilancia.services.territories import import_territories
+from vigilancia.services.workspace import set_area_of_interest
 
 SETTINGS = Settings(language="es", buffer_km=1.0, case_group_m=500)
 
@@ -70,6 +71,8 @@ def workspace(store_factory, tmp_path: Path):
         (BETA, {"nomcom": "CN Beta", "titcom": "EN TRAMITE"}),
     ])
     import_territories(store, str(communities), kind="community", name_field="nomcom")
+    # an area wider than the communities and their buffer: the far alert is ingested too
+    set_area_of_interest(store, SETTINGS, "-75.1,-9.6,-74.5,-9.1")
     run_monitor(store, MonitorRequest(str(_alerts(tmp_path / "a.csv", ALERTS)), "mapbiomas",
                                       classify=False), SETTINGS)
     yield store

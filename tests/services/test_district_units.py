@@ -27,6 +27,7 @@ from vigilancia.services.package import build_package
 from vigilancia.services.patrol import plan_patrol
 from vigilancia.services.territories import import_territories
 from vigilancia.services.texts.cases import outside_text
+from vigilancia.services.workspace import set_area_of_interest
 
 SETTINGS = Settings(language="en", buffer_km=1.0)
 
@@ -135,6 +136,8 @@ def test_communities_come_first_and_districts_only_where_none_lies(store_factory
     ref = store_factory.create(tmp_path / "ref")
     st = store_factory.create(tmp_path / "ws")
     for one, with_districts in ((ref, False), (st, True)):
+        # both watch the tile (by default the districts would widen the area of interest)
+        set_area_of_interest(one, SETTINGS, f"{x0 - 0.01},{y0 - 0.01},{x1 + 0.01},{y1 + 0.01}")
         import_territories(one, str(region.territories), kind="community", settings=SETTINGS)
         if with_districts:
             import_territories(one, str(layer), kind="district", settings=SETTINGS)

@@ -2,8 +2,9 @@
 
 A workspace with only the districts as territories opens cases, plans a patrol and builds
 a package for a district; importing the districts after the alerts gives the same result
-as importing them before. (The alerts are those of all Peru: the area of interest that
-clips them is another part of the work, so this test takes them whole.)
+as importing them before. (The alerts are those of all Peru; both workspaces watch the
+same area of interest, the province and its surroundings, set before anything else: by
+default the area follows the territories, and a workspace with none yet takes them whole.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ DATA = REPO.parent / "shared" / "data"
 DISTRICTS = DATA / "admin" / "prov_puerto_inca_districts.gpkg"
 ALERTS = DATA / "alerts" / "mapbiomas_alerta_peru_2021_2024.parquet"
 DISTRICT = "PUERTO INCA"
+#: The province of Puerto Inca and some 25 km around it (minlon,minlat,maxlon,maxlat).
+AREA = "-76.0,-10.25,-74.25,-8.3"
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -46,6 +49,7 @@ def cycle(store_factory, ws: Path, *, districts_first: bool, out: Path) -> dict:
     """The coordinator's commands, districts imported before or after the alerts."""
     store_factory.create(ws).close()
     env = store_factory.env(ws)
+    cli(env, "aoi", "set", str(ws), AREA)
     steps = [["monitor", str(ws), "--alerts", str(ALERTS), "--no-classify", "--json"],
              ["territories", "import", str(ws), str(DISTRICTS), "--kind", "district"]]
     for step in (steps[::-1] if districts_first else steps):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from vigilancia.cli.airstrips import airstrips_app
+from vigilancia.cli.aoi import aoi_app
 from vigilancia.cli.base import App
 from vigilancia.cli.cases import cases_app
 from vigilancia.cli.classifier import classifier_app, labels_app
@@ -42,6 +43,7 @@ app = App(
     pretty_exceptions_enable=False,
 )
 app.add_typer(territories_app, name="territories")
+app.add_typer(aoi_app, name="aoi")
 app.add_typer(clearings_app, name="clearings")
 app.add_typer(layers_app, name="layers")
 app.add_typer(field_app, name="field")

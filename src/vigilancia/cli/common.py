@@ -100,6 +100,7 @@ OPTIONS: dict[str, str] = {
 #: (``WORKSPACE`` and ``FILE`` are placeholders, shown in the user's language) and the
 #: inputs given as arguments, in order; the action's other inputs become options.
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "aoi.show": ("aoi show WORKSPACE", ()),
     "cases.list": ("cases list WORKSPACE", ()),
     "cases.open": ("cases open WORKSPACE", ()),
     "cases.show": ("cases show WORKSPACE", ("case",)),

@@ -50,9 +50,21 @@ def monitor_command(
             help=N_("Predict the likely driver (coca, airstrip, mining...) of the new clearings."),
         ),
     ] = True,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            help=N_("Series the clearings join (default: the product); name one to keep "
+                    "apart two alert systems served in one encoding, e.g. radd and glad-s2 "
+                    "tiles from GFW.")
+        ),
+    ] = None,
 ) -> None:
     """Run the monitoring cycle: ingest alerts, group clearings, place them on territories,
     predict their likely driver.
+
+    A new download of a product already ingested adds only what is new: grown clearings
+    are updated in place, with their history. Only what crosses the area of interest is
+    read (see vigilancia aoi show). Run again after an interruption to finish.
 
     Example: vigilancia monitor ws --alerts alertas.tif --since 2024-01-01 --min-confidence high
     """
@@ -77,6 +89,7 @@ def monitor_command(
             parse_date(until, "--until"),
             conf,
             classify=classify,
+            series=series,
         )
         with open_workspace(workspace, settings) as store, progress_bar(not as_json) as tick:
             return run_monitor(store, req, settings, tick)
@@ -90,7 +103,10 @@ def monitor_command(
 
 def print_monitor(result: Any) -> None:
     for b in result.batches:
-        if b.skipped:
+        if b.skipped and "classification" in b.completed:
+            out.print(_("Batch already ingested; the classification was missing: done ({source})",
+                        source=b.source))
+        elif b.skipped:
             out.print(_("Batch already ingested (nothing added): {source}", source=b.source))
         else:
             out.print(
@@ -103,6 +119,14 @@ def print_monitor(result: Any) -> None:
                     area=number(b.area_ha, 1),
                 )
             )
+            if b.updated or b.merged or b.unchanged:
+                out.print(_(
+                    "  of the clearings already stored for this product: {new} new, {updated} "
+                    "updated ({upgraded} with higher confidence), {merged} merged into another, "
+                    "{unchanged} unchanged",
+                    new=number(b.new), updated=number(b.updated), upgraded=number(b.upgraded),
+                    merged=number(b.merged), unchanged=number(b.unchanged),
+                ))
     table = Table(title=_("Clearings per territory"))
     for col in (
         _("Territory"),

@@ -16,17 +16,25 @@ def init_command(
     name: Annotated[
         str | None, typer.Option(help=N_("Name of the organisation or region."))
     ] = None,
+    aoi: Annotated[
+        str | None,
+        typer.Option(
+            help=N_("Area of interest: minlon,minlat,maxlon,maxlat in degrees, or a vector "
+                    "file whose extent is the area (default: the territories' extent plus the "
+                    "buffer).")
+        ),
+    ] = None,
 ) -> None:
     """Create a workspace.
 
-    Example: vigilancia init ~/monitoreo/kakataibo --name "Kakataibo"
+    Example: vigilancia init ~/monitoreo/kakataibo --name "Kakataibo" --aoi -75.6,-9.9,-74.4,-8.6
     """
     from vigilancia.services.workspace import init_workspace
 
     settings = settings_from_env()
 
     def go() -> None:
-        with init_workspace(workspace, settings, name=name):
+        with init_workspace(workspace, settings, name=name, aoi=aoi):
             pass
 
     run_reported(go)

@@ -25,7 +25,7 @@ IntArray = NDArray[np.int64]
 
 
 #: Fields that may be left empty (length 0) instead of holding one entry per clearing.
-_OPTIONAL = frozenset({"geometry", "source_ref", "wkb", "bounds"})
+_OPTIONAL = frozenset({"geometry", "source_ref", "wkb", "bounds", "anchor_lon", "anchor_lat"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class ClearingSet:
     or both. A raster batch of hundreds of thousands of clearings arrives as
     WKB, straight from the pixel rings, and is stored without ever creating
     geometry objects; :meth:`shapes` gives shapely objects either way.
+
+    ``anchor_lon``/``anchor_lat`` (raster clearings; empty otherwise): the centre
+    of the clearing's first pixel in raster order (top row, leftmost), a point
+    inside its footprint by which a later download of the product finds it.
     """
 
     geometry: NDArray[np.object_]  # shapely Polygon/MultiPolygon, or empty when wkb is given
@@ -60,6 +64,8 @@ class ClearingSet:
     )  # id in the source product (e.g. MapBiomas alert code), or None
     wkb: NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
     bounds: FloatArray = field(default_factory=lambda: np.empty((0, 4), np.float64))
+    anchor_lon: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    anchor_lat: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
 
     def __post_init__(self) -> None:
         n = len(self.area_ha)
@@ -111,6 +117,10 @@ class ClearingSet:
             return cls.empty()
         if len({(bool(len(p.geometry)), bool(len(p.wkb))) for p in parts}) > 1:
             parts = [p.with_shapes() for p in parts]
+        if len({bool(len(p.anchor_lon)) for p in parts}) > 1:  # some without anchors
+            parts = [p if len(p.anchor_lon) else replace(
+                p, anchor_lon=np.full(len(p), np.nan), anchor_lat=np.full(len(p), np.nan))
+                for p in parts]
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                       for f in fields(cls)})
 
@@ -151,6 +161,31 @@ class Placement:
     nearest_territory: IntArray
     boundary_distance_m: FloatArray
     within_buffer: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.nearest_territory)
+
+    def take(self, index: NDArray[Any]) -> Placement:
+        """The placement of the clearings at ``index`` (positions, or a boolean mask), in
+        that order, with their overlap rows (renumbered)."""
+        n = len(self)
+        pick = np.arange(n)[index] if np.asarray(index).dtype == bool else np.asarray(
+            index, np.int64)
+        new_pos = np.full(n, -1, np.int64)
+        new_pos[pick] = np.arange(len(pick))
+        rows = np.flatnonzero(new_pos[self.overlap_clearing] >= 0) if len(
+            self.overlap_clearing) else np.empty(0, np.int64)
+        order = np.argsort(new_pos[self.overlap_clearing[rows]], kind="stable")
+        rows = rows[order]
+        return Placement(
+            overlap_clearing=new_pos[self.overlap_clearing[rows]],
+            overlap_territory=self.overlap_territory[rows],
+            overlap_area_ha=self.overlap_area_ha[rows],
+            overlap_share=self.overlap_share[rows],
+            nearest_territory=self.nearest_territory[pick],
+            boundary_distance_m=self.boundary_distance_m[pick],
+            within_buffer=self.within_buffer[pick],
+        )
 
     @classmethod
     def empty(cls, n: int = 0) -> Placement:

@@ -238,7 +238,7 @@ def nearest_boundaries(
     distance in metres from the clearing to that boundary (0 when it crosses
     it, positive inside or outside; NaN for none), and whether the clearing
     intersects a territory or lies within ``buffer_m`` metres of a boundary.
-    Of two territories at the same distance either may be named.
+    Of two territories at the same distance the one given first is named.
 
     Pass only the territories that count (communities and reserves); pass the
     clearing's point instead of its polygon where the polygon is only a box.
@@ -258,7 +258,12 @@ def nearest_boundaries(
     pieces, owner = boundary_pieces(territories)
     if len(pieces):
         tree = shapely.STRtree(pieces)
-        (qi, ti), dist = tree.query_nearest(clearings, return_distance=True, all_matches=False)
+        (qi, ti), dist = tree.query_nearest(clearings, return_distance=True, all_matches=True)
+        # (every piece at the nearest distance comes back: the first territory given wins)
+        order = np.lexsort((owner[ti], qi))
+        qi, ti, dist = qi[order], ti[order], dist[order]
+        first = np.r_[True, qi[1:] != qi[:-1]] if len(qi) else np.zeros(0, bool)
+        qi, ti, dist = qi[first], ti[first], dist[first]
         nearest[qi] = ids[owner[ti]]
         distance[qi] = dist
     with np.errstate(invalid="ignore"):

@@ -10,9 +10,13 @@ exact distance from the clearing polygon to the nearest boundary segment:
   climbs a level while a closer segment could still lie outside the cells
   already searched, so a clearing far from every territory costs a few dozen
   cells per level, not a scan of the whole grid;
-- a segment is measured only when its bounding box is closer than the best
+- a segment is measured only when its bounding box is not farther than the best
   distance so far; the exact distance is the minimum over the clearing's
-  edges (0 where they cross), and 0 when a boundary lies inside the clearing.
+  edges (0 where they cross), and 0 when a boundary lies inside the clearing;
+- of two territories at the same distance (neighbours sharing a boundary, a
+  clearing across both) the one listed first is the nearest, whatever else the
+  index holds: placing a clearing again after other territories came gives the
+  same answer as placing it with all of them at once.
 
 Distances are in metres, measured in the clearing's local metric frame: one
 pixel is ``mx`` metres along a row and ``my`` metres along a column at the
@@ -256,7 +260,7 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                                  qx0 - (ox + (i + 1) * cs - cx) * sx)
                         gy = max(0.0, (oy + j * cs - cy) * sy - qy1,
                                  qy0 - (oy + (j + 1) * cs - cy) * sy)
-                        if gx * gx + gy * gy >= best:
+                        if gx * gx + gy * gy > best:
                             continue
                         q_lo = starts[base + j * nx + i]
                         q_hi = starts[base + j * nx + i + 1]
@@ -272,12 +276,12 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
                         gx = max(0.0, min(ax, bx) - qx1, qx0 - max(ax, bx))
                         gy = max(0.0, min(ay, by) - qy1, qy0 - max(ay, by))
                         lb = gx * gx + gy * gy
-                        if lb >= best:
+                        if lb > best or (lb == best and stid[s] >= best_t):
                             continue
                         if rect:  # four edges: measure now, no need to sort
                             d = _exact(ax, ay, bx, by, sx0[s], sy0[s], xs, ys, ring_start,
                                        r0, r1, cx, cy, sx, sy, lb == 0.0)
-                            if d < best:
+                            if d < best or (d == best and stid[s] < best_t):
                                 best = d
                                 best_t = stid[s]
                             continue
@@ -291,19 +295,21 @@ def _nearest(xs, ys, ring_start, comp_ring, crow, mx, my,
             order = np.argsort(cand_lb[:nc])
             for k in range(nc):
                 lb = cand_lb[order[k]]
-                if lb >= best:
+                if lb > best:
                     break
                 s = cand[order[k]]
+                if lb == best and stid[s] >= best_t:
+                    continue
                 d = _exact((sx0[s] - cx) * sx, (sy0[s] - cy) * sy, (sx1[s] - cx) * sx,
                            (sy1[s] - cy) * sy, sx0[s], sy0[s], xs, ys, ring_start, r0, r1,
                            cx, cy, sx, sy, lb == 0.0)
-                if d < best:
+                if d < best or (d == best and stid[s] < best_t):
                     best = d
                     best_t = stid[s]
             if best == 0.0 or whole:
                 break
             reach = rings_k * cs * min(sx, sy)
-            if best <= reach * reach:
+            if best < reach * reach:
                 break
         if best_t >= 0:
             out_t[c] = best_t
@@ -316,11 +322,18 @@ class BoundaryIndex:
 
     ``rings``: (territory id, array of (column, row) vertices) per ring, outer
     rings and holes alike, in the raster's pixel coordinates (they may lie
-    beyond the raster). ``cell``: side of the finest cell in pixels.
+    beyond the raster); of territories at the same distance, the one whose
+    rings come first is the nearest. ``cell``: side of the finest cell in pixels.
     """
 
     def __init__(self, rings: list[tuple[int, NDArray[np.float64]]], cell: int = 64):
         x0s, y0s, x1s, y1s, owners = [], [], [], [], []
+        # segments carry their territory's rank (the order of first appearance), which
+        # breaks ties; ``tids`` turns a rank back into the territory id
+        rank: dict[int, int] = {}
+        for tid, _pts in rings:
+            rank.setdefault(int(tid), len(rank))
+        self.tids = np.fromiter(rank, np.int64, len(rank))
         for tid, pts in rings:
             p = np.asarray(pts, np.float64)
             if len(p) < 2:
@@ -331,7 +344,7 @@ class BoundaryIndex:
             y0s.append(p[:-1, 1])
             x1s.append(p[1:, 0])
             y1s.append(p[1:, 1])
-            owners.append(np.full(len(p) - 1, tid, np.int64))
+            owners.append(np.full(len(p) - 1, rank[int(tid)], np.int64))
         if not x0s:
             self._empty()
             return
@@ -342,7 +355,7 @@ class BoundaryIndex:
         wx = max(x0.max(), x1.max()) - ox
         wy = max(y0.max(), y1.max()) - oy
         cs = float(max(cell, math.ceil(math.sqrt(max(wx * wy, 1.0) / MAX_CELLS))))
-        self.x0, self.y0, self.x1, self.y1, self.tid = _split_segments(x0, y0, x1, y1, owner, cs)
+        self.x0, self.y0, self.x1, self.y1, self.rank = _split_segments(x0, y0, x1, y1, owner, cs)
         sizes: list[float] = []
         nxs: list[int] = []
         nys: list[int] = []
@@ -374,7 +387,7 @@ class BoundaryIndex:
     def _empty(self) -> None:
         f = np.empty(0, np.float64)
         self.x0 = self.y0 = self.x1 = self.y1 = f
-        self.tid = np.empty(0, np.int64)
+        self.rank = np.empty(0, np.int64)
         self.ox = self.oy = 0.0
         self.sizes = np.ones(1, np.float64)
         self.nxs = self.nys = np.ones(1, np.int64)
@@ -400,9 +413,11 @@ class BoundaryIndex:
         """
         ncomp = len(centroid_row)
         comp_ring = np.searchsorted(np.asarray(ring_comp, np.int64), np.arange(ncomp + 1))
-        return _nearest(np.asarray(xs, np.float64), np.asarray(ys, np.float64),
+        found, dist = _nearest(np.asarray(xs, np.float64), np.asarray(ys, np.float64),
                         np.asarray(ring_start, np.int64), comp_ring.astype(np.int64),
                         np.asarray(centroid_row, np.float64), np.asarray(mx, np.float64),
                         np.asarray(my, np.float64), self.x0, self.y0, self.x1, self.y1,
-                        self.tid, self.ox, self.oy, self.sizes, self.nxs, self.nys,
+                        self.rank, self.ox, self.oy, self.sizes, self.nxs, self.nys,
                         self.starts, self.segs, self.offsets, SEARCH_RINGS)
+        tid = np.where(found >= 0, self.tids[np.maximum(found, 0)] if len(self.tids) else -1, -1)
+        return tid.astype(np.int64), dist

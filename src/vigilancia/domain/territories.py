@@ -75,6 +75,15 @@ class StoredTerritory:
     area_ha: float | None = None
     attributes: Mapping[str, Any] | None = None  # the source attributes (JSON values)
 
+    @property
+    def nearest_order(self) -> tuple[int, str, int]:
+        """Which of two territories at the same distance from a clearing is its nearest
+        (the lower value): a community before a reserve, then by name (then id). A
+        property of the territories themselves, so that a clearing placed again after
+        other territories came, or in a workspace that imported them in another order,
+        gets the same nearest territory."""
+        return (0 if self.kind == TerritoryKind.COMMUNITY else 1, self.name, self.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Repair:

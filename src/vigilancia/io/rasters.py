@@ -4,17 +4,30 @@ A source is a file, a folder of adjacent tiles (mosaicked through a VRT so that
 a clearing crossing a tile edge stays whole) or an http(s) URL read through
 GDAL's ``/vsicurl/``. Reads go strip by strip (full width, ``rows`` rows), with
 the next strip decompressed in a background thread while the caller works on
-the current one; a strip never needs the whole tile in memory.
+the current one; a strip never needs the whole tile in memory. A source can be
+narrowed to the window that crosses an area of interest (:func:`window_within`):
+then only that window's blocks are read.
+
+A file is checked before it is read: a grid that does not fit its coordinate
+system (degrees labelled as metres, or the reverse) and a GeoTIFF cut short
+(its blocks run past the end of the file) are refused with what is wrong and
+how to fix it. What GDAL says on the way (warnings, errors) never reaches the
+terminal: it is collected (:func:`gdal_messages`) and turned into those messages.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
+import os
 import threading
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import copy_context
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -27,10 +40,14 @@ from rasterio.windows import Window
 
 from vigilancia.errors import DataFormatError, UnreadableFileError
 from vigilancia.i18n import _
-from vigilancia.io.crs import parse_crs
-from vigilancia.io.files import replace_bytes
+from vigilancia.io.crs import WGS84, parse_crs, transformer
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
+#: Pixel sizes an alert raster can have: from 1 m (metres) to 1 degree.
+SMALLEST_PIXEL_M = 0.5
+LARGEST_PIXEL_DEG = 1.0
+#: How far (degrees) a projected raster may reach beyond its CRS's area of use.
+AREA_OF_USE_MARGIN_DEG = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,10 +63,88 @@ class RasterInfo:
     dtype: str
     band_names: tuple[str, ...]  # descriptions, or "1", "2", ... when missing
     tiles: tuple[str, ...]  # files behind the source (one for a single file)
+    # where the window described here starts in the file (0, 0: the whole file)
+    col_off: int = 0
+    row_off: int = 0
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    def bounds_lonlat(self) -> tuple[float, float, float, float]:
+        """The extent (minx, miny, maxx, maxy) in lon/lat degrees."""
+        a, _b, c, _d, e, f = self.transform
+        xs = np.linspace(c, c + a * self.width, 21)
+        ys = np.linspace(f, f + e * self.height, 21)
+        gx = np.concatenate([xs, xs, np.full(21, xs[0]), np.full(21, xs[-1])])
+        gy = np.concatenate([np.full(21, ys[0]), np.full(21, ys[-1]), ys, ys])
+        if self.crs != WGS84:
+            gx, gy = (np.asarray(v) for v in transformer(self.crs, WGS84).transform(gx, gy))
+        return float(np.min(gx)), float(np.min(gy)), float(np.max(gx)), float(np.max(gy))
+
+
+@contextmanager
+def gdal_messages(*, with_warnings: bool = True) -> Iterator[list[str]]:
+    """Collect what GDAL says inside the block (rasterio's log records and, with
+    ``with_warnings``, Python warnings) instead of letting it reach the terminal; the
+    list fills as the block runs. (Warnings are process-wide state: leave them out around
+    a block that yields to other code.)"""
+    seen: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    log = logging.getLogger("rasterio")
+    handler = _Collect(logging.DEBUG)
+    was = log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        if not with_warnings:
+            yield seen
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield seen
+        seen.extend(str(w.message) for w in caught)
+    finally:
+        log.removeHandler(handler)
+        log.propagate = was
+
+
+def window_within(
+    info: RasterInfo, bounds: tuple[float, float, float, float]
+) -> RasterInfo | None:
+    """``info`` narrowed to the pixels that cross ``bounds`` (lon/lat; minx, miny, maxx,
+    maxy), or None when the raster does not reach them. Reads of the result read only
+    that window of the file."""
+    minx, miny, maxx, maxy = bounds
+    xs = np.concatenate([np.linspace(minx, maxx, 21), np.linspace(minx, maxx, 21),
+                         np.full(21, minx), np.full(21, maxx)])
+    ys = np.concatenate([np.full(21, miny), np.full(21, maxy), np.linspace(miny, maxy, 21),
+                         np.linspace(miny, maxy, 21)])
+    if info.crs != WGS84:
+        xs, ys = (np.asarray(v) for v in transformer(WGS84, info.crs).transform(xs, ys))
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
+        return None
+    a, _b, c, _d, e, f = info.transform
+    cols = (xs[ok] - c) / a
+    rows = (ys[ok] - f) / e
+    c0 = max(0, math.floor(float(cols.min())))
+    c1 = min(info.width, math.ceil(float(cols.max())))
+    r0 = max(0, math.floor(float(rows.min())))
+    r1 = min(info.height, math.ceil(float(rows.max())))
+    if c0 >= c1 or r0 >= r1:
+        return None
+    if (c0, r0, c1, r1) == (0, 0, info.width, info.height):
+        return info
+    return replace(
+        info, width=c1 - c0, height=r1 - r0,
+        transform=(a, 0.0, c + a * c0, 0.0, e, f + e * r0),
+        col_off=info.col_off + c0, row_off=info.row_off + r0,
+    )
 
 
 def _gdal_path(source: str) -> str:
@@ -58,7 +153,7 @@ def _gdal_path(source: str) -> str:
     return source
 
 
-def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
+def resolve(source: str) -> RasterInfo:
     """Open ``source`` (file, folder of tiles or URL) and describe it, or fail clearly."""
     if source.startswith(("http://", "https://", "/vsi")):
         return _describe(source, _gdal_path(source), (source,))
@@ -76,7 +171,7 @@ def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
         if len(tiles) == 1:
             return _describe(source, tiles[0], (tiles[0],))
         infos = [_describe(t, t, (t,)) for t in tiles]
-        vrt = _mosaic_vrt(infos, workdir or path)
+        vrt = _mosaic_vrt(infos)
         return _describe(source, vrt, tuple(tiles))
     if path.stat().st_size == 0:
         raise UnreadableFileError(
@@ -86,34 +181,136 @@ def resolve(source: str, *, workdir: Path | None = None) -> RasterInfo:
 
 
 def _describe(source: str, gdal_path: str, tiles: tuple[str, ...]) -> RasterInfo:
-    try:
-        with rasterio.open(gdal_path) as ds:
-            if ds.transform.b != 0 or ds.transform.d != 0:
-                raise DataFormatError(
-                    _("rotated rasters are not supported"),
-                    hint=_("warp it to a north-up grid with gdalwarp"),
-                    source=source,
+    with gdal_messages() as said:
+        try:
+            with rasterio.open(gdal_path) as ds:
+                if ds.transform.b != 0 or ds.transform.d != 0:
+                    raise DataFormatError(
+                        _("rotated rasters are not supported"),
+                        hint=_("warp it to a north-up grid with gdalwarp"),
+                        source=source,
+                    )
+                _check_complete(ds, gdal_path, source, said)
+                crs = parse_crs(ds.crs.to_wkt() if ds.crs else None, source=source)
+                names = tuple(d or str(i + 1) for i, d in enumerate(ds.descriptions))
+                t = ds.transform
+                info = RasterInfo(
+                    source,
+                    gdal_path,
+                    ds.width,
+                    ds.height,
+                    crs,
+                    (t.a, t.b, t.c, t.d, t.e, t.f),
+                    ds.dtypes[0],
+                    names,
+                    tiles,
                 )
-            crs = parse_crs(ds.crs.to_wkt() if ds.crs else None, source=source)
-            names = tuple(d or str(i + 1) for i, d in enumerate(ds.descriptions))
-            t = ds.transform
-            return RasterInfo(
-                source,
-                gdal_path,
-                ds.width,
-                ds.height,
-                crs,
-                (t.a, t.b, t.c, t.d, t.e, t.f),
-                ds.dtypes[0],
-                names,
-                tiles,
-            )
-    except RasterioIOError as exc:
+        except RasterioIOError as exc:
+            if _is_tiff(gdal_path):
+                raise _damaged(source, gdal_path) from exc
+            raise UnreadableFileError(
+                _("not a readable raster: {detail}", detail=_short(exc)),
+                hint=_("check that it is a complete GeoTIFF (it may be truncated or not a raster)"),
+                source=source,
+            ) from exc
+    _check_grid(info)
+    return info
+
+
+def _is_tiff(path: str) -> bool:
+    """Whether a local file starts as a TIFF does (classic or BigTIFF, either byte order)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _damaged(source: str, path: str) -> UnreadableFileError:
+    size = Path(path).stat().st_size if Path(path).exists() else 0
+    return UnreadableFileError(
+        _("the GeoTIFF is truncated or damaged: GDAL cannot read it ({size} bytes)",
+          size=f"{size:,}"),
+        hint=_("download or export the file again; the download was probably cut off"),
+        source=source,
+    )
+
+
+def _check_complete(ds: rasterio.DatasetReader, path: str, source: str, said: list[str]) -> None:
+    """Refuse a local GeoTIFF cut short: a block that runs past the end of the file, or
+    tags GDAL could not read (the header itself is cut)."""
+    if ds.driver != "GTiff" or not os.path.isfile(path):
+        return
+    size = os.path.getsize(path)
+    end = 0
+    bh, bw = ds.block_shapes[0]
+    nx, ny = -(-ds.width // bw), -(-ds.height // bh)
+    for b in ds.indexes:
+        for y in range(ny):
+            for x in range(nx):
+                off = ds.get_tag_item(f"BLOCK_OFFSET_{x}_{y}", "TIFF", bidx=b)
+                n = ds.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=b)
+                if off and n:
+                    end = max(end, int(off) + int(n))
+    if end > size or any("IO error" in m or "Read error" in m for m in said):
         raise UnreadableFileError(
-            _("not a readable raster: {detail}", detail=_short(exc)),
-            hint=_("check that it is a complete GeoTIFF (it may be truncated or not a raster)"),
+            _("the GeoTIFF is truncated: the file has {size} bytes but its data goes on to "
+              "byte {end}", size=f"{size:,}", end=f"{max(end, size + 1):,}"),
+            hint=_("download or export the file again; the download was probably cut off"),
             source=source,
-        ) from exc
+        )
+
+
+def _check_grid(info: RasterInfo) -> None:
+    """Refuse a grid that does not fit its coordinate system: degrees in a projected CRS
+    (pixels a fraction of a millimetre wide, a corner off the CRS's area), or metres in a
+    geographic one (pixels of hundreds of degrees, corners beyond the poles)."""
+    a, _b, c, _d, e, f = info.transform
+    crs = info.crs
+    x1, y1 = c + a * info.width, f + e * info.height
+    name = crs.name or crs.to_string()
+    code = crs.to_epsg()
+    label = f"EPSG:{code} ({name})" if code else name
+    if crs.is_geographic:
+        fits = (abs(a) <= LARGEST_PIXEL_DEG and abs(e) <= LARGEST_PIXEL_DEG
+                and all(-180.5 <= v <= 360.5 for v in (c, x1))
+                and all(-90.5 <= v <= 90.5 for v in (f, y1)))
+        if not fits:
+            raise DataFormatError(
+                _("the grid does not fit its coordinate system {crs}: pixels of {size} degrees "
+                  "and a corner at ({x}, {y}) look like metres, not degrees",
+                  crs=label, size=f"{abs(a):.6g}", x=f"{c:.6g}", y=f"{f:.6g}"),
+                hint=_("give the file its real coordinate system (in QGIS: Layer > Set CRS; "
+                       "or gdal_edit.py -a_srs with the projected CRS it was made in) and run "
+                       "it again"),
+                source=info.source,
+            )
+        return
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    tiny = abs(a) * unit < SMALLEST_PIXEL_M or abs(e) * unit < SMALLEST_PIXEL_M
+    outside = False
+    area = crs.area_of_use
+    if area is not None and not tiny:
+        try:
+            lon, lat = transformer(crs, WGS84).transform([c, x1, c, x1], [f, f, y1, y1])
+        except Exception:  # noqa: BLE001 (a point the projection cannot take)
+            lon, lat = [math.nan], [math.nan]
+        m = AREA_OF_USE_MARGIN_DEG
+        outside = not all(
+            math.isfinite(x) and math.isfinite(y)
+            and area.west - m <= x <= area.east + m and area.south - m <= y <= area.north + m
+            for x, y in zip(lon, lat, strict=True)
+        )
+    if tiny or outside:
+        raise DataFormatError(
+            _("the grid does not fit its coordinate system {crs}: pixels of {size} m and a "
+              "corner at ({x}, {y}) look like degrees (longitude, latitude), not metres",
+              crs=label, size=f"{abs(a) * unit:.6g}", x=f"{c:.6g}", y=f"{f:.6g}"),
+            hint=_("give the file its real coordinate system (in QGIS: Layer > Set CRS; or "
+                   "gdal_edit.py -a_srs EPSG:4326 for longitude and latitude) and run it again"),
+            source=info.source,
+        )
 
 
 def _short(exc: Exception) -> str:
@@ -121,8 +318,9 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
-    """A VRT placing adjacent tiles of one grid side by side."""
+def _mosaic_vrt(infos: list[RasterInfo]) -> str:
+    """A VRT placing adjacent tiles of one grid side by side, as XML text: GDAL opens it
+    as it is, so no file is written (nothing to leave behind when a run is killed)."""
     first = infos[0]
     a, _b, _c, _d, e, _f = first.transform
     for info in infos[1:]:
@@ -173,11 +371,7 @@ def _mosaic_vrt(infos: list[RasterInfo], workdir: Path) -> str:
         f"<GeoTransform>{minx!r}, {a!r}, 0.0, {maxy!r}, 0.0, {e!r}</GeoTransform>"
         f"{''.join(bands)}</VRTDataset>"
     )
-    digest = hashlib.sha256(xml.encode()).hexdigest()[:16]
-    out = Path(workdir) / f".vigilancia-mosaic-{digest}.vrt"
-    if not out.exists():
-        replace_bytes(out, xml.encode("utf-8"))  # under a temporary name, then moved
-    return str(out)
+    return xml
 
 
 def fingerprint(info: RasterInfo) -> str:
@@ -217,23 +411,22 @@ def read_strips(
 
     def read(ds: rasterio.DatasetReader, row0: int) -> dict[str, NDArray[np.integer]]:
         h = min(rows, info.height - row0)
-        win = Window(0, row0, info.width, h)
+        win = Window(info.col_off, info.row_off + row0, info.width, h)
         with lock:
             try:
                 return {role: ds.read(idx, window=win) for role, idx in bands.items()}
             except RasterioError as exc:
                 raise UnreadableFileError(
                     _(
-                        "cannot read rows {a}-{b}: {detail}",
-                        a=row0,
-                        b=row0 + h - 1,
-                        detail=_short(exc),
+                        "the file is damaged: rows {a}-{b} cannot be read",
+                        a=info.row_off + row0,
+                        b=info.row_off + row0 + h - 1,
                     ),
                     hint=_("the file may be truncated or corrupt; download it again"),
                     source=info.source,
                 ) from exc
 
-    with env:
+    with env, gdal_messages(with_warnings=False):
         try:
             ds = rasterio.open(info.gdal_path)
         except RasterioError as exc:

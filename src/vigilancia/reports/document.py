@@ -33,6 +33,7 @@ __all__ = [
     "environment",
     "filters",
     "install_templates",
+    "load_weasyprint",
     "render_template",
     "write_pdf",
 ]

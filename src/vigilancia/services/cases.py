@@ -91,6 +91,7 @@ __all__ = [
     "parse_case_id",
     "parse_status",
     "parse_verdict",
+    "refresh_cases",
     "show_case",
     "territory_risk_scores",
     "update_case",
@@ -592,6 +593,52 @@ def _grow_case(store: WorkspaceStore, conn: Connection, case: Case, clearing_ids
         from_status=case.status, to_status=case.status,
         detail={"clearings": sorted(clearing_ids)},
     )])
+
+
+def refresh_cases(store: WorkspaceStore, conn: Connection, case_ids: Iterable[int], *,
+                  actor: str = "vigilancia") -> list[int]:
+    """Recompute the cases whose clearings changed (a later download grew, upgraded or
+    merged them): area, alert dates, position, outline, likely driver and priority, from
+    their clearings as they are now. A change of area or dates is written to the case's
+    history. Returns the cases that changed."""
+    wanted = sorted({int(v) for v in case_ids})
+    if not wanted:
+        return []
+    now = datetime.now(UTC)
+    when = store.clearings.latest_alert_date(conn=conn) or now.date()
+    risk = territory_risk_scores(store, conn=conn)
+    changed: list[int] = []
+    for case in store.cases.list(ids=wanted, conn=conn):
+        if not case.clearing_ids:
+            continue
+        rows = store.clearings.columns(clearing_ids=list(case.clearing_ids), conn=conn)
+        if not len(rows):
+            continue
+        nums = _case_numbers(rows)
+        priority, terms = case_priority(
+            area_ha=nums["area_ha"], last_alert=nums["last_alert"], as_of=when,
+            driver=nums["driver"], driver_probability=nums["driver_probability"],
+            risk_score=risk.get(case.territory_id or -1),
+        )
+        after = replace(case, priority=priority, priority_terms=terms, **nums)
+        if after == case:
+            continue
+        store.cases.update(conn, replace(after, updated_at=now))
+        changed.append(case.id)
+        if (case.area_ha, case.first_alert, case.last_alert) != (
+                after.area_ha, after.first_alert, after.last_alert):
+            store.cases.add_events(conn, [CaseEvent(
+                case_id=case.id, at=now, actor=actor, action="clearings_changed",
+                from_status=case.status, to_status=case.status,
+                detail={"area_ha": [round(case.area_ha, 4), round(after.area_ha, 4)],
+                        "first_alert": [_iso(case.first_alert), _iso(after.first_alert)],
+                        "last_alert": [_iso(case.last_alert), _iso(after.last_alert)]},
+            )])
+    return changed
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def parse_status(value: str) -> CaseStatus:

@@ -331,7 +331,9 @@ def evaluate(
         model = load_model(rec.kind, rec.blob)
         kind = rec.kind
         params = _params_of(rec)
-        trained_on = {int(v) for v in rec.params.get("clearing_ids", [])}
+        # (the ids it learnt from, as they are now: a later download may have merged some)
+        trained_on = set(store.series.resolve(
+            [int(v) for v in rec.params.get("clearing_ids", [])]).tolist())
         in_training = len(trained_on & set(ids)) if labels_path is not None else 0
     else:
         model = rules_model()

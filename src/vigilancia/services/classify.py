@@ -29,12 +29,13 @@ too.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy.engine import Connection
 
 from vigilancia.domain.airstrips import RunwayCandidate
 from vigilancia.domain.drivers import (
@@ -201,6 +202,7 @@ def classify_clearings(
     batch_ids: Sequence[int] | None = None,
     model: DriverModel | None = None,
     progress: Progress | None = None,
+    then: Callable[[Connection], None] | None = None,
 ) -> ClassifyResult:
     """Predict and store the likely driver of the clearings of ``batch_ids`` (all when None).
 
@@ -209,7 +211,9 @@ def classify_clearings(
     stays bounded; then the clearings of runway candidates take their
     candidate's prediction (see the module docstring). Everything is written
     in one transaction (all or nothing). ``progress("classify", done, total)``
-    is called after each part.
+    is called after each part; ``then(conn)`` runs last in the same transaction
+    (what must commit with the predictions, e.g. the monitor's record that the
+    step finished).
     """
     from vigilancia.services.features import iter_feature_parts
 
@@ -248,6 +252,8 @@ def classify_clearings(
         runways = found.predict()
         before = _classified_drivers(store, conn, found, batch_ids)
         after = store_runway_drivers(store, conn, found, runways)
+        if then is not None:
+            then(conn)
     for cid, driver in before.items():  # the classified clearings that took their strip's
         counts[driver] -= 1
         counts[after[cid]] += 1

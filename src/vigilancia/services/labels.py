@@ -329,10 +329,14 @@ def _match_ids(
     store: WorkspaceStore, raws: list[_Raw], src: str
 ) -> tuple[list[tuple[_Raw, int]], list[str]]:
     ids = np.array(sorted({int(r.clearing_id or 0) for r in raws}), dtype=np.int64)
-    known = set(store.clearings.columns(clearing_ids=ids).id.tolist()) if len(ids) else set()
-    matched = [(r, int(r.clearing_id or 0)) for r in raws if r.clearing_id in known]
+    # an id merged into another clearing by a later download means that clearing now
+    now = dict(zip(ids.tolist(), store.series.resolve(ids).tolist(), strict=True))
+    wanted = np.array(sorted(set(now.values())), dtype=np.int64)
+    known = set(store.clearings.columns(clearing_ids=wanted).id.tolist()) if len(ids) else set()
+    matched = [(r, now[int(r.clearing_id or 0)]) for r in raws
+               if now.get(int(r.clearing_id or 0)) in known]
     unmatched = [f"{r.where} (clearing_id={r.clearing_id})" for r in raws
-                 if r.clearing_id not in known]
+                 if now.get(int(r.clearing_id or 0)) not in known]
     return matched, unmatched
 
 

@@ -440,5 +440,7 @@ class ClearingView:
 
 
 def clearing_detail(store: WorkspaceStore, clearing_id: int) -> ClearingView:
-    """One clearing; :class:`~vigilancia.errors.NotFoundError` when there is none."""
-    return ClearingView(store.clearing_map.detail(clearing_id))
+    """One clearing (an id a later download merged into another clearing means that
+    clearing); :class:`~vigilancia.errors.NotFoundError` when there is none."""
+    now = int(store.series.resolve([int(clearing_id)])[0])
+    return ClearingView(store.clearing_map.detail(now))

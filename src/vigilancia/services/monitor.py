@@ -1,9 +1,23 @@
 """The monitoring cycle: alert products in, clearings placed on territories out.
 
 ``run_monitor`` ingests one source (a raster file, a folder of tiles, a COG URL
-or a vector alert file) into a workspace as one *alert batch*. Everything it
-writes happens in one transaction: a failure or a kill midway leaves the
-workspace as it was, and the same batch ingested twice adds nothing.
+or a vector alert file) into a workspace as one *alert batch*, in steps that
+each finish in one transaction and are recorded with the batch:
+
+1. **ingest** and **placement** (one transaction): the window of the source that
+   crosses the workspace's area of interest is read, its clearings are placed on
+   the territories and reconciled with the clearings already stored for the
+   product's series: a cumulative product's new download adds only what is new,
+   updates grown or upgraded clearings in place (their history kept) and merges
+   the clearings new pixels join (:mod:`vigilancia.services.raster_ingest`,
+   :func:`vigilancia.services.vector_alerts.reconcile_vector`);
+2. **classification**: the likely driver of the clearings the batch wrote.
+
+A failure or a kill midway leaves the workspace as the last finished step left
+it; running the same request again finishes what is missing and says so
+(:attr:`BatchOutcome.completed`), and a batch whose steps are all done adds
+nothing. Runs on one workspace take turns (``store.run_lock``): a second run of
+the same batch waits for the first and then finds it ingested.
 """
 
 from __future__ import annotations
@@ -12,51 +26,52 @@ import gc
 import hashlib
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import copy_context
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shapely
+from sqlalchemy.engine import Connection
 
 from vigilancia.config import Settings
-from vigilancia.domain.alerts import (
-    RASTER_PRODUCTS,
-    AlertFilter,
-    Confidence,
-    ProductError,
-    lookup_tables,
-)
-from vigilancia.domain.clearings import ClearingSet, Placement
-from vigilancia.domain.labelling import (
-    Components,
-    Labeller,
-    build_geometries,
-    geometry_wkb,
-    scan_strip,
-)
-from vigilancia.domain.proximity import BoundaryIndex
-from vigilancia.domain.territories import StoredTerritory
-from vigilancia.errors import DataFormatError, InputError
+from vigilancia.domain.alerts import RASTER_PRODUCTS, AlertFilter, Confidence
+from vigilancia.domain.clearings import ClearingSet
+from vigilancia.errors import InputError, action
 from vigilancia.i18n import _, ngettext
-from vigilancia.io.crs import WGS84, transform_geometries, transformer
-from vigilancia.io.rasters import RasterInfo, fingerprint, read_strips, resolve
+from vigilancia.io.rasters import RasterInfo, fingerprint, resolve, window_within
 from vigilancia.io.store import NewBatch, TerritorySummary, WorkspaceStore
 from vigilancia.progress import Progress, no_progress
-from vigilancia.services.placement import PixelPolygons, RasterGrid, raster_placement
+from vigilancia.services.placement import RasterGrid
+from vigilancia.services.raster_ingest import RasterJob, band_map, ingest_raster
+from vigilancia.services.series import SeriesCounts, TerritoryTally
+from vigilancia.services.vector_alerts import (
+    clearings_from_vector_alerts,
+    reconcile_vector,
+    vector_frame,
+)
+from vigilancia.services.workspace import AreaOfInterest, area_of_interest
 
-#: Finished clearings are handed to the writer every this many strips.
-FLUSH_STRIPS = 4
+if TYPE_CHECKING:
+    from vigilancia.services.classify import ClassifyResult
+
+__all__ = ["STEPS", "BatchOutcome", "MonitorRequest", "MonitorResult", "detect_product",
+           "run_monitor"]
 
 VECTOR_SUFFIXES = (".parquet", ".csv", ".geojson", ".json", ".gpkg", ".fgb", ".shp", ".zip")
+#: The steps of a batch, in order (ingest and placement finish together).
+STEPS = ("ingest", "placement", "classification")
+#: Progress stage shown while another run holds the workspace.
+WAITING_STAGE = "Waiting for another run on this workspace"
 
 
 @dataclass(frozen=True)
 class MonitorRequest:
-    """What to ingest. ``product="auto"`` detects the product from the file."""
+    """What to ingest. ``product="auto"`` detects the product from the file; ``series``
+    names the series its clearings join (default: the product), to keep apart two
+    systems that share an encoding (e.g. RADD and GLAD-S2 tiles as GFW serves them)."""
 
     source: str
     product: str = "auto"
@@ -64,6 +79,7 @@ class MonitorRequest:
     until: date | None = None
     min_confidence: Confidence = Confidence.LOW
     classify: bool = True  # predict the likely driver of the new clearings
+    series: str | None = None
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -77,15 +93,29 @@ class MonitorRequest:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """One ingested (or already present) batch."""
+    """One ingested (or already present) batch.
+
+    ``clearings``, ``area_ha`` and ``pixels``: what the batch wrote (its new and
+    updated clearings). ``new``, ``updated`` (of which ``upgraded`` with pixels whose
+    confidence rose), ``merged`` (stored clearings joined to another) and
+    ``unchanged``: what it did to the clearings already stored for its series.
+    ``skipped``: the batch was already in the workspace; ``completed``: the steps this
+    run finished for it (what a killed or ``--no-classify`` run had left).
+    """
 
     batch_id: int
     source: str
     product: str
-    skipped: bool  # True when the same batch was already in the workspace
+    skipped: bool
     clearings: int
     area_ha: float
     pixels: int
+    new: int = 0
+    updated: int = 0
+    upgraded: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    completed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,94 +186,21 @@ def _is_vector(source: str) -> bool:
     return Path(source).suffix.lower() in VECTOR_SUFFIXES and not source.startswith("http")
 
 
-def _band_map(product: str, info: RasterInfo) -> dict[str, int]:
-    names = list(info.band_names)
-    lower = [n.lower() for n in names]
-    if product in ("gfw", "hansen"):
-        role = "alert" if product == "gfw" else "lossyear"
-        return {role: 1}
-    if product == "glad-l-gee":
-        out = {
-            n: i + 1
-            for i, n in enumerate(names)
-            if n.lower().startswith("conf") or n.lower().startswith("alertdate")
-        }
-        fixed = {}
-        for n, i in out.items():
-            yy = n[-2:]
-            fixed[("conf" if n.lower().startswith("conf") else "alertDate") + yy] = i
-        if not fixed:
-            raise DataFormatError(
-                _(
-                    "GLAD-L export needs bands named confYY and alertDateYY (e.g. conf21, alertDate21)"  # noqa: E501
-                ),
-                source=info.source,
-            )
-        return fixed
-    roles = RASTER_PRODUCTS[product].bands
-    found = {}
-    for role in roles:
-        if role.lower() in lower:
-            found[role] = lower.index(role.lower()) + 1
-    if len(found) == len(roles):
-        return found
-    if len(names) == len(roles):  # no descriptions: Earth Engine's band order
-        return {role: i + 1 for i, role in enumerate(roles)}
-    raise DataFormatError(
-        _("expected bands {need}, found {found}", need=", ".join(roles), found=", ".join(names)),
-        source=info.source,
-    )
+@dataclass(frozen=True)
+class _Prepared:
+    """A request checked and fingerprinted, before the workspace is locked: its batch key
+    and what the ingest reads (the raster window, or the vector file)."""
+
+    key: str
+    product: str
+    series: str
+    sha: str
+    area: AreaOfInterest
+    window: RasterInfo | None = None
+    bands: dict[str, int] = field(default_factory=dict)
 
 
-def _to_clearings(comps: Components, info: RasterInfo) -> ClearingSet:
-    a, _b, c, _d, e, f = info.transform
-    cx = c + a * comps.centroid_col
-    cy = f + e * comps.centroid_row
-    shapes: dict[str, Any]
-    if info.crs == WGS84:  # WKB straight from the pixel rings
-        wkb, bounds = geometry_wkb(comps, info.transform)
-        shapes = {"geometry": np.empty(0, dtype=object), "wkb": wkb, "bounds": bounds}
-    else:
-        geoms = transform_geometries(build_geometries(comps, info.transform), info.crs, WGS84)
-        shapes = {"geometry": geoms}
-        cx, cy = transformer(info.crs, WGS84).transform(cx, cy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        elong = np.where(comps.width_m > 0, comps.length_m / comps.width_m, np.nan)
-        compact = 4 * np.pi * comps.area_ha * 1e4 / comps.perimeter_m**2
-    return ClearingSet(
-        **shapes,
-        area_ha=comps.area_ha,
-        perimeter_m=comps.perimeter_m,
-        length_m=comps.length_m,
-        width_m=comps.width_m,
-        orientation_deg=comps.orientation_deg,
-        elongation=elong,
-        compactness=compact,
-        first_date=comps.first_day.astype("datetime64[D]"),
-        last_date=comps.last_day.astype("datetime64[D]"),
-        pixels_low=comps.pixels[:, 0],
-        pixels_high=comps.pixels[:, 1],
-        pixels_highest=comps.pixels[:, 2],
-        pixel_count=comps.pixel_count,
-        centroid_lon=np.asarray(cx, np.float64),
-        centroid_lat=np.asarray(cy, np.float64),
-    )
-
-
-def _new_batch(key: str, req: MonitorRequest, product: str, sha: str, *,
-               n_clearings: int = 0, area_ha: float = 0.0,
-               stats: dict[str, Any] | None = None) -> NewBatch:
-    """The batch record; totals are updated at the end of a raster ingest. ``stats`` keeps
-    what re-placing its clearings later needs (the raster grid or the vector frame, and
-    the buffer; see :mod:`vigilancia.services.placement`)."""
-    return NewBatch(
-        key=key, source=req.source, product=product, since=req.since, until=req.until,
-        min_confidence=Confidence(req.min_confidence).name.lower(), sha256=sha,
-        n_pixels=0, n_clearings=n_clearings, area_ha=area_ha, stats=dict(stats or {}),
-    )
-
-
-def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
+def _batch_key(sha: str, product: str, req: MonitorRequest, series: str, where: str) -> str:
     text = "|".join(
         [
             sha,
@@ -251,64 +208,55 @@ def _batch_key(sha: str, product: str, req: MonitorRequest) -> str:
             str(req.since or ""),
             str(req.until or ""),
             Confidence(req.min_confidence).name.lower(),
+            series if series != product else "",
+            where,
         ]
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _TerritoryTally:
-    """Per territory: clearings, overlap area (ha) and date range of the batch being written.
-
-    Gives the figures of ``store.clearings.by_territory`` for that batch
-    without reading hundreds of thousands of rows back.
-    """
-
-    def __init__(self) -> None:
-        self._parts: list[tuple[np.ndarray, ...]] = []
-        #: the territories the batch was placed on (read once by the ingest)
-        self.territories: list[StoredTerritory] = []
-
-    def add(self, clearings: ClearingSet, placement: Placement) -> None:
-        oc = placement.overlap_clearing
-        if len(oc):
-            days = [
-                getattr(clearings, name)[oc].astype("datetime64[D]")
-                for name in ("first_date", "last_date")
-            ]
-            self._parts.append((placement.overlap_territory, placement.overlap_area_ha, *days))
-
-    def summary(self) -> list[TerritorySummary]:
-        if not self._parts:
-            return []
-        tid, area, first, last = (np.concatenate(v) for v in zip(*self._parts, strict=True))
-        ids, inv = np.unique(tid, return_inverse=True)
-        inv = inv.ravel()
-        count = np.bincount(inv, minlength=len(ids))
-        total = np.bincount(inv, weights=area, minlength=len(ids))
-        lo = np.full(len(ids), np.datetime64("NaT"), "datetime64[D]")
-        hi = lo.copy()
-        for dates, out, pick in ((first, lo, np.fmin), (last, hi, np.fmax)):
-            known = ~np.isnat(dates)
-            order = np.argsort(inv[known], kind="stable")
-            k, d = inv[known][order], dates[known][order]
-            if len(k):
-                starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-                out[k[starts]] = pick.reduceat(d, starts)
-        by_id = {t.id: t for t in self.territories}
-        rows = [
-            TerritorySummary(
-                territory_id=int(i),
-                name=by_id[int(i)].name,
-                kind=by_id[int(i)].kind,
-                clearings=int(n),
-                area_ha=float(a),
-                first_date=None if np.isnat(f) else f.astype(object),
-                last_date=None if np.isnat(la) else la.astype(object),
+def _prepare(store: WorkspaceStore, req: MonitorRequest, settings: Settings) -> _Prepared:
+    area = area_of_interest(store, settings)
+    if _is_vector(req.source):
+        product = "mapbiomas" if req.product == "auto" else req.product
+        if product != "mapbiomas":
+            raise InputError(
+                _("{product} is not a vector product", product=product),
+                hint=_("vector alert files are of the product mapbiomas"),
+                source=req.source,
+                inputs="product",
             )
-            for i, n, a, f, la in zip(ids, count, total, lo, hi, strict=True)
-        ]
-        rows.sort(key=lambda r: (-r.area_ha, r.name, r.territory_id))
-        return rows
+        from vigilancia.io.vectors import file_sha256
+
+        sha = file_sha256(req.source) if Path(req.source).is_file() else ""
+        series = req.series or product
+        where = "" if area.bounds is None else ",".join(f"{v:.6f}" for v in area.bounds)
+        return _Prepared(_batch_key(sha, product, req, series, where), product, series, sha,
+                         area)
+    info = resolve(req.source)
+    product = detect_product(req.source, info) if req.product == "auto" else req.product
+    if product not in RASTER_PRODUCTS:
+        raise InputError(
+            _("{product} is not a raster product", product=product),
+            hint=_("let the product be detected (auto) or name a raster product"),
+            source=req.source,
+            inputs="product",
+        )
+    bands = band_map(product, info)
+    window = info if area.bounds is None else window_within(info, area.bounds)
+    if window is None:
+        raise InputError(
+            _("the tile does not cross the area of interest ({area}); nothing to read",
+              area=", ".join(f"{v:.4f}" for v in area.bounds or ())),
+            hint=_("check that it is the tile of your region, or widen the area of interest"),
+            source=req.source,
+            actions=action("aoi.show"),
+        )
+    sha = fingerprint(info)
+    series = req.series or product
+    where = f"{window.col_off},{window.row_off},{window.width},{window.height}"
+    return _Prepared(_batch_key(sha, product, req, series, where), product, series, sha, area,
+                     window, bands)
 
 
 @contextmanager
@@ -334,32 +282,41 @@ def run_monitor(
     settings: Settings,
     progress: Progress | None = None,
 ) -> MonitorResult:
-    """Ingest ``request.source`` into ``store`` and place its clearings on the territories."""
+    """Ingest ``request.source`` into ``store``, place its clearings on the territories and
+    predict their likely driver, finishing whatever an earlier run of it left undone."""
     t0 = time.perf_counter()
     tick: Progress = progress or no_progress
-    tally = _TerritoryTally()
-    with _gc_paused():
-        if _is_vector(request.source):
-            outcome = _ingest_vector(store, request, settings, tick, tally)
+    prepared = _prepare(store, request, settings)
+    tally = TerritoryTally()
+    with store.run_lock(lambda: tick(WAITING_STAGE, 0, None)):
+        found = store.batches.find(prepared.key)
+        if found is None:
+            with _gc_paused():
+                outcome = _ingest(store, request, prepared, settings, tick, tally)
+            steps: tuple[str, ...] = STEPS[:2]
         else:
-            outcome = _ingest_raster(store, request, settings, tick, tally)
-    drivers: dict[str, int] = {}
-    version: str | None = None
+            done = found.stats.get("series_counts", {})
+            outcome = BatchOutcome(
+                found.id, request.source, prepared.product, True, found.n_clearings,
+                found.area_ha, found.n_pixels, new=int(done.get("new", 0)),
+                updated=int(done.get("updated", 0)), upgraded=int(done.get("upgraded", 0)),
+                merged=int(done.get("merged", 0)), unchanged=int(done.get("unchanged", 0)),
+            )
+            steps = found.steps
+        drivers: dict[str, int] = {}
+        version: str | None = None
+        if request.classify and "classification" not in steps:
+            classified = _classify(store, outcome.batch_id, steps, tick)
+            drivers, version = classified.counts(), classified.model_version
+            if outcome.skipped:
+                outcome = _with_completed(outcome, ("classification",))
+        elif outcome.skipped:  # (a new batch not classified has no driver to count)
+            by_driver = store.clearings.by_driver([outcome.batch_id])
+            drivers, version = by_driver.per_driver, by_driver.model_version
     if outcome.skipped:  # read back what the first run wrote
         summary = store.clearings.by_territory([outcome.batch_id])
-        by_driver = store.clearings.by_driver([outcome.batch_id])
-        drivers, version = by_driver.per_driver, by_driver.model_version
-    else:  # what was just written, summed on the way (the same figures as the queries)
+    else:  # what was just written, summed on the way (the same figures as the query)
         summary = tally.summary()
-        if request.classify and outcome.clearings:
-            from vigilancia.services.classify import classify_clearings
-
-            tick("classify", 0, outcome.clearings)
-            classified = classify_clearings(
-                store, batch_ids=[outcome.batch_id],
-                progress=tick,
-            )
-            drivers, version = classified.counts(), classified.model_version
     return MonitorResult(
         batches=[outcome],
         clearings=outcome.clearings,
@@ -371,182 +328,114 @@ def run_monitor(
     )
 
 
-def _existing(store: WorkspaceStore, key: str, source: str, product: str) -> BatchOutcome | None:
-    found = store.batches.find(key)
-    if found is None:
-        return None
-    return BatchOutcome(
-        found.id, source, product, True, found.n_clearings, found.area_ha, found.n_pixels
-    )
+def _with_completed(outcome: BatchOutcome, steps: tuple[str, ...]) -> BatchOutcome:
+    return replace(outcome, completed=(*outcome.completed, *steps))
 
 
-def _ingest_raster(
+def _classify(store: WorkspaceStore, batch_id: int, steps: tuple[str, ...], tick: Progress
+              ) -> ClassifyResult:
+    """The classification step of a batch: its clearings' drivers, the step recorded and
+    the cases of its clearings brought up to date, in one transaction."""
+    # (the driver model and its features load only when a batch is classified)
+    from vigilancia.services.cases import refresh_cases
+    from vigilancia.services.classify import classify_clearings
+
+    def finish(conn: Connection) -> None:
+        ids = store.clearings.positions(batch_ids=[batch_id], conn=conn).id
+        cases = set(store.cases.of_clearings(ids.tolist(), conn=conn).values())
+        refresh_cases(store, conn, cases)
+        store.batches.set_steps(conn, batch_id, [*steps, "classification"])
+
+    tick("classify", 0, None)
+    return classify_clearings(store, batch_ids=[batch_id], progress=tick, then=finish)
+
+
+def _ingest(
     store: WorkspaceStore,
     req: MonitorRequest,
+    prep: _Prepared,
     settings: Settings,
     tick: Progress,
-    tally: _TerritoryTally,
+    tally: TerritoryTally,
 ) -> BatchOutcome:
-    info = resolve(req.source, workdir=store.dir)
-    product = detect_product(req.source, info) if req.product == "auto" else req.product
-    if product not in RASTER_PRODUCTS:
-        raise InputError(
-            _("{product} is not a raster product", product=product),
-            hint=_("let the product be detected (auto) or name a raster product"),
-            source=req.source,
-            inputs="product",
-        )
-    bands = _band_map(product, info)
-    sha = fingerprint(info)
-    key = _batch_key(sha, product, req)
-    if (done := _existing(store, key, req.source, product)) is not None:
-        return done
-    conf_lut, day_lut = lookup_tables(
-        product, AlertFilter(req.since, req.until, req.min_confidence)
-    )
-    territories = tally.territories = store.territories.list()
-    raster = RasterGrid.of(info)
-    grid = raster.pixel_grid()
-    scanline, near_rings, near_ids = raster.indexes(territories)
-    labeller = Labeller(grid, scanline)
-    spec = RASTER_PRODUCTS[product]
+    """The ingest and placement steps of a new batch, in one transaction.
+
+    The batch keeps what re-placing its clearings later needs
+    (:mod:`vigilancia.services.placement`): the buffer, and the pixel grid of the
+    window read (``stats["grid"]``, :meth:`RasterGrid.from_stats` reads it) or the
+    equal-area frame of the vector alerts (``stats["frame"]``)."""
     buffer_m = settings.buffer_km * 1000.0
-    stats = {"grid": raster.to_stats(), "buffer_m": buffer_m}
-    n_clear = 0
-    n_pix = 0
-    area = 0.0
-    # One transaction for the whole batch. A single writer thread stores each chunk of
-    # clearings while the next chunk is read, labelled and placed; at most one chunk
-    # waits, so memory stays bounded, and a writer error surfaces at the next flush.
-    # (bulk: parents are checked per chunk instead of per row; see WorkspaceStore.transaction)
-    with store.transaction(bulk=True) as conn, ThreadPoolExecutor(1, "vigilancia-writer") as writer:
-        batch_id = store.batches.add(conn, _new_batch(key, req, product, sha, stats=stats))
-        # the nearest-boundary index is first needed at the first flush: the writer
-        # thread, idle until then, builds it while the first strips are read and labelled
-        # (each job runs in a copy of this context: errors are worded in the caller's language)
-        index_job = writer.submit(copy_context().run, BoundaryIndex, near_rings)
-        pending: list[Future[Any]] = []
-
-        def flush(final: bool) -> None:
-            nonlocal n_clear, n_pix, area
-            comps, ov = labeller.finish() if final else labeller.take()
-            if len(comps):
-                clearings = _to_clearings(comps, info)
-                rings = PixelPolygons(comps.xs, comps.ys, comps.ring_start, comps.ring_comp)
-                placement = raster_placement(comps.area_ha, rings, comps.centroid_row, ov, grid,
-                                             index_job.result(), near_ids, buffer_m)
-                tally.add(clearings, placement)
-                n_clear += len(clearings)
-                n_pix += int(clearings.pixel_count.sum())
-                area += float(clearings.area_ha.sum())
-                while pending:
-                    pending.pop().result()
-                pending.append(
-                    writer.submit(copy_context().run, store.clearings.add, conn, batch_id,
-                                  clearings, placement)
-                )
-            if final:
-                while pending:
-                    pending.pop().result()
-
-        strips = read_strips(info, bands, rows=settings.strip_rows, threads=settings.workers)
-        for done_strips, (row0, data) in enumerate(strips, start=1):
-            try:
-                codes = spec.normalise(data, row0)
-            except ProductError as exc:
-                raise _product_error(req.source, exc) from exc
-            runs, bad = scan_strip(codes, conf_lut, day_lut, row0)
-            if bad is not None:
-                raise _out_of_range(
-                    req.source, product, bad.count, bad.value, bad.row, bad.col, spec.expected
-                )
-            last = min(row0 + settings.strip_rows, info.height) - 1
-            labeller.push(runs, last)
-            if done_strips % FLUSH_STRIPS == 0:
-                flush(False)
-            tick("monitor", last + 1, info.height)
-        flush(True)
-        store.batches.set_totals(conn, batch_id, n_pixels=n_pix, n_clearings=n_clear, area_ha=area)
-    return BatchOutcome(batch_id, req.source, product, False, n_clear, area, n_pix)
-
-
-def _product_error(source: str, exc: ProductError) -> DataFormatError:
-    f = exc.found
-    return _out_of_range(source, exc.product, f.count, f.value, f.row, f.col, exc.expected)
-
-
-def _out_of_range(
-    source: str, product: str, count: int, value: int, row: int, col: int, expected: str
-) -> DataFormatError:
-    return DataFormatError(
-        _(
-            "{count} pixel(s) out of range for product {product}: first value {value} at "
-            "row {row}, column {col}; expected {expected}",
-            count=count,
-            product=product,
-            value=value,
-            row=row,
-            col=col,
-            expected=expected,
-        ),
-        hint=_("check the product named, or that the file is the product it claims to be"),
-        source=source,
-        inputs="product",
+    stats: dict[str, Any] = {"area_of_interest": prep.area.to_dict(), "buffer_m": buffer_m}
+    if prep.window is not None:
+        stats["grid"] = RasterGrid.of(prep.window).to_stats()
+    batch = NewBatch(
+        key=prep.key, source=req.source, product=prep.product, since=req.since,
+        until=req.until, min_confidence=Confidence(req.min_confidence).name.lower(),
+        sha256=prep.sha, n_pixels=0, n_clearings=0, area_ha=0.0, stats=stats,
+        series=prep.series,
     )
+    read = _read_vector(req, prep, tick) if prep.window is None else None
+    frame: tuple[float, float] | None = None
+    if read is not None and len(read):
+        frame = vector_frame(read.shapes(), read.centroid_lon, read.centroid_lat)
+        stats["frame"] = list(frame)
+    with store.transaction(bulk=prep.window is not None) as conn:
+        batch_id = store.batches.add(conn, batch)
+        if prep.window is not None:
+            job = RasterJob(prep.window, prep.product, prep.bands,
+                            AlertFilter(req.since, req.until, req.min_confidence), prep.series,
+                            batch_id)
+            counts, cases = ingest_raster(store, conn, job, settings, tick, tally)
+        else:
+            assert read is not None
+            counts, cases = _reconcile_vector(store, conn, batch_id, prep, read, frame,
+                                              buffer_m, tick, tally)
+        if cases:  # (the cases module loads only when a case's clearings changed)
+            from vigilancia.services.cases import refresh_cases
+
+            refresh_cases(store, conn, cases)
+        stats["series_counts"] = counts.to_dict()
+        store.batches.set_totals(conn, batch_id, n_pixels=counts.pixels,
+                                 n_clearings=counts.written, area_ha=counts.area_ha, stats=stats)
+        store.batches.set_steps(conn, batch_id, STEPS[:2])
+    return _outcome(batch_id, req, prep.product, counts)
 
 
-def _ingest_vector(
-    store: WorkspaceStore,
-    req: MonitorRequest,
-    settings: Settings,
-    tick: Progress,
-    tally: _TerritoryTally,
-) -> BatchOutcome:
+def _outcome(batch_id: int, req: MonitorRequest, product: str, c: SeriesCounts) -> BatchOutcome:
+    return BatchOutcome(batch_id, req.source, product, False, c.written, c.area_ha, c.pixels,
+                        new=c.new, updated=c.updated, upgraded=c.upgraded, merged=c.merged,
+                        unchanged=c.unchanged)
+
+
+def _read_vector(req: MonitorRequest, prep: _Prepared, tick: Progress) -> ClearingSet:
+    """The clearings of the request's vector alerts inside the area of interest."""
     from vigilancia.io.sources.mapbiomas import read_vector_alerts
-    from vigilancia.services.vector_alerts import (
-        clearings_from_vector_alerts,
-        place_clearings,
-        vector_frame,
-    )
 
-    product = "mapbiomas" if req.product == "auto" else req.product
-    if product != "mapbiomas":
-        raise InputError(
-            _("{product} is not a vector product", product=product),
-            hint=_("vector alert files are of the product mapbiomas"),
-            source=req.source,
-            inputs="product",
-        )
-    h = hashlib.sha256()
-    with open(req.source, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    sha = h.hexdigest()
-    key = _batch_key(sha, product, req)
-    if (done := _existing(store, key, req.source, product)) is not None:
-        return done
     tick("read", 0, 3)
     alerts = read_vector_alerts(req.source)
-    clearings = clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
+    if prep.area.bounds is not None and len(alerts):
+        minx, miny, maxx, maxy = prep.area.bounds
+        b = shapely.bounds(alerts.geometry)
+        inside = ~((b[:, 0] > maxx) | (b[:, 2] < minx) | (b[:, 1] > maxy) | (b[:, 3] < miny))
+        alerts = alerts.take(np.flatnonzero(inside))
+    return clearings_from_vector_alerts(alerts, since=req.since, until=req.until)
+
+
+def _reconcile_vector(
+    store: WorkspaceStore,
+    conn: Connection,
+    batch_id: int,
+    prep: _Prepared,
+    clearings: ClearingSet,
+    frame: tuple[float, float] | None,
+    buffer_m: float,
+    tick: Progress,
+    tally: TerritoryTally,
+) -> tuple[SeriesCounts, set[int]]:
     tick("place", 1, 3)
-    territories = tally.territories = store.territories.list()
-    buffer_m = settings.buffer_km * 1000.0
-    frame = vector_frame(clearings.shapes(), clearings.centroid_lon, clearings.centroid_lat
-                         ) if len(clearings) else None
     # (the alerts known only by a box or a point count by their point: place_clearings's
     # default, which re-placing the stored clearings takes too)
-    placement = place_clearings(clearings, territories, buffer_m=buffer_m, frame=frame)
-    tick("store", 2, 3)
-    area = float(np.nansum(clearings.area_ha))
-    stats: dict[str, Any] = {"buffer_m": buffer_m}
-    if frame is not None:
-        stats["frame"] = list(frame)
-    with store.transaction() as conn:
-        batch_id = store.batches.add(
-            conn, _new_batch(key, req, product, sha, n_clearings=len(clearings), area_ha=area,
-                             stats=stats)
-        )
-        store.clearings.add(conn, batch_id, clearings, placement)
-    tally.add(clearings, placement)
+    counts, cases = reconcile_vector(store, conn, batch_id, prep.series, clearings,
+                                     buffer_m=buffer_m, frame=frame, tally=tally)
     tick("store", 3, 3)
-    return BatchOutcome(batch_id, req.source, product, False, len(clearings), area, 0)
+    return counts, cases

@@ -2,8 +2,11 @@
 
 A clearing's placement is the territories it overlaps (area and share of it
 inside each), its nearest community or reserve boundary (and the distance), and
-whether it is within the buffer of one. It is computed at ingest
-(:mod:`vigilancia.services.monitor`) and recomputed, in the same transaction as
+whether it is within the buffer of one. It is computed at ingest, for the new
+clearings and those a later download updated (:mod:`vigilancia.services.raster_ingest`,
+:func:`vigilancia.services.vector_alerts.reconcile_vector`; an updated clearing
+joins the batch that updated it, and so its grid or frame), and recomputed, in the
+same transaction as
 the change, when territories are imported, replaced or removed
 (:mod:`vigilancia.services.territories`), so that cases, risk and exports see
 it. Recomputing gives exactly what the ingest would have given with the
@@ -210,13 +213,21 @@ class RasterGrid:
     ) -> tuple[TerritoryScanline | None, list[tuple[int, NDArray[np.float64]]], frozenset[int]]:
         """The overlap scanline (territories of every kind touching the grid), the rings of
         the nearest-boundary index (communities and reserves, wherever they are) and the
-        ids of the latter."""
+        ids of the latter.
+
+        The nearest-boundary rings come in the territories'
+        :attr:`~vigilancia.domain.territories.StoredTerritory.nearest_order` (what breaks
+        a tie of distances), so that a clearing is given the same nearest territory
+        whatever other territories there are and whatever their ids."""
         near_ids = frozenset(t.id for t in territories if t.kind in NEAREST_KINDS)
         if not territories:
             return None, [], near_ids
         rings, touching = self.pixel_rings(territories)
         scanline = TerritoryScanline([r for r, hit in zip(rings, touching, strict=True) if hit])
-        return scanline, [r for r in rings if r[0] in near_ids], near_ids
+        key = {t.id: t.nearest_order for t in territories}
+        near = sorted((r for r in rings if r[0] in near_ids), key=lambda r: key[r[0]])
+        return scanline, near, near_ids
+
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
 """Vector alerts (MapBiomas Alerta and the like) as clearings, and placement of clearings.
 
-Two use cases:
+Three use cases:
 
 - :func:`clearings_from_vector_alerts` turns the alerts of a detection-date
   window into a :class:`~vigilancia.domain.clearings.ClearingSet` with shape
   features measured in a local equal-area frame (metres, hectares);
 - :func:`place_clearings` places any clearings (vector or raster) against
   stored territories: overlaps with every territory, and the nearest community
-  or reserve boundary with the buffer test.
+  or reserve boundary with the buffer test;
+- :func:`reconcile_vector` writes a batch of vector alerts into its series: an
+  alert keeps its code from one download to the next, so an alert already stored
+  is left as it is (or updated in place when its date, area or outline changed)
+  and only new alerts are added.
 
 >>> from vigilancia.io.sources.mapbiomas import read_vector_alerts  # doctest: +SKIP
 >>> alerts = read_vector_alerts("mapbiomas_alerta_peru_2021_2024.parquet")  # doctest: +SKIP
@@ -24,11 +28,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
+from sqlalchemy.engine import Connection
 
 from vigilancia.domain.clearings import ClearingSet, Placement
 from vigilancia.domain.placement import Overlaps, place
+from vigilancia.domain.series import NewValues, decide_codes, match_codes
 from vigilancia.domain.territories import StoredTerritory, TerritoryKind
 from vigilancia.io.crs import WGS84, centre_of, local_equal_area, transform_geometries
+from vigilancia.io.store import WorkspaceStore
+from vigilancia.services.series import SeriesCounts, SeriesWriter, TerritoryTally
 
 if TYPE_CHECKING:  # the reader (and pandas) load only when vector alerts are read
     from vigilancia.io.sources.mapbiomas import VectorAlerts
@@ -44,6 +52,7 @@ __all__ = [
     "place_clearings",
     "place_shapes",
     "point_only",
+    "reconcile_vector",
     "shape_features",
     "vector_frame",
 ]
@@ -253,6 +262,8 @@ def place_shapes(
     lon = np.asarray(lon, np.float64)
     lat = np.asarray(lat, np.float64)
     flag = np.asarray(use_point, bool).reshape(-1)
+    # (in the order that breaks a tie of nearest boundaries)
+    territories = sorted(territories, key=lambda t: t.nearest_order)
     ids = np.array([t.id for t in territories], dtype=np.int64)
     geoms = np.empty(len(territories), dtype=object)
     geoms[:] = [t.geometry for t in territories]
@@ -293,3 +304,47 @@ def place_shapes(
         area_ha=np.asarray(area_ha, np.float64),
         overlaps=overlaps,
     )
+
+
+def reconcile_vector(
+    store: WorkspaceStore,
+    conn: Connection,
+    batch_id: int,
+    series: str,
+    clearings: ClearingSet,
+    *,
+    buffer_m: float,
+    frame: tuple[float, float] | None,
+    tally: TerritoryTally,
+) -> tuple[SeriesCounts, set[int]]:
+    """Write the vector alerts ``clearings`` into batch ``batch_id`` of ``series``: alerts
+    whose code is stored already are left as they are or updated in place, new ones are
+    added; both are placed on the territories in the batch's equal-area ``frame``
+    (:func:`vector_frame` of all of ``clearings``, which the batch records), so that each
+    gets the placement a fresh ingest of the whole file gives it. Returns what the batch
+    did and the cases whose clearings changed."""
+    stored = store.series.in_extent(series, codes=True, conn=conn)
+    comp, pos = match_codes(stored.source_ref, clearings.source_ref)
+    wkb, bounds = clearings.encoded()
+    values = NewValues(
+        pixel_count=clearings.pixel_count.astype(np.int64),
+        pixels=np.column_stack([clearings.pixels_low, clearings.pixels_high,
+                                clearings.pixels_highest]).astype(np.int64),
+        first_date=clearings.first_date.astype("datetime64[D]"),
+        last_date=clearings.last_date.astype("datetime64[D]"),
+        area_ha=clearings.area_ha.astype(np.float64),
+        bounds=bounds,
+        centroid=np.column_stack([clearings.centroid_lon, clearings.centroid_lat]),
+    )
+    decision = decide_codes(stored.state, values, comp, pos)
+    written = decision.new | decision.updated
+    keep = np.flatnonzero(written)
+    chosen = clearings.take(keep)
+    decision = decision.take(keep)
+    territories = tally.territories = store.territories.list(conn=conn)
+    placement = place_clearings(chosen, territories, buffer_m=buffer_m, frame=frame)
+    writer = SeriesWriter(store, conn, batch_id)
+    writer.write(chosen, placement, decision)
+    writer.counts.unchanged += int(len(clearings) - len(keep))
+    tally.add(chosen, placement)
+    return writer.counts, writer.cases()

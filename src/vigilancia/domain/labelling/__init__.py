@@ -37,7 +37,7 @@ The stages, one module each:
 from vigilancia.domain.labelling.components import Components, Overlaps
 from vigilancia.domain.labelling.geometry import build_geometries, geometry_wkb, point_in_ring
 from vigilancia.domain.labelling.grids import PixelGrid, geographic_grid, projected_grid
-from vigilancia.domain.labelling.labeller import Labeller, aggregate_overlaps
+from vigilancia.domain.labelling.labeller import Labeller, Marks, aggregate_overlaps, runs_at
 from vigilancia.domain.labelling.rasterize import PolygonRuns, polygon_runs, wkb_rings
 from vigilancia.domain.labelling.runs import BadPixels, Runs, scan_strip
 from vigilancia.domain.labelling.scanline import TerritoryScanline, grown
@@ -46,6 +46,7 @@ __all__ = [
     "BadPixels",
     "Components",
     "Labeller",
+    "Marks",
     "Overlaps",
     "PixelGrid",
     "PolygonRuns",
@@ -59,6 +60,7 @@ __all__ = [
     "point_in_ring",
     "polygon_runs",
     "projected_grid",
+    "runs_at",
     "scan_strip",
     "wkb_rings",
 ]

@@ -428,6 +428,31 @@ class Components:
     def __len__(self) -> int:
         return len(self.area_ha)
 
+    def take(self, index: NDArray[np.integer]) -> Components:
+        """The components at ``index`` (ascending positions), with their rings."""
+        pick = np.asarray(index, np.int64)
+        new_pos = np.full(len(self), -1, np.int64)
+        new_pos[pick] = np.arange(len(pick))
+        rings = np.flatnonzero(new_pos[self.ring_comp] >= 0)
+        starts = self.ring_start[rings]
+        sizes = self.ring_start[rings + 1] - starts
+        begin = np.cumsum(sizes) - sizes
+        # every vertex of the kept rings, in order: its ring's start plus its rank in it
+        verts = np.repeat(starts - begin, sizes) + np.arange(int(sizes.sum()))
+        per_comp = {name: getattr(self, name)[pick] for name in (
+            "area_ha", "perimeter_m", "length_m", "width_m", "orientation_deg", "centroid_col",
+            "centroid_row", "pixel_count", "pixels", "first_day", "last_day", "first_row",
+            "first_col")}
+        return Components(
+            **per_comp,
+            xs=self.xs[verts],
+            ys=self.ys[verts],
+            ring_start=np.r_[begin, int(sizes.sum())].astype(np.int64),
+            ring_sign=self.ring_sign[rings],
+            ring_comp=new_pos[self.ring_comp[rings]],
+            ring_pinch=self.ring_pinch[rings],
+        )
+
 
 @dataclass(frozen=True)
 class Overlaps:

@@ -4,11 +4,14 @@
 the alert front, not the tile size, and a clearing crossing a strip or tile edge
 comes out whole. A component is finished as soon as no run of it touches the last
 row seen; it is then measured and traced (:mod:`.components`), with its territory
-overlaps (:mod:`.scanline`).
+overlaps (:mod:`.scanline`) and the *marks* that fell on it: pixels given with a tag
+(the first pixel of each clearing a workspace already holds), looked up in the runs as
+they come.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,34 @@ from vigilancia.domain.labelling.components import Components, Overlaps, finish_
 from vigilancia.domain.labelling.grids import PixelGrid
 from vigilancia.domain.labelling.runs import Runs, component_roots, link_runs
 from vigilancia.domain.labelling.scanline import TerritoryScanline
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Marked pixels that fell on a component: ``tag[k]`` lies in component ``comp[k]``."""
+
+    comp: NDArray[np.int64]
+    tag: NDArray[np.int64]
+
+    @staticmethod
+    def empty() -> Marks:
+        return Marks(np.empty(0, np.int64), np.empty(0, np.int64))
+
+
+def runs_at(runs: Runs, rows: NDArray[np.integer], cols: NDArray[np.integer],
+            width: int) -> NDArray[np.int64]:
+    """For each pixel (``rows[k]``, ``cols[k]``), the index of the run of ``runs`` (sorted
+    by row, then column) that covers it, or -1."""
+    if len(runs) == 0 or len(rows) == 0:
+        return np.full(len(rows), -1, np.int64)
+    stride = np.int64(width) + 1
+    starts = runs.row.astype(np.int64) * stride + runs.c0
+    want = np.asarray(rows, np.int64) * stride + np.asarray(cols, np.int64)
+    k = np.searchsorted(starts, want, side="right") - 1
+    ok = k >= 0
+    kk = np.where(ok, k, 0)
+    ok &= (runs.row[kk] == rows) & (runs.c1[kk] > cols)
+    return np.where(ok, k, -1).astype(np.int64)
 
 
 class Labeller:
@@ -30,10 +61,12 @@ class Labeller:
     >>> grid = PixelGrid(np.full(4, 0.09), np.full(4, 30.0), np.full(4, 30.0), width=4)
     >>> lab = Labeller(grid)
     >>> a = np.array([[20001, 0, 0, 0], [0, 20002, 0, 0]], np.uint16)
-    >>> lab.push(scan_strip(a, conf, day, 0)[0], last_row=1)
-    >>> comps, _ = lab.finish()
-    >>> int(comps.pixel_count[0])
-    2
+    >>> marks = (np.array([1]), np.array([1]), np.array([7]))  # pixel (1, 1), tag 7
+    >>> lab.push(scan_strip(a, conf, day, 0)[0], last_row=1, marks=marks).tolist()
+    [7]
+    >>> comps, _, found = lab.finish_marked()
+    >>> int(comps.pixel_count[0]), found.comp.tolist(), found.tag.tolist()
+    (2, [0], [7])
     """
 
     def __init__(self, grid: PixelGrid, scanline: TerritoryScanline | None = None):
@@ -45,15 +78,35 @@ class Labeller:
         self._hit_tid = np.empty(0, np.int64)
         self._hit_pix = np.empty(0, np.int64)
         self._hit_area = np.empty(0, np.float64)
-        self._ready: list[tuple[Components, Overlaps]] = []
+        self._mark_run = np.empty(0, np.int64)  # index into self._runs
+        self._mark_tag = np.empty(0, np.int64)
+        self._ready: list[tuple[Components, Overlaps, Marks]] = []
 
     @property
     def active_runs(self) -> int:
         return len(self._runs)
 
-    def push(self, runs: Runs, last_row: int) -> None:
-        """Add the runs of rows up to ``last_row`` (inclusive); finish what can no longer grow."""
+    def push(
+        self,
+        runs: Runs,
+        last_row: int,
+        marks: tuple[NDArray[np.integer], NDArray[np.integer], NDArray[np.int64]] | None = None,
+    ) -> NDArray[np.int64]:
+        """Add the runs of rows up to ``last_row`` (inclusive); finish what can no longer grow.
+
+        ``marks`` (rows, columns, tags): pixels of these rows to look up; each one an
+        accepted pixel falls on is handed out with its component (:meth:`take_marked`).
+        Returns the tags that fell on an accepted pixel.
+        """
         base = len(self._runs)
+        hit_tags = np.empty(0, np.int64)
+        if marks is not None and len(marks[0]):
+            rows, cols, tags = marks
+            at = runs_at(runs, rows, cols, self.grid.width)
+            on = at >= 0
+            hit_tags = np.asarray(tags, np.int64)[on]
+            self._mark_run = np.concatenate([self._mark_run, at[on] + base])
+            self._mark_tag = np.concatenate([self._mark_tag, hit_tags])
         if len(runs):
             if self.scanline is not None:
                 h_run, h_tid, h_pix, h_area = self.scanline.hits(runs, self.grid.row_area_ha)
@@ -68,16 +121,34 @@ class Labeller:
             r = self._runs
             link_runs(r.row, r.c0, r.c1, self._parent, base, len(r))
         self._harvest(last_row)
+        return hit_tags
 
     def finish(self) -> tuple[Components, Overlaps]:
         """Finish every remaining component and return all components not yet taken."""
-        self._harvest(None)
-        return self.take()
+        comps, ov, _marks = self.finish_marked()
+        return comps, ov
 
     def take(self) -> tuple[Components, Overlaps]:
         """Components finished so far (and their territory overlaps); they are handed out once."""
+        comps, ov, _marks = self.take_marked()
+        return comps, ov
+
+    def finish_marked(self) -> tuple[Components, Overlaps, Marks]:
+        """:meth:`finish`, with the marks that fell on the components."""
+        self._harvest(None)
+        return self.take_marked()
+
+    def take_marked(self) -> tuple[Components, Overlaps, Marks]:
+        """:meth:`take`, with the marks that fell on the components."""
         ready, self._ready = self._ready, []
-        return _concat_components(ready)
+        comps, ov = _concat_components([(c, o) for c, o, _m in ready])
+        offsets = np.cumsum([0] + [len(c) for c, _o, _m in ready[:-1]])
+        parts = [Marks(m.comp + off, m.tag) for (_c, _o, m), off in zip(ready, offsets[:len(ready)],
+                                                                      strict=True) if len(m.tag)]
+        if not parts:
+            return comps, ov, Marks.empty()
+        return comps, ov, Marks(np.concatenate([m.comp for m in parts]),
+                                np.concatenate([m.tag for m in parts]))
 
     def _harvest(self, last_row: int | None) -> None:
         n = len(self._runs)
@@ -145,7 +216,11 @@ class Labeller:
         ov = aggregate_overlaps(
             hc[hsel], self._hit_tid[hsel], self._hit_pix[hsel], self._hit_area[hsel]
         )
-        self._ready.append((comps, ov))
+        mc = comp_of_run[self._mark_run] if len(self._mark_run) else np.empty(0, np.int64)
+        msel = mc >= 0
+        order_m = np.argsort(mc[msel], kind="stable")
+        marks = Marks(mc[msel][order_m], self._mark_tag[msel][order_m])
+        self._ready.append((comps, ov, marks))
         # keep only unfinished runs, re-indexed
         keep = np.flatnonzero(~done)
         newidx = np.full(n, -1, np.int64)
@@ -158,6 +233,10 @@ class Labeller:
             self._hit_tid = self._hit_tid[hk]
             self._hit_pix = self._hit_pix[hk]
             self._hit_area = self._hit_area[hk]
+        if len(self._mark_run):
+            mk = ~msel
+            self._mark_run = newidx[self._mark_run[mk]]
+            self._mark_tag = self._mark_tag[mk]
 
 
 def aggregate_overlaps(

@@ -97,6 +97,46 @@ class CaseRepository(Repository):
         rows = [{"clearing_id": int(c), "case_id": int(case_id)} for c in clearing_ids]
         insert_rows(conn, s.case_clearings, rows)
 
+    def of_clearings(
+        self, clearing_ids: Iterable[int], *, conn: Connection | None = None
+    ) -> dict[int, int]:
+        """The case of each of ``clearing_ids`` that is in one (clearing id -> case id)."""
+        cc = s.case_clearings
+        out: dict[int, int] = {}
+        with self.db.reader(conn) as c:
+            for chunk in in_chunks(sorted({int(v) for v in clearing_ids})):
+                stmt = sa.select(cc.c.clearing_id, cc.c.case_id).where(
+                    cc.c.clearing_id.in_(chunk))
+                out.update((int(a), int(b)) for a, b in c.execute(stmt).all())
+        return out
+
+    def relink_clearings(
+        self, conn: Connection, merged: Sequence[int], into: Sequence[int]
+    ) -> tuple[set[int], list[tuple[int, int, int, int]]]:
+        """Clearings ``merged[k]`` became ``into[k]``: a case link of a merged clearing moves
+        to its survivor when the survivor is in no case yet, and is dropped otherwise (a
+        clearing is in one case at most). Returns the cases whose clearings changed, and
+        the links dropped as (merged clearing, survivor, its case, the survivor's case)."""
+        require_tx(conn)
+        cc = s.case_clearings
+        links = self.of_clearings([*merged, *into], conn=conn)
+        touched: set[int] = set()
+        dropped: list[tuple[int, int, int, int]] = []
+        for old, new in zip((int(v) for v in merged), (int(v) for v in into), strict=True):
+            case = links.pop(old, None)
+            if case is None:
+                continue
+            touched.add(case)
+            if new in links:
+                touched.add(links[new])
+                conn.execute(sa.delete(cc).where(cc.c.clearing_id == old))
+                if links[new] != case:
+                    dropped.append((old, new, case, links[new]))
+            else:
+                conn.execute(sa.update(cc).where(cc.c.clearing_id == old).values(clearing_id=new))
+                links[new] = case
+        return touched, dropped
+
     def add_events(self, conn: Connection, events: Sequence[CaseEvent]) -> None:
         """Append events to the cases' histories (never updated nor deleted)."""
         require_tx(conn)

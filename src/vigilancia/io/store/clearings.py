@@ -8,8 +8,11 @@ to it, overlaps with territories) and likely driver.
 Writes (inside ``store.transaction()``; ``bulk=True`` for a monitoring run):
 
 - :meth:`ClearingRepository.add` stores a batch's clearings, with their
-  placement in the same pass when it is known; :meth:`~ClearingRepository.set_placement`
-  redoes the placement later; :meth:`~ClearingRepository.set_drivers` writes
+  placement in the same pass when it is known (and the anchor of each raster
+  clearing, the point by which a later download finds it); a later batch of the
+  same series updates or merges stored clearings through ``store.series``
+  (:mod:`.series`); :meth:`~ClearingRepository.set_placement` redoes the
+  placement later; :meth:`~ClearingRepository.set_drivers` writes
   the classifier's predictions. They go straight to the driver (sqlite3
   ``executemany`` from the columns, psycopg ``COPY``): hundreds of thousands of
   rows per call, no Python object per row beyond the driver's own.
@@ -175,6 +178,8 @@ class BatchRepository(Repository):
             "area_ha": float(batch.area_ha),
             "stats": batch.stats,
             "created_at": datetime.now(UTC),
+            "series": batch.series or batch.product,
+            "steps": list(batch.steps),
         }
         try:  # a concurrent writer (PostgreSQL) may insert the key after the check
             result = conn.execute(sa.insert(s.alert_batches).values(**values))
@@ -208,6 +213,15 @@ class BatchRepository(Repository):
         if stats is not None:
             values["stats"] = stats
         result = conn.execute(sa.update(t).where(t.c.id == int(batch_id)).values(**values))
+        if result.rowcount != 1:
+            raise ValueError(f"no alert batch with id {batch_id}")
+
+    def set_steps(self, conn: Connection, batch_id: int, steps: Sequence[str]) -> None:
+        """Record the steps of a batch's run that have finished (replacing the list)."""
+        require_tx(conn)
+        t = s.alert_batches
+        result = conn.execute(
+            sa.update(t).where(t.c.id == int(batch_id)).values(steps=list(steps)))
         if result.rowcount != 1:
             raise ValueError(f"no alert batch with id {batch_id}")
 
@@ -274,6 +288,9 @@ class ClearingRepository(Repository):
         if refs.dtype != object or any(v is not None for v in refs.tolist()):
             # (raster clearings have none: the column keeps its NULL default)
             cols["source_ref"] = [None if v is None else str(v) for v in refs.tolist()]
+        if len(clearings.anchor_lon):  # raster clearings: a point inside (their first pixel)
+            cols["anchor_lon"] = clearings.anchor_lon.astype(np.float64).tolist()
+            cols["anchor_lat"] = clearings.anchor_lat.astype(np.float64).tolist()
         cols |= {
             "nearest_territory_id": nearest,
             "boundary_distance_m": distance,

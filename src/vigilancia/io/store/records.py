@@ -32,6 +32,7 @@ from vigilancia.domain.cases import Case, CaseEvent, CaseOrigin, CaseStatus, Pri
 from vigilancia.domain.drivers import Driver
 from vigilancia.domain.evidence import CustodyEntry, format_at, parse_at
 from vigilancia.domain.field import Verdict
+from vigilancia.domain.series import SeriesState
 from vigilancia.domain.territories import TerritoryKind
 
 if TYPE_CHECKING:
@@ -48,7 +49,13 @@ class NewBatch:
 
     ``key`` is the idempotency key (same product, period, confidence and file
     hash give the same key); ``area_ha`` is the total clearing area in hectares;
-    ``stats`` is any JSON-serialisable detail of the run.
+    ``stats`` is any JSON-serialisable detail of the run (a raster batch keeps its
+    pixel grid in ``stats["grid"]``: ``transform`` (a, b, c, d, e, f), ``crs`` (WKT),
+    ``width``, ``height``, of the window read; read it with
+    ``vigilancia.services.placement.RasterGrid.from_stats``), the buffer it was placed
+    with (``stats["buffer_m"]``) and a vector batch the centre of its equal-area frame
+    (``stats["frame"]``); ``series`` the series its clearings join (None: its
+    product); ``steps`` the steps of the run already finished.
     """
 
     key: str
@@ -62,11 +69,19 @@ class NewBatch:
     n_clearings: int
     area_ha: float
     stats: dict[str, Any] = field(default_factory=dict)
+    series: str | None = None
+    steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """A stored alert batch; ``created_at`` is a timezone-aware UTC datetime."""
+    """A stored alert batch; ``created_at`` is a timezone-aware UTC datetime.
+
+    ``series``: the series its clearings belong to (its product unless named);
+    ``steps``: the steps of its run that have finished (``ingest``, ``placement``,
+    ``classification``); ``stats["grid"]``: the pixel grid of a raster batch (see
+    :class:`NewBatch`).
+    """
 
     id: int
     key: str
@@ -81,9 +96,57 @@ class BatchRecord:
     area_ha: float
     stats: dict[str, Any]
     created_at: datetime
+    series: str = ""
+    steps: tuple[str, ...] = ()
 
 
 # -------------------------------------------------------------- clearings
+
+
+@dataclass(frozen=True)
+class SeriesClearings:
+    """The stored clearings of a series in an extent: what reconciling a new batch needs.
+
+    ``state`` holds the values a new batch is compared with; ``anchor_lon``/``anchor_lat``
+    a point inside each footprint (NaN for vector alerts), ``source_ref`` the alert code
+    (None for raster clearings), ``batch_id`` the batch each came from.
+    """
+
+    state: SeriesState
+    batch_id: NDArray[np.int64]
+    anchor_lon: NDArray[np.float64]
+    anchor_lat: NDArray[np.float64]
+    source_ref: NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+
+@dataclass(frozen=True)
+class ClearingHistoryRecord:
+    """One earlier state of a clearing, before batch ``batch_id`` changed it.
+
+    ``change`` says what changed (``"grown,confidence"``, ``"merged"``,
+    ``"merged_into"`` with the clearing it joined in ``merged_into``); the other
+    fields are the clearing as it was: footprint (shapely, EPSG:4326), dates, area
+    (ha), pixels per confidence and the batch it came from; ``at`` is UTC.
+    """
+
+    id: int
+    clearing_id: int
+    batch_id: int
+    previous_batch_id: int | None
+    change: str
+    merged_into: int | None
+    at: datetime
+    first_date: date | None
+    last_date: date | None
+    area_ha: float | None
+    pixels_low: int
+    pixels_high: int
+    pixels_highest: int
+    pixel_count: int
+    geometry: Any
 
 
 @dataclass(frozen=True)
@@ -649,6 +712,8 @@ def batch_record(row: sa.Row[Any]) -> BatchRecord:
         area_ha=float(row.area_ha),
         stats=dict(row.stats or {}),
         created_at=aware(row.created_at),
+        series=str(row.series or row.product),
+        steps=tuple(row.steps or ()),
     )
 
 

@@ -84,6 +84,24 @@ class Database:
             return list(result.cursor.fetchall())
         return [tuple(r) for r in result]
 
+    def fetch_floats(self, conn: Connection, stmt: sa.Select[Any], *, chunk: int = 65_536
+                     ) -> NDArray[np.float64]:
+        """The rows of ``stmt``, whose columns are all numbers, as one (rows, columns)
+        float64 array (NULL becomes NaN), converted ``chunk`` rows at a time: a read of
+        hundreds of thousands of rows never holds them all as Python tuples."""
+        ncols = len(stmt.selected_columns)
+        result = conn.execute(stmt)
+        raw = self.is_sqlite or conn.dialect.driver == "psycopg"
+        parts: list[NDArray[np.float64]] = []
+        while True:
+            rows = result.cursor.fetchmany(chunk) if raw else result.fetchmany(chunk)
+            if not rows:
+                break
+            parts.append(np.array([tuple(r) for r in rows] if not raw else rows,
+                                  np.float64).reshape(-1, ncols))
+        result.close()
+        return np.concatenate(parts) if parts else np.empty((0, ncols), np.float64)
+
     def date_text(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """A ``DATE`` column read as ISO ``YYYY-MM-DD`` text (NULL stays NULL).
 
@@ -92,6 +110,13 @@ class Database:
         if self.engine.dialect.name == "postgresql":
             return sa.func.to_char(column, "YYYY-MM-DD")
         return sa.type_coerce(column, sa.String)  # SQLite keeps dates as ISO text
+
+    def date_days(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """A ``DATE`` column read as days since 1970-01-01 (a number; NULL stays NULL), so
+        that a read of many rows converts to numpy in one call."""
+        if self.engine.dialect.name == "postgresql":
+            return column - sa.literal_column("DATE '1970-01-01'")
+        return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
 
     def dates(self, values: NDArray[np.datetime64]) -> list[Any]:
         """Dates for a bulk insert: ISO strings (raw SQLite path) or ``date`` objects."""

@@ -127,6 +127,10 @@ alert_batches = sa.Table(
     sa.Column("area_ha", sa.Float, nullable=False),
     sa.Column("stats", sa.JSON, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # (0013) the series its clearings belong to (the product unless named), and the
+    # steps of the run that have finished: ["ingest", "placement", "classification"]
+    sa.Column("series", sa.String(64), nullable=True),
+    sa.Column("steps", sa.JSON, nullable=True),
 )
 
 clearings = sa.Table(
@@ -173,6 +177,10 @@ clearings = sa.Table(
     sa.Column("driver_probs", sa.JSON, nullable=True),
     sa.Column("driver_reasons", sa.JSON, nullable=True),
     sa.Column("model_version", sa.String(64), nullable=True),
+    # (0013) a point inside the footprint: the centre of a raster clearing's first pixel
+    # (top row, leftmost), how a later download of the product finds it again
+    sa.Column("anchor_lon", sa.Float, nullable=True),
+    sa.Column("anchor_lat", sa.Float, nullable=True),
     sa.Index(None, "batch_id"),
     # partial: new clearings have no driver and add no entry (0006)
     sa.Index(
@@ -204,6 +212,41 @@ clearing_territories = sa.Table(
     sa.Column("share", sa.Float, nullable=False),
     sa.Index(None, "territory_id"),
     sqlite_with_rowid=False,  # rows live in the primary-key B-tree (0002)
+)
+
+# -- the series of a product's clearings across downloads (0013) --------------------
+
+clearing_history = sa.Table(
+    "clearing_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # no foreign key: the history of a clearing merged into another stays (see aliases)
+    sa.Column("clearing_id", BigId, nullable=False),
+    sa.Column("batch_id", sa.Integer, nullable=False),  # the batch that changed it
+    sa.Column("previous_batch_id", sa.Integer, nullable=True),  # the batch it came from
+    sa.Column("change", sa.String(64), nullable=False),  # "grown,confidence", "merged"...
+    sa.Column("merged_into", BigId, nullable=True),  # for change "merged_into"
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # what it was before the change
+    sa.Column("first_date", sa.Date, nullable=True),
+    sa.Column("last_date", sa.Date, nullable=True),
+    sa.Column("area_ha", sa.Float, nullable=True),
+    sa.Column("pixels_low", sa.BigInteger, nullable=False),
+    sa.Column("pixels_high", sa.BigInteger, nullable=False),
+    sa.Column("pixels_highest", sa.BigInteger, nullable=False),
+    sa.Column("pixel_count", sa.BigInteger, nullable=False),
+    sa.Column("geometry", WKBGeometry, nullable=False),
+    sa.Index(None, "clearing_id"),
+)
+
+clearing_aliases = sa.Table(
+    "clearing_aliases",
+    metadata,
+    # a clearing that new pixels joined to another: its id now means that one
+    sa.Column("old_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("clearing_id", BigId, nullable=False),
+    sa.Column("batch_id", sa.Integer, nullable=False),
+    sa.Index(None, "clearing_id"),
 )
 
 context_features = sa.Table(
@@ -609,6 +652,8 @@ TABLES: tuple[sa.Table, ...] = (
     alert_batches,
     clearings,
     clearing_territories,
+    clearing_history,
+    clearing_aliases,
     context_features,
     context_coverages,
     classifier_models,

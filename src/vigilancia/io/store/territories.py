@@ -75,6 +75,17 @@ class TerritoryRepository(Repository):
             n, top = c.execute(sa.select(sa.func.count(t.c.id), sa.func.max(t.c.id))).one()
         return f"{n}:{top or 0}"
 
+    def extent(self, *, conn: Connection | None = None) -> tuple[float, float, float, float] | None:
+        """Bounds (minx, miny, maxx, maxy, lon/lat) of every stored territory; None when none."""
+        t = s.territories
+        stmt = sa.select(sa.func.min(t.c.minx), sa.func.min(t.c.miny), sa.func.max(t.c.maxx),
+                         sa.func.max(t.c.maxy))
+        with self.db.reader(conn) as c:
+            row = c.execute(stmt).one()
+        if row[0] is None:
+            return None
+        return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
     def count_by_kind(self, *, conn: Connection | None = None) -> dict[TerritoryKind, int]:
         """Number of stored territories per kind (kinds without territories left out)."""
         t = s.territories

@@ -144,6 +144,21 @@ class LabelRepository(Repository):
         insert_rows(conn, t, values)
         return len(values)
 
+    def relink(self, conn: Connection, merged: Sequence[int], into: Sequence[int]) -> int:
+        """Clearings ``merged[k]`` became ``into[k]``: their labels move to the survivor,
+        except a label of a source the survivor already has. Returns the labels moved."""
+        require_tx(conn)
+        t = s.clearing_labels
+        moved = 0
+        for old, new in zip((int(v) for v in merged), (int(v) for v in into), strict=True):
+            has = sa.select(t.c.source).where(t.c.clearing_id == new)
+            moved += conn.execute(
+                sa.update(t).where(t.c.clearing_id == old, t.c.source.not_in(has))
+                .values(clearing_id=new)
+            ).rowcount or 0
+            conn.execute(sa.delete(t).where(t.c.clearing_id == old))
+        return moved
+
     # (``list`` comes last: below it, the name would mean this method in annotations)
     def list(self, *, conn: Connection | None = None) -> list[LabelRow]:
         """Every stored clearing label, ordered by id (``note`` is not read back)."""

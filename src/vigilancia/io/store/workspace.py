@@ -15,6 +15,7 @@ repository per aggregate, each over the same engine:
 ``store.imports``           the ledger of imported layer files (:mod:`.context`)
 ``store.batches``           alert batches, one per ingest (:mod:`.clearings`)
 ``store.clearings``         clearings: writes and every read shape (:mod:`.clearings`)
+``store.series``            a product's clearings across downloads (:mod:`.series`)
 ``store.models``            driver models (:mod:`.training`)
 ``store.labels``            clearing labels (:mod:`.training`)
 ``store.risk``              risk assessments and scores (:mod:`.risk`)
@@ -67,7 +68,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,15 @@ from vigilancia.io.store.engine import (
 from vigilancia.io.store.field import FieldFileRepository, ObservationRepository
 from vigilancia.io.store.repository import FK_OFF, Database, require_tx
 from vigilancia.io.store.risk import RiskRepository
+from vigilancia.io.store.series import SeriesRepository
 from vigilancia.io.store.territories import TerritoryRepository
 from vigilancia.io.store.training import LabelRepository, ModelRepository
 
 DB_FILENAME = "vigilancia.sqlite"
 #: Key of the PostgreSQL advisory lock that a writing transaction holds (one per database).
 WRITER_LOCK_KEY = 0x76_69_67_69_6C_61_6E  # "vigilan"
+#: Key of the PostgreSQL advisory lock that a run holds for its whole length (:meth:`run_lock`).
+RUN_LOCK_KEY = WRITER_LOCK_KEY + 1
 #: SQLSTATEs of PostgreSQL errors that mean "another transaction holds what we need".
 _PG_BUSY = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization_failure
 #: SQLSTATE classes that mean "the connection itself failed" (connection, auth, no database).
@@ -133,6 +137,7 @@ class WorkspaceStore:
         self.imports = ImportLedger(self.db)
         self.batches = BatchRepository(self.db)
         self.clearings = ClearingRepository(self.db)
+        self.series = SeriesRepository(self.db)
         self.models = ModelRepository(self.db)
         self.labels = LabelRepository(self.db)
         self.risk = RiskRepository(self.db)
@@ -356,6 +361,50 @@ class WorkspaceStore:
                     yield conn
         except sa.exc.OperationalError as exc:
             raise self._store_error(exc) from exc
+
+    @contextlib.contextmanager
+    def run_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the workspace's run lock for the whole block: one such run at a time.
+
+        A monitoring run reads what is stored, decides, and writes in several
+        transactions; a second run of the same workspace waits here (``on_wait`` is
+        called once when it has to), then sees what the first one wrote. The lock is
+        the workspace folder's (``flock``; the kernel drops it when a process dies,
+        so a killed run never leaves it behind) and, on PostgreSQL, a session
+        advisory lock (:data:`RUN_LOCK_KEY`) for runs on other computers.
+        """
+        import fcntl
+
+        fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:  # a file system without locks: the transactions still guard
+                pass
+            if self.is_sqlite:
+                yield
+                return
+            try:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    got = conn.exec_driver_sql(
+                        f"SELECT pg_try_advisory_lock({RUN_LOCK_KEY})").scalar()
+                    if not got:
+                        if on_wait is not None:
+                            on_wait()
+                        conn.exec_driver_sql(f"SELECT pg_advisory_lock({RUN_LOCK_KEY})")
+                    try:
+                        yield
+                    finally:
+                        conn.exec_driver_sql(f"SELECT pg_advisory_unlock({RUN_LOCK_KEY})")
+            except sa.exc.OperationalError as exc:
+                raise self._store_error(exc) from exc
+        finally:
+            os.close(fd)  # (closing the descriptor releases the flock)
 
     def _sqlite_wait(self, conn: Connection, wait_s: float | None
                      ) -> contextlib.AbstractContextManager[None]:
