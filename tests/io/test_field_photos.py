@@ -129,21 +129,6 @@ def test_truncated_jpeg_is_named(tmp_path):
     assert "truncada" in info.value.user_text()  # Spanish by default
 
 
-def test_a_truncated_jpeg_stays_refused_once_the_reports_are_loaded(tmp_path):
-    """WeasyPrint (the PDF reports) lets Pillow load truncated images when it is imported;
-    vigilancia imports it without that, so a process that wrote a report still refuses a
-    truncated photo."""
-    from vigilancia.reports.document import load_weasyprint
-
-    try:
-        load_weasyprint()
-    except (ImportError, OSError) as exc:
-        pytest.skip(f"WeasyPrint cannot be loaded ({exc})")
-    path = truncate(write_jpeg(tmp_path / "cortada.jpg", size=(320, 240)))
-    with pytest.raises(UnreadableFileError):
-        read(path)
-
-
 def test_xmp_entity_bomb_is_refused(tmp_path):
     from field_samples import billion_laughs
 

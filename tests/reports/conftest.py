@@ -17,9 +17,9 @@ collect_ignore = ["conftest.py"]
 
 def _weasyprint_ok() -> str | None:
     try:
-        from vigilancia.reports.document import _weasyprint
+        from vigilancia.reports.document import load_weasyprint
 
-        _weasyprint()  # (as the reports load it: Pillow's settings left as they were)
+        load_weasyprint()  # (as the reports load it: Pillow's settings left as they were)
     except (ImportError, OSError) as exc:  # the Python package or its Debian libraries
         return f"WeasyPrint cannot be loaded ({exc}); run scripts/system-packages"
     return None

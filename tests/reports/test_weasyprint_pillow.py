@@ -14,11 +14,11 @@ from PIL import Image, ImageFile
 
 from vigilancia.errors import UnreadableFileError
 from vigilancia.io.field.photos import PhotoImporter
-from vigilancia.reports.document import _weasyprint
+from vigilancia.reports.document import load_weasyprint
 
 
 def test_a_truncated_photo_is_refused_after_weasyprint_is_loaded(tmp_path):
-    _weasyprint()
+    load_weasyprint()
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (30, 120, 60)).save(buf, "JPEG")

@@ -1,7 +1,7 @@
 """Real data (../shared/data): the Puerto Inca districts and the MapBiomas alerts of Peru.
 
 A workspace with only the districts as territories opens cases, plans a patrol and builds
-a package for a district; importing the districts after the alerts gives the same result
+a package for a district, and ranks the districts' risk into classes that tell them apart; importing the districts after the alerts gives the same result
 as importing them before. (The alerts are those of all Peru; both workspaces watch the
 same area of interest, the province and its surroundings, set before anything else: by
 default the area follows the territories, and a workspace with none yet takes them whole.)
@@ -59,6 +59,7 @@ def cycle(store_factory, ws: Path, *, districts_first: bool, out: Path) -> dict:
     plan = json.loads(cli(env, "patrol", "plan", str(ws), "--territory", DISTRICT, "--by",
                           "prueba", "--json"))
     cli(env, "package", str(ws), "--territory", DISTRICT.lower(), "--output", str(out))
+    risk = json.loads(cli(env, "risk", "assess", str(ws), "--as-of", "2025-01-01", "--json"))
     st = store_factory.open(ws)
     placed = st.clearings.placements()
     overlaps = st.clearings.overlaps()
@@ -68,6 +69,8 @@ def cycle(store_factory, ws: Path, *, districts_first: bool, out: Path) -> dict:
         casos = json.loads(z.read("casos.geojson"))
     return {"placed": placed, "overlaps": overlaps, "opened": opened, "cases": cases,
             "stops": plan["stops"],
+            "risk": [(r["name"], r["unit"], round(r["score"], 9), r["risk_class"],
+                      r["regional_class"]) for r in risk["ranking"]],
             "package": [f["properties"] for f in casos["features"]]}
 
 
@@ -82,6 +85,9 @@ def test_puerto_inca_districts_as_units(store_factory, data, tmp_path):
     assert len(opened["opened"]) > 100 and opened["units"] == 5
     assert DISTRICT in opened["per_territory"] and len(opened["per_territory"]) == 5
     assert before["stops"] and before["package"]
+    # a risk ranking of the five districts whose classes tell them apart
+    assert {r[1] for r in before["risk"]} == {"district"} and len(before["risk"]) == 5
+    assert len({r[4] for r in before["risk"]}) >= 3, before["risk"]
 
     # the districts imported after the alerts: the same placement, cases, plan and package
     a, b = before["placed"], after["placed"]
@@ -97,6 +103,7 @@ def test_puerto_inca_districts_as_units(store_factory, data, tmp_path):
     assert before["cases"] == after["cases"]
     assert before["stops"] == after["stops"]
     assert before["package"] == after["package"]
+    assert before["risk"] == after["risk"]
 
 
 def test_the_kind_is_named_when_a_name_is_refused(store_factory, data, tmp_path):

@@ -166,7 +166,7 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _weasyprint() -> Any:
+def load_weasyprint() -> Any:
     """WeasyPrint, imported without its side effect on Pillow: its import turns on
     ``ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole process, after which a server that
     has drawn one report would take truncated field photos as whole ones. The setting is
@@ -183,7 +183,7 @@ def _weasyprint() -> Any:
 
 
 def _fetcher() -> Any:
-    return _weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
+    return load_weasyprint().urls.URLFetcher(allowed_protocols=["data"], timeout=1)
 
 
 def write_pdf(html: str, *, issued_at: datetime, identifier: str,
@@ -191,7 +191,7 @@ def write_pdf(html: str, *, issued_at: datetime, identifier: str,
     """``html`` as PDF bytes (see the module text). ``identifier``: hex text whose first 32
     characters become the PDF's file identifier; ``attachments``: (name, bytes,
     description) of files to embed, dated ``issued_at``."""
-    weasyprint = _weasyprint()
+    weasyprint = load_weasyprint()
     HTML, Attachment = weasyprint.HTML, weasyprint.Attachment  # noqa: N806
     when = issued_at.replace(tzinfo=None)
     fetcher = _fetcher()
