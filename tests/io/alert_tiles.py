@@ -6,17 +6,21 @@ the later download as a cumulative product does: v2 holds every pixel of v1, plu
 new clearings in empty cells, clearings grown outwards with later dates, pixels
 upgraded from low to high confidence, and bridges of new pixels that join two
 clearings of v1 into one. ``v2_edits`` says which cells got which change.
+``write_gfw_tile`` writes one small download around a given point (the web tests' runs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import rasterio
 import shapely
 from rasterio.transform import from_origin
+
+from vigilancia.domain.alerts import Confidence, encode_gfw
 
 PIX = 0.00025
 ORIGIN = (-74.95, -9.35)
@@ -126,3 +130,18 @@ def territories_for(size: int = 384) -> list[tuple[str, object]]:
         ("CN Alfa", shapely.box(x0, y0 - span, x0 + span * 0.5, y0)),
         ("CN Beta", shapely.box(x0 + span * 0.5, y0 - span * 0.6, x0 + span, y0)),
     ]
+
+
+def write_gfw_tile(path: Path, centre: tuple[float, float], *, size: int = 160, seed: int = 7,
+                   day: date = date(2025, 6, 1)) -> Path:
+    """A ``size`` x ``size`` GFW tile centred on ``centre`` (lon, lat) with a dozen
+    clearings of high confidence dated around ``day``."""
+    rng = np.random.default_rng(seed)
+    a = np.zeros((size, size), np.uint16)
+    rr, cc = np.ogrid[:size, :size]
+    for i in range(12):
+        r, c = rng.integers(10, size - 10, 2)
+        blob = (rr - r) ** 2 + (cc - c) ** 2 < rng.uniform(2, 6) ** 2
+        a[blob] = encode_gfw(Confidence.HIGH, date.fromordinal(day.toordinal() + i))
+    origin = (centre[0] - size / 2 * PIX, centre[1] + size / 2 * PIX)
+    return write_tif(path, a, origin=origin)

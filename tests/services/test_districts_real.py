@@ -1,10 +1,11 @@
 """Real data (../shared/data): the Puerto Inca districts and the MapBiomas alerts of Peru.
 
 A workspace with only the districts as territories opens cases, plans a patrol and builds
-a package for a district, and ranks the districts' risk into classes that tell them apart; importing the districts after the alerts gives the same result
-as importing them before. (The alerts are those of all Peru; both workspaces watch the
-same area of interest, the province and its surroundings, set before anything else: by
-default the area follows the territories, and a workspace with none yet takes them whole.)
+a package for a district, and ranks the districts' risk into classes that tell them
+apart; importing the districts after the alerts gives the same result as importing them
+before. (The alerts are those of all Peru; both workspaces watch the same area of
+interest, the province and its surroundings, set before anything else: by default the
+area follows the territories, and a workspace with none yet takes them whole.)
 """
 
 from __future__ import annotations
