@@ -6,9 +6,7 @@ the later download as a cumulative product does: v2 holds every pixel of v1, plu
 new clearings in empty cells, clearings grown outwards with later dates, pixels
 upgraded from low to high confidence, and bridges of new pixels that join two
 clearings of v1 into one. ``v2_edits`` says which cells got which change.
-
-``write_gfw_tile`` makes a small tile of a dozen clearings around a point (the centre of
-a workspace's community), for the web's monitoring runs.
+``write_gfw_tile`` writes one small download around a given point (the web tests' runs).
 """
 
 from __future__ import annotations
@@ -145,11 +143,5 @@ def write_gfw_tile(path: Path, centre: tuple[float, float], *, size: int = 160, 
         r, c = rng.integers(10, size - 10, 2)
         blob = (rr - r) ** 2 + (cc - c) ** 2 < rng.uniform(2, 6) ** 2
         a[blob] = encode_gfw(Confidence.HIGH, date.fromordinal(day.toordinal() + i))
-    west = centre[0] - size / 2 * PIX
-    north = centre[1] + size / 2 * PIX
-    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="uint16",
-                   crs="EPSG:4326", transform=from_origin(west, north, PIX, PIX), tiled=True,
-                   blockxsize=64, blockysize=64, compress="deflate")
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(a[None])
-    return path
+    origin = (centre[0] - size / 2 * PIX, centre[1] + size / 2 * PIX)
+    return write_tif(path, a, origin=origin)
