@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from vigilancia.cli.base import App
-from vigilancia.cli.common import out, print_json, run_reported, settings_from_env
+from vigilancia.cli.common import Workspace, out, print_json, run_reported, settings_from_env
+from vigilancia.config import Settings
 from vigilancia.i18n import N_, _, number
+
+JsonFlag = Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))]
 
 aoi_app = App(
     help=N_("The area of interest: monitor reads only the alerts that cross it."),
@@ -18,29 +22,20 @@ aoi_app = App(
 
 
 @aoi_app.command("show")
-def aoi_show(
-    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
-    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
-) -> None:
+def aoi_show(workspace: Workspace, as_json: JsonFlag = False) -> None:
     """Show the area of interest and where it comes from.
 
     Example: vigilancia aoi show ws
     """
-    from vigilancia.services.workspace import area_of_interest, open_workspace
+    from vigilancia.services.workspace import area_of_interest
 
-    settings = settings_from_env()
-
-    def go() -> Any:
-        with open_workspace(workspace, settings) as store:
-            return area_of_interest(store, settings)
-
-    print_area(run_reported(go), as_json)
+    _run(workspace, as_json, area_of_interest)
 
 
 # (a box west of Greenwich starts with "-": it must not be read as an option)
 @aoi_app.command("set", context_settings={"ignore_unknown_options": True})
 def aoi_set(
-    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
+    workspace: Workspace,
     area: Annotated[
         str,
         typer.Argument(
@@ -48,39 +43,37 @@ def aoi_set(
                     "is the area (GeoJSON, GeoPackage, Shapefile...).")
         ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Set the area of interest; later monitor runs read only what crosses it.
 
     Example: vigilancia aoi set ws -75.6,-9.9,-74.4,-8.6
     """
-    from vigilancia.services.workspace import open_workspace, set_area_of_interest
+    from vigilancia.services.workspace import set_area_of_interest
 
-    settings = settings_from_env()
-
-    def go() -> Any:
-        with open_workspace(workspace, settings) as store:
-            return set_area_of_interest(store, settings, area)
-
-    print_area(run_reported(go), as_json)
+    _run(workspace, as_json, lambda store, settings: set_area_of_interest(store, settings, area))
 
 
 @aoi_app.command("clear")
-def aoi_clear(
-    workspace: Annotated[Path, typer.Argument(help=N_("Workspace folder."))],
-    as_json: Annotated[bool, typer.Option("--json", help=N_("Print it as JSON."))] = False,
-) -> None:
+def aoi_clear(workspace: Workspace, as_json: JsonFlag = False) -> None:
     """Go back to the default area: the extent of the territories plus the buffer.
 
     Example: vigilancia aoi clear ws
     """
-    from vigilancia.services.workspace import open_workspace, set_area_of_interest
+    from vigilancia.services.workspace import set_area_of_interest
+
+    _run(workspace, as_json, lambda store, settings: set_area_of_interest(store, settings, None))
+
+
+def _run(workspace: Path, as_json: bool, call: Callable[[Any, Settings], Any]) -> None:
+    """Open the workspace, ``call(store, settings)`` and print the area it answers."""
+    from vigilancia.services.workspace import open_workspace
 
     settings = settings_from_env()
 
     def go() -> Any:
         with open_workspace(workspace, settings) as store:
-            return set_area_of_interest(store, settings, None)
+            return call(store, settings)
 
     print_area(run_reported(go), as_json)
 

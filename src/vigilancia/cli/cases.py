@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import (
+    Workspace,
     actor_name,
     out,
     parse_date,
@@ -28,7 +28,6 @@ cases_app = App(
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
 ByOption = Annotated[
     str | None,
     typer.Option("--by", help=N_("Who makes the change, for the history "

@@ -18,7 +18,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,7 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from vigilancia.config import Settings
 from vigilancia.errors import Action, InputError, VigilanciaError
-from vigilancia.i18n import _, set_language
+from vigilancia.i18n import N_, _, set_language
 from vigilancia.progress import Progress as ProgressCallback
 from vigilancia.progress import no_progress
 from vigilancia.results import to_json
@@ -57,6 +58,9 @@ def actor_name(by: str | None = None) -> str:
 
 #: The option of each service input that errors name (``VigilanciaError.inputs``): the one
 #: table where the CLI words them. An input missing here shows as ``--name-with-dashes``.
+#: The workspace argument of every command that opens one.
+Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
+
 OPTIONS: dict[str, str] = {
     "allow_unmatched": "--skip-unmatched",
     "as_of": "--as-of",

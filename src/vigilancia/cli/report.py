@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from vigilancia.cli.base import App
 from vigilancia.cli.common import (
+    Workspace,
     actor_name,
     out,
     print_json,
@@ -33,7 +34,6 @@ report_app = App(
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
 Output = Annotated[Path, typer.Option("--output", "-o", help=N_("File to write."))]
 Lang = Annotated[
     str | None, typer.Option("--lang", help=N_("Language of the report: es or en (default: "

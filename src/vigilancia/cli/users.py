@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from vigilancia.cli.base import App
-from vigilancia.cli.common import actor_name, out, print_json, run_reported, settings_from_env
+from vigilancia.cli.common import (
+    Workspace,
+    actor_name,
+    out,
+    print_json,
+    run_reported,
+    settings_from_env,
+)
 from vigilancia.errors import InputError
 from vigilancia.i18n import N_, _, ngettext
 
@@ -21,7 +27,6 @@ users_app = App(
     no_args_is_help=True,
 )
 
-Workspace = Annotated[Path, typer.Argument(help=N_("Workspace folder."))]
 ROLES = "admin, coordinator, monitor, analyst, viewer"
 
 

@@ -10,11 +10,9 @@ export function pageData() {
   return node ? JSON.parse(node.textContent) : {};
 }
 
-/** The session's CSRF token, for writes by fetch (header X-CSRF-Token). */
-export function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : '';
-}
+// The session's CSRF token, for writes by fetch (header X-CSRF-Token): one helper for
+// every page, in work.js (which loads no map).
+export { csrfToken } from './work.js';
 
 /** Text made safe for innerHTML. */
 export function esc(value) {
